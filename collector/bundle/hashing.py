@@ -1,0 +1,42 @@
+"""Streaming file digests: SHA-256 and SHA-512 in one read, memory flat for any size."""
+
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+CHUNK = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Digests:
+    size: int
+    sha256: str
+    sha512: str
+
+
+def digest_file(path: Path) -> Digests:
+    """Read the file once; hash each chunk with SHA-256 and SHA-512 on two threads.
+
+    hashlib releases the GIL on large buffers, so on two cores the two digests run
+    side by side while the next chunk is read.
+    """
+    h256, h512 = hashlib.sha256(), hashlib.sha512()
+    size = 0
+    with path.open("rb") as handle, ThreadPoolExecutor(max_workers=1) as pool:
+        pending = None
+        while chunk := handle.read(CHUNK):
+            if pending is not None:
+                pending.result()
+            size += len(chunk)
+            pending = pool.submit(h512.update, chunk)
+            h256.update(chunk)
+        if pending is not None:
+            pending.result()
+    return Digests(size=size, sha256=h256.hexdigest(), sha512=h512.hexdigest())
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,256 @@
+"""Verification: a checklist of named checks a custodian can read aloud.
+
+Every payload file is read once (SHA-256 and SHA-512 together). Nothing here writes
+to the bundle. The result is data; the CLI prints it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from pydantic import ValidationError
+
+from collector import keys
+from collector.bundle import layout
+from collector.bundle.hashing import Digests, digest_file
+from collector.models import Metadata, Model
+
+
+class Check(Model):
+    name: str
+    ok: bool
+    detail: str
+
+
+class VerifyReport(Model):
+    path: str
+    bundle_id: str | None
+    ok: bool
+    checks: list[Check]
+
+
+@dataclass(frozen=True)
+class RegisteredKey:
+    owner: str
+    public_key_pem: str
+    retired_at: datetime | None
+
+
+KeyLookup = Callable[[str], RegisteredKey | None]
+
+
+class _Checklist:
+    def __init__(self) -> None:
+        self.checks: list[Check] = []
+
+    def add(self, name: str, ok: bool, detail: str) -> bool:
+        self.checks.append(Check(name=name, ok=ok, detail=detail))
+        return ok
+
+
+def read_manifest(path: Path) -> dict[str, str]:
+    """Parse a BagIt manifest into {relative path: hex digest}; hostile paths raise ValueError."""
+    entries: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split(None, 1)
+        if len(parts) != 2:
+            raise ValueError(f"{path.name} line {number} is malformed")
+        digest, name = parts[0].lower(), _decode_path(parts[1].strip())
+        pure = PurePosixPath(name)
+        if pure.is_absolute() or ".." in pure.parts or "\\" in name:
+            raise ValueError(f"{path.name} line {number} names a path outside the bag")
+        entries[str(pure)] = digest
+    return entries
+
+
+def _decode_path(name: str) -> str:
+    return name.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
+
+
+def read_bag_info(path: Path) -> dict[str, str]:
+    info: dict[str, str] = {}
+    last: str | None = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line[:1] in (" ", "\t") and last is not None:
+            info[last] += " " + line.strip()
+        elif ":" in line:
+            key, value = line.split(":", 1)
+            last = key.strip()
+            info[last] = value.strip()
+    return info
+
+
+def _files_under(root: Path, sub: str) -> set[str]:
+    found = set()
+    for dirpath, _dirs, files in os.walk(root / sub):
+        for name in files:
+            found.add(str(PurePosixPath(Path(dirpath, name).relative_to(root))))
+    return found
+
+
+def verify_bundle(bag: Path, key_lookup: KeyLookup | None = None) -> VerifyReport:
+    """Run every check on the bag at `bag`; never raises for a bad bundle."""
+    c = _Checklist()
+    info: dict[str, str] = {}
+    if not c.add("bag declaration", (bag / "bagit.txt").is_file(), "bagit.txt present"):
+        return VerifyReport(path=str(bag), bundle_id=None, ok=False, checks=c.checks)
+    _check_bag_info(bag, c, info)
+    payload = _check_payload(bag, c)
+    _check_tags(bag, c)
+    _check_signature(bag, c, info, key_lookup)
+    _check_metadata(bag, c, info, payload)
+    ok = all(check.ok for check in c.checks)
+    return VerifyReport(
+        path=str(bag), bundle_id=info.get("External-Identifier"), ok=ok, checks=c.checks
+    )
+
+
+def _check_bag_info(bag: Path, c: _Checklist, info: dict[str, str]) -> None:
+    try:
+        info.update(read_bag_info(bag / "bag-info.txt"))
+    except (OSError, UnicodeDecodeError) as exc:
+        c.add("bag-info", False, f"cannot read bag-info.txt: {exc}")
+        return
+    missing = [k for k in layout.REQUIRED_BAG_INFO if not info.get(k)]
+    if missing:
+        c.add("bag-info", False, f"missing fields: {', '.join(missing)}")
+    elif info["Bundle-Format"] != layout.FORMAT:
+        c.add("bag-info", False, f"unknown bundle format {info['Bundle-Format']!r}")
+    else:
+        c.add("bag-info", True, f"{info['Bundle-Format']}, case {info['Case-Number']}")
+
+
+def _check_payload(bag: Path, c: _Checklist) -> dict[str, Digests]:
+    """Check both payload manifests against the files; return the computed digests."""
+    manifests: dict[str, dict[str, str]] = {}
+    for alg in layout.ALGORITHMS:
+        try:
+            manifests[alg] = read_manifest(bag / f"manifest-{alg}.txt")
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            c.add(f"payload manifest {alg}", False, f"unreadable: {exc}")
+            return {}
+    listed = set(manifests["sha256"])
+    if listed != set(manifests["sha512"]):
+        c.add("manifests agree", False, "SHA-256 and SHA-512 manifests list different files")
+    on_disk = _files_under(bag, "data")
+    missing, added = sorted(listed - on_disk), sorted(on_disk - listed)
+    detail = "; ".join(
+        part
+        for part in (
+            f"missing: {', '.join(missing)}" if missing else "",
+            f"not in manifest: {', '.join(added)}" if added else "",
+        )
+        if part
+    )
+    c.add("payload complete", not missing and not added, detail or f"{len(listed)} files")
+    digests = {name: digest_file(bag / name) for name in sorted(listed & on_disk)}
+    for alg in layout.ALGORITHMS:
+        bad = [
+            name
+            for name, expected in sorted(manifests[alg].items())
+            if name in digests and getattr(digests[name], alg) != expected
+        ]
+        c.add(
+            f"payload {alg}",
+            not bad,
+            f"changed: {', '.join(bad)}" if bad else f"{len(digests)} files match",
+        )
+    return digests
+
+
+def _check_tags(bag: Path, c: _Checklist) -> None:
+    root_files = {p.name for p in bag.iterdir() if p.is_file()}
+    for alg in layout.ALGORITHMS:
+        try:
+            entries = read_manifest(bag / f"tagmanifest-{alg}.txt")
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            c.add(f"tag manifest {alg}", False, f"unreadable: {exc}")
+            continue
+        bad = []
+        for name, expected in sorted(entries.items()):
+            path = bag / name
+            if not path.is_file() or getattr(digest_file(path), alg) != expected:
+                bad.append(name)
+        c.add(
+            f"tag files {alg}",
+            not bad,
+            f"changed or missing: {', '.join(bad)}" if bad else f"{len(entries)} tag files match",
+        )
+        if alg == "sha256":
+            extra = sorted(root_files - set(entries) - layout.UNLISTED_TAG_FILES)
+            expected_listed = {"bagit.txt", "bag-info.txt", layout.SIGNER_KEY}
+            unlisted = sorted(expected_listed - set(entries))
+            problems = [f"unexpected: {', '.join(extra)}"] if extra else []
+            problems += [f"not covered: {', '.join(unlisted)}"] if unlisted else []
+            c.add(
+                "no unexpected files",
+                not problems,
+                "; ".join(problems) or "every file at the bag root is accounted for",
+            )
+
+
+def _check_signature(
+    bag: Path, c: _Checklist, info: dict[str, str], key_lookup: KeyLookup | None
+) -> None:
+    try:
+        signed = (bag / layout.SIGNED_FILE).read_bytes()
+        signature = (bag / layout.SIGNATURE).read_bytes()
+        public_pem = (bag / layout.SIGNER_KEY).read_bytes()
+    except OSError as exc:
+        c.add("seal signature", False, f"missing: {exc.filename and Path(exc.filename).name}")
+        return
+    if not keys.verify(public_pem, signed, signature):
+        c.add("seal signature", False, "seal.sig does not verify over tagmanifest-sha256.txt")
+        return
+    try:
+        fingerprint = keys.fingerprint(public_pem)
+    except Exception as exc:
+        c.add("seal signature", False, f"signer key unreadable: {exc}")
+        return
+    c.add("seal signature", True, f"Ed25519 over tagmanifest-sha256.txt, key {fingerprint[:16]}…")
+    if fingerprint != info.get("Signer-Key-Fingerprint"):
+        c.add("signer key", False, "signer.pub.pem does not match Signer-Key-Fingerprint")
+        return
+    if key_lookup is None:
+        c.add("signer key", True, "not checked against a key registry (no store given)")
+        return
+    registered = key_lookup(fingerprint)
+    operator = info.get("Operator", "")
+    if registered is None:
+        c.add("signer key", False, f"key {fingerprint[:16]}… is not in the store's key registry")
+    elif not operator.endswith(f"user {registered.owner}"):
+        c.add("signer key", False, f"key belongs to {registered.owner}, not the operator")
+    else:
+        c.add("signer key", True, f"registered to {registered.owner}")
+
+
+def _check_metadata(
+    bag: Path, c: _Checklist, info: dict[str, str], payload: dict[str, Digests]
+) -> None:
+    path = bag / "data" / layout.METADATA
+    try:
+        meta = Metadata.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError) as exc:
+        first = str(exc).splitlines()[0]
+        c.add("metadata", False, f"metadata.json unreadable or invalid: {first}")
+        return
+    problems = []
+    if meta.bundle_id != info.get("External-Identifier"):
+        problems.append("bundle id differs from bag-info")
+    if meta.case_number != info.get("Case-Number"):
+        problems.append("case number differs from bag-info")
+    for artifact in meta.artifacts:
+        digests = payload.get(f"data/{artifact.path}")
+        if digests is None or digests.sha256 != artifact.sha256 or digests.size != artifact.size:
+            problems.append(f"{artifact.path} differs from its metadata entry")
+    c.add(
+        "metadata",
+        not problems,
+        "; ".join(problems) or f"{len(meta.artifacts)} artifacts agree with metadata.json",
+    )

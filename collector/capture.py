@@ -1,0 +1,276 @@
+"""One capture, end to end: gate → browser → metadata → seal → ledger.
+
+Refusals are recorded and raised before anything is written. Technical failures are
+recorded, the work directory is removed, and nothing appears under bundles/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import shutil
+import socket
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import rfc8785
+
+from collector import TOOL_NAME, __version__, gate
+from collector.browser import capture as browser_capture
+from collector.browser import chromium_version_warning
+from collector.bundle import layout
+from collector.bundle.seal import Sealed, describe, seal
+from collector.errors import CaptureFailed, CollectorError, Refused
+from collector.ledger.db import now
+from collector.models import (
+    Authorization,
+    AuthorizationSummary,
+    BrowserSettings,
+    BundleRow,
+    CaptureRecord,
+    ClockInfo,
+    Metadata,
+    Model,
+    Person,
+    ToolInfo,
+)
+from collector.store import Actor, Store
+from collector.urls import resolve
+
+BrowserCapture = Callable[[str, BrowserSettings, Path], CaptureRecord]
+
+
+class CaptureResult(Model):
+    bundle_id: str
+    path: str
+    seal_sha256: str
+    requested_url: str
+    final_url: str
+    status: int | None
+    title: str
+    started_at: datetime
+    ended_at: datetime
+    warnings: list[str]
+
+
+def new_bundle_id(at: datetime) -> str:
+    return f"B-{at.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4).upper()}"
+
+
+def settings_hash(settings: BrowserSettings) -> str:
+    return hashlib.sha256(rfc8785.dumps(settings.model_dump(mode="json"))).hexdigest()
+
+
+def authorize(store: Store, actor: Actor, url: str, auth_id: str | None) -> Authorization:
+    """Run the gate; a refusal is recorded in the ledger and raised."""
+    auth = store.ledger.authorization(auth_id) if auth_id else None
+    approver_key = None
+    if auth is not None and auth.approver_key_fingerprint:
+        found = store.ledger.key(auth.approver_key_fingerprint)
+        if found is not None:
+            approver_key = gate.ApproverKey(
+                owner=found[0], public_key_pem=found[1], retired_at=found[3]
+            )
+    decision = gate.check(
+        url_text=url,
+        auth=auth,
+        auth_id=auth_id,
+        user=actor.user,
+        approver_key=approver_key,
+        policy=store.config.policy,
+        now=now(),
+        resolver=resolve,
+    )
+    if isinstance(decision, gate.Refusal):
+        store.ledger.record(
+            "capture.refused",
+            "refused",
+            actor=actor.user.name,
+            subject=auth_id,
+            details={"url": url[:2048], "reason": decision.reason, "code": decision.code},
+        )
+        raise Refused(decision.reason)
+    assert auth is not None
+    store.ledger.record(
+        "capture.allowed",
+        actor=actor.user.name,
+        subject=auth.id,
+        details={"url": decision.url.normalized, "addresses": decision.addresses},
+    )
+    return auth
+
+
+def run(
+    store: Store,
+    actor: Actor,
+    url: str,
+    auth_id: str | None,
+    note: str | None = None,
+    browser: BrowserCapture = browser_capture,
+) -> CaptureResult:
+    """Capture `url` under `auth_id` and seal the bundle."""
+    auth = authorize(store, actor, url, auth_id)
+    settings = store.config.browser.model_copy(
+        update={"block_private_network": not store.config.policy.allow_private_network}
+    )
+    started = now()
+    bundle_id = new_bundle_id(started)
+    workdir = store.work_dir / f"{bundle_id}.partial"
+    workdir.mkdir(parents=True)
+    sealed: Sealed | None = None
+    try:
+        record = browser(url, settings, workdir)
+        metadata = build_metadata(store, actor, auth, bundle_id, record, settings, workdir, note)
+        signer = store.public_key_path(actor.user.name).read_bytes()
+        sealed = seal(
+            workdir,
+            metadata,
+            bag_info(store, metadata, actor),
+            actor.key,
+            signer,
+            store.bundles_dir / bundle_id,
+        )
+    except CollectorError as exc:
+        _record_failure(store, actor, auth, url, bundle_id, str(exc))
+        raise CaptureFailed(str(exc)) from exc
+    except Exception as exc:
+        _record_failure(store, actor, auth, url, bundle_id, f"{type(exc).__name__}: {exc}")
+        raise CaptureFailed(f"capture failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        if sealed is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    store.ledger.add_bundle(
+        BundleRow(
+            id=bundle_id,
+            case_number=auth.case_number,
+            authorization_id=auth.id,
+            path=str(sealed.path),
+            seal_sha256=sealed.seal_sha256,
+            source_url=url,
+            captured_by=actor.user.name,
+            created_at=now(),
+        ),
+        details={
+            "seal_sha256": sealed.seal_sha256,
+            "final_url": record.final_url,
+            "status": record.status,
+        },
+    )
+    warnings = [w for w in (chromium_version_warning(record.browser.version),) if w]
+    return CaptureResult(
+        bundle_id=bundle_id,
+        path=str(sealed.path),
+        seal_sha256=sealed.seal_sha256,
+        requested_url=url,
+        final_url=record.final_url,
+        status=record.status,
+        title=record.title,
+        started_at=record.started_at,
+        ended_at=record.ended_at,
+        warnings=warnings,
+    )
+
+
+def _record_failure(
+    store: Store, actor: Actor, auth: Authorization, url: str, bundle_id: str, reason: str
+) -> None:
+    store.ledger.record(
+        "capture.failed",
+        "failed",
+        actor=actor.user.name,
+        subject=auth.id,
+        details={"url": url, "bundle_id": bundle_id, "reason": reason[:2000]},
+    )
+
+
+def _person(store: Store, name: str) -> Person:
+    user = store.ledger.user(name)
+    if user is None:
+        raise CaptureFailed(f"user {name!r} named on the authorization is not in the ledger")
+    return user.person()
+
+
+def build_metadata(
+    store: Store,
+    actor: Actor,
+    auth: Authorization,
+    bundle_id: str,
+    record: CaptureRecord,
+    settings: BrowserSettings,
+    workdir: Path,
+    note: str | None,
+) -> Metadata:
+    assert auth.approved_by and auth.approved_at and auth.approval_signature
+    assert auth.valid_from and auth.valid_until and auth.approver_key_fingerprint
+    artifacts = []
+    for name in record.artifacts:
+        path = workdir / name
+        if not path.is_file():
+            raise CaptureFailed(f"the browser did not produce {name}")
+        artifacts.append(describe(path, name, layout.ARTIFACT_ROLES.get(name, "artifact")))
+    offset = int(datetime.now().astimezone().utcoffset().total_seconds())  # type: ignore[union-attr]
+    return Metadata(
+        bundle_id=bundle_id,
+        case_number=auth.case_number,
+        authorization=AuthorizationSummary(
+            id=auth.id,
+            case_number=auth.case_number,
+            predicate=auth.predicate,
+            standard=auth.standard,
+            purpose=auth.purpose,
+            facts=auth.facts,
+            scopes=auth.scopes,
+            retention_class=auth.retention_class,
+            valid_from=auth.valid_from,
+            valid_until=auth.valid_until,
+            requested_by=_person(store, auth.requested_by),
+            approved_by=_person(store, auth.approved_by),
+            approved_at=auth.approved_at,
+            approval_signature=auth.approval_signature,
+            approver_key_fingerprint=auth.approver_key_fingerprint,
+        ),
+        retention_class=auth.retention_class,
+        operator=actor.user.person(),
+        note=note,
+        host_name=socket.gethostname(),
+        clock=ClockInfo(
+            source="local system clock (no independent time-stamp)",
+            timezone=time.tzname[0],
+            utc_offset_s=offset,
+        ),
+        tool=ToolInfo(
+            name=TOOL_NAME,
+            version=__version__,
+            configuration_sha256=settings_hash(settings),
+            configuration=settings,
+        ),
+        capture=record,
+        artifacts=artifacts,
+    )
+
+
+def _person_line(person: Person) -> str:
+    return f"{person.full_name}, badge {person.badge}, user {person.user}"
+
+
+def bag_info(store: Store, meta: Metadata, actor: Actor) -> dict[str, str]:
+    auth = meta.authorization
+    return {
+        "Bundle-Format": layout.FORMAT,
+        "External-Identifier": meta.bundle_id,
+        "Source-Organization": store.config.agency,
+        "Case-Number": meta.case_number,
+        "Authorization-Id": auth.id,
+        "Authorizing-Officer": f"{_person_line(auth.approved_by)}, approved "
+        f"{auth.approved_at.astimezone(UTC).isoformat()}",
+        "Retention-Class": meta.retention_class,
+        "Operator": _person_line(meta.operator),
+        "Source-URL": meta.capture.requested_url,
+        "Final-URL": meta.capture.final_url,
+        "Capture-Time": meta.capture.started_at.astimezone(UTC).isoformat(),
+        "Capture-End-Time": meta.capture.ended_at.astimezone(UTC).isoformat(),
+        "Signer-Key-Fingerprint": actor.user.key_fingerprint,
+        "Bag-Software-Agent": f"{TOOL_NAME} {__version__}",
+    }

@@ -1,0 +1,457 @@
+"""The command line: thin wrappers that turn results and typed errors into text, JSON and exit codes.
+
+Exit codes: 0 ok · 1 verification failed · 2 bad input · 3 refused · 4 technical failure.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from collector import __version__
+from collector.errors import EXIT_TECHNICAL, CollectorError, Refused, UsageError
+from collector.models import Authorization, Role
+from collector.store import Actor, Store, default_store_path
+
+app = typer.Typer(
+    name="collector",
+    help="Capture public social-media pages as sealed, verifiable evidence bundles.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+user_app = typer.Typer(help="Users and their keys (administration).", no_args_is_help=True)
+auth_app = typer.Typer(
+    help="Authorizations: the legal predicate for capturing.", no_args_is_help=True
+)
+ledger_app = typer.Typer(help="The ledger of every decision and action.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(auth_app, name="auth")
+app.add_typer(ledger_app, name="ledger")
+
+
+class State:
+    store_path: Path = Path("evidence")
+    acting: str | None = None
+
+
+state = State()
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+@app.callback()
+def _global(
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store", help="Evidence store directory [env: COLLECTOR_STORE; default ./evidence]."
+        ),
+    ] = None,
+    as_user: Annotated[
+        str | None,
+        typer.Option("--as", help="Acting user [env: COLLECTOR_USER]."),
+    ] = None,
+) -> None:
+    state.store_path = store if store is not None else default_store_path()
+    state.acting = as_user or os.environ.get("COLLECTOR_USER") or None
+
+
+# --------------------------------------------------------------------- helpers
+
+
+def _emit(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def _store() -> Store:
+    return Store.open(state.store_path)
+
+
+def _passphrase(prompt: str, env: str, confirm: bool = False) -> str:
+    value = os.environ.get(env)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise Refused(f"a passphrase is required: set {env} or run on a terminal")
+    first = getpass.getpass(prompt)
+    if confirm and getpass.getpass("Repeat passphrase: ") != first:
+        raise UsageError("passphrases do not match")
+    return first
+
+
+def _actor(store: Store, required: bool = True) -> Actor | None:
+    """Authenticate the acting user by unlocking their key with their passphrase."""
+    if state.acting is None:
+        if required:
+            raise Refused("no acting user: pass --as NAME or set COLLECTOR_USER")
+        return None
+    return store.authenticate(
+        state.acting, _passphrase(f"Passphrase for {state.acting}: ", "COLLECTOR_PASSPHRASE")
+    )
+
+
+def _need_actor(store: Store) -> Actor:
+    actor = _actor(store)
+    assert actor is not None
+    return actor
+
+
+def _warn(message: str) -> None:
+    typer.echo(f"warning: {message}", err=True)
+
+
+# --------------------------------------------------------------------- store and users
+
+
+@app.command()
+def init(
+    agency: Annotated[str, typer.Option(help="Agency name recorded in every bundle.")] = "Agency",
+    allow_private_network: Annotated[
+        bool,
+        typer.Option(help="Allow capturing hosts on private, loopback or link-local addresses."),
+    ] = False,
+    chromium: Annotated[
+        str | None, typer.Option(help="Path of the Chromium executable [env: COLLECTOR_CHROMIUM].")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create an evidence store: config and policy (TOML), ledger, bundles/ and keys/."""
+    store = Store.init(state.store_path, agency=agency, allow_private_network=allow_private_network)
+    path = chromium or os.environ.get("COLLECTOR_CHROMIUM")
+    if path:
+        from collector.config import dump_config
+
+        store.config.browser.executable_path = path
+        store.config_path.write_text(dump_config(store.config), encoding="utf-8")
+    result = {"store": str(store.root.resolve()), "store_id": store.config.store_id}
+    if json_out:
+        _emit(result)
+    else:
+        typer.echo(f"evidence store created at {result['store']}")
+        if allow_private_network:
+            _warn("this store allows capturing private-network addresses")
+
+
+@user_app.command("add")
+def user_add(
+    name: str,
+    role: Annotated[
+        Role, typer.Option(help="investigator, supervisor, custodian, auditor or admin")
+    ],
+    full_name: Annotated[str, typer.Option("--name", help="Full name.")],
+    badge: Annotated[str, typer.Option(help="Badge or employee number.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Create a user and an Ed25519 key pair encrypted with the user's own passphrase.
+
+    The new user's passphrase comes from $COLLECTOR_NEW_PASSPHRASE or a prompt.
+    Done with no acting user by whoever controls the store directory, or by an admin.
+    """
+    store = _store()
+    actor = _actor(store, required=False)
+    passphrase = _passphrase(
+        f"New passphrase for {name}: ", "COLLECTOR_NEW_PASSPHRASE", confirm=True
+    )
+    user = store.add_user(
+        name, role=role, full_name=full_name, badge=badge, passphrase=passphrase, actor=actor
+    )
+    if json_out:
+        _emit({"name": user.name, "role": user.role.value, "key_fingerprint": user.key_fingerprint})
+    else:
+        typer.echo(f"user {user.name} ({user.role.value}) created; key {user.key_fingerprint}")
+
+
+@user_app.command("retire")
+def user_retire(name: str) -> None:
+    """Retire a user: their key stays registered for verifying what it signed."""
+    store = _store()
+    store.retire_user(name, actor=_actor(store, required=False))
+    typer.echo(f"user {name} retired")
+
+
+@user_app.command("list")
+def user_list(json_out: JsonOpt = False) -> None:
+    """List users, roles and key fingerprints."""
+    users = _store().ledger.users()
+    if json_out:
+        _emit([u.model_dump(mode="json", exclude={"public_key_pem"}) for u in users])
+        return
+    for u in users:
+        retired = f"  retired {u.retired_at:%Y-%m-%d}" if u.retired_at else ""
+        typer.echo(
+            f"{u.name:<16} {u.role.value:<13} {u.full_name} (badge {u.badge})  key {u.key_fingerprint[:16]}…{retired}"
+        )
+
+
+# --------------------------------------------------------------------- authorizations
+
+
+@auth_app.command("request")
+def auth_request(
+    case: Annotated[str, typer.Option("--case", help="Case number in the policy's format.")],
+    predicate: Annotated[str, typer.Option(help="criminal-predicate | public-safety-threat")],
+    standard: Annotated[str, typer.Option(help="reasonable-suspicion | probable-cause")],
+    purpose: Annotated[
+        str,
+        typer.Option(
+            help="criminal-investigation | prosecution | crime-analysis | situational-awareness"
+        ),
+    ],
+    facts: Annotated[str, typer.Option(help="The articulable facts supporting the predicate.")],
+    scope: Annotated[list[str], typer.Option("--scope", help="http(s) URL glob; repeatable.")],
+    retention: Annotated[str, typer.Option("--retention", help="Retention class from the policy.")],
+    valid_days: Annotated[
+        int | None, typer.Option(help="Validity after approval, in days.")
+    ] = None,
+    investigator: Annotated[
+        list[str] | None, typer.Option("--investigator", help="Another investigator; repeatable.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Request an authorization to capture (needs a supervisor's approval)."""
+    from collector import authorizations
+    from collector.config import REASONABLE_SUSPICION
+
+    store = _store()
+    actor = _need_actor(store)
+    if not json_out:
+        typer.echo(REASONABLE_SUSPICION, err=True)
+    auth = authorizations.request(
+        store,
+        actor,
+        authorizations.AuthRequest(
+            case_number=case,
+            predicate=predicate,
+            standard=standard,
+            purpose=purpose,
+            facts=facts,
+            scopes=scope,
+            retention_class=retention,
+            valid_days=valid_days,
+            investigators=investigator or [],
+        ),
+    )
+    if json_out:
+        _emit({"id": auth.id, "status": auth.status.value})
+    else:
+        typer.echo(f"{auth.id} requested for case {auth.case_number}: pending approval")
+
+
+def _show_auth(auth: Authorization) -> None:
+    lines = [
+        f"{auth.id}  {auth.status.value}",
+        f"  case         {auth.case_number}",
+        f"  predicate    {auth.predicate} ({auth.standard})",
+        f"  purpose      {auth.purpose}",
+        f"  facts        {auth.facts}",
+        f"  scopes       {', '.join(auth.scopes)}",
+        f"  retention    {auth.retention_class}",
+        f"  requested    {auth.requested_by} at {auth.requested_at:%Y-%m-%d %H:%M:%SZ}",
+        f"  investigators {', '.join(auth.investigators)}",
+    ]
+    if auth.approved_by and auth.approved_at and auth.valid_until:
+        lines.append(
+            f"  approved     {auth.approved_by} at {auth.approved_at:%Y-%m-%d %H:%M:%SZ},"
+            f" valid until {auth.valid_until:%Y-%m-%d %H:%M:%SZ}"
+        )
+    if auth.decision_reason:
+        lines.append(
+            f"  decision     {auth.status.value} by {auth.decided_by}: {auth.decision_reason}"
+        )
+    typer.echo("\n".join(lines))
+
+
+@auth_app.command("approve")
+def auth_approve(auth_id: str, json_out: JsonOpt = False) -> None:
+    """Approve and sign a pending authorization (a supervisor who is not the requester)."""
+    from collector import authorizations
+
+    store = _store()
+    auth = authorizations.approve(store, _need_actor(store), auth_id)
+    if json_out:
+        _emit(auth.model_dump(mode="json"))
+    else:
+        typer.echo(f"{auth.id} approved by {auth.approved_by}, valid until {auth.valid_until}")
+
+
+@auth_app.command("deny")
+def auth_deny(
+    auth_id: str,
+    reason: Annotated[str, typer.Option(help="Why it is denied.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Deny a pending authorization."""
+    from collector import authorizations
+
+    store = _store()
+    auth = authorizations.deny(store, _need_actor(store), auth_id, reason)
+    _emit(auth.model_dump(mode="json")) if json_out else typer.echo(f"{auth.id} denied")
+
+
+@auth_app.command("revoke")
+def auth_revoke(
+    auth_id: str,
+    reason: Annotated[str, typer.Option(help="Why it is revoked.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Revoke an approved authorization: no further captures under it."""
+    from collector import authorizations
+
+    store = _store()
+    auth = authorizations.revoke(store, _need_actor(store), auth_id, reason)
+    _emit(auth.model_dump(mode="json")) if json_out else typer.echo(f"{auth.id} revoked")
+
+
+@auth_app.command("list")
+def auth_list(json_out: JsonOpt = False) -> None:
+    """List authorizations."""
+    auths = _store().ledger.authorizations()
+    if json_out:
+        _emit([a.model_dump(mode="json") for a in auths])
+        return
+    for a in auths:
+        typer.echo(
+            f"{a.id}  {a.status.value:<9} {a.case_number:<18} {a.requested_by:<12} {', '.join(a.scopes)}"
+        )
+
+
+@auth_app.command("show")
+def auth_show(auth_id: str, json_out: JsonOpt = False) -> None:
+    """Show one authorization."""
+    auth = _store().ledger.authorization(auth_id)
+    if auth is None:
+        raise UsageError(f"unknown authorization {auth_id!r}")
+    _emit(auth.model_dump(mode="json")) if json_out else _show_auth(auth)
+
+
+# --------------------------------------------------------------------- capture and verify
+
+
+@app.command()
+def capture(
+    url: str,
+    auth: Annotated[str | None, typer.Option("--auth", help="Approved authorization id.")] = None,
+    note: Annotated[
+        str | None, typer.Option(help="Investigator's note, stored in metadata.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Capture URL under an approved authorization and seal an evidence bundle.
+
+    Exit 3 when the gate refuses (nothing is written), 4 on a technical failure.
+    """
+    from collector import capture as capturing
+
+    store = _store()
+    actor = _need_actor(store)
+    result = capturing.run(store, actor, url, auth, note)
+    if json_out:
+        _emit(result.model_dump(mode="json"))
+        return
+    for warning in result.warnings:
+        _warn(warning)
+    typer.echo(f"sealed {result.bundle_id}")
+    typer.echo(f"  url      {result.requested_url}")
+    if result.final_url != result.requested_url:
+        typer.echo(f"  final    {result.final_url}")
+    typer.echo(f"  status   {result.status}  title {result.title!r}")
+    typer.echo(f"  path     {result.path}")
+    typer.echo(f"  seal     sha256 {result.seal_sha256}")
+
+
+@app.command()
+def verify(
+    target: Annotated[str, typer.Argument(metavar="PATH-OR-ID", help="Bundle directory or id.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Verify a bundle: hashes, completeness, signature, metadata. Exit 0 only if all pass."""
+    from collector import verification
+
+    report = verification.run(state.store_path, target, state.acting)
+    if json_out:
+        _emit(report.model_dump(mode="json"))
+    else:
+        typer.echo(f"bundle {report.bundle_id or '?'}  {report.path}")
+        for check in report.checks:
+            mark = "✓" if check.ok else "✗"
+            typer.echo(f"  {mark} {check.name}: {check.detail}")
+        typer.echo("VERIFIED" if report.ok else "FAILED")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+# --------------------------------------------------------------------- ledger
+
+
+@ledger_app.command("show")
+def ledger_show(
+    subject: Annotated[str | None, typer.Option(help="Only events about this id.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show ledger events, oldest first."""
+    events = _store().ledger.events(subject)
+    if json_out:
+        _emit([e.model_dump(mode="json") for e in events])
+        return
+    for e in events:
+        typer.echo(
+            f"{e.seq:>5} {e.at:%Y-%m-%d %H:%M:%S}Z {e.outcome:<7} {e.action:<18} "
+            f"{e.actor or '-':<12} {e.subject or '-'}  {json.dumps(e.details, ensure_ascii=False)[:160]}"
+        )
+
+
+@ledger_app.command("verify")
+def ledger_verify() -> None:
+    """Recompute the ledger's hash chain."""
+    ok, reason = _store().ledger.verify_chain()
+    typer.echo(("✓ " if ok else "✗ ") + reason)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def schema(
+    out: Annotated[Path, typer.Option(help="Directory for the JSON Schema files.")] = Path(
+        "schemas"
+    ),
+) -> None:
+    """Write the JSON Schemas of the bundle metadata."""
+    from collector.schemas import write_schemas
+
+    for path in write_schemas(out):
+        typer.echo(str(path))
+
+
+@app.command()
+def version() -> None:
+    """Print the tool version."""
+    typer.echo(f"collector {__version__}")
+
+
+def main() -> None:
+    """Entry point: map typed errors to one-line messages and exit codes, never a traceback."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        typer.echo("collector: aborted", err=True)
+        sys.exit(130)
+    except CollectorError as exc:
+        typer.echo(f"collector: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("collector: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence against tracebacks
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # bad command line
+            typer.echo(f"collector: {exc.format_message()}", err=True)
+            sys.exit(2)
+        if os.environ.get("COLLECTOR_DEBUG"):
+            raise
+        typer.echo(f"collector: internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_TECHNICAL)
+    sys.exit(code if isinstance(code, int) else 0)

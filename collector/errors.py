@@ -1,0 +1,50 @@
+"""Typed errors. Below the CLI nothing prints or exits: it raises one of these.
+
+Each error class carries the process exit code the CLI maps it to.
+"""
+
+from __future__ import annotations
+
+
+class CollectorError(Exception):
+    """Base class; `exit_code` is what the CLI exits with."""
+
+    exit_code = 4
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(CollectorError):
+    """Bad input from the user: a malformed URL, an unknown option value, a missing store."""
+
+    exit_code = 2
+
+
+class Refused(CollectorError):
+    """The gate, a permission or an authentication said no. Recorded in the ledger."""
+
+    exit_code = 3
+
+
+class CaptureFailed(CollectorError):
+    """A technical failure during capture or sealing; nothing was sealed."""
+
+    exit_code = 4
+
+
+class IntegrityError(CollectorError):
+    """A hash, signature or chain did not check out."""
+
+    exit_code = 1
+
+
+EXIT_OK = 0
+EXIT_VERIFY_FAILED = 1
+EXIT_USAGE = 2
+EXIT_REFUSED = 3
+EXIT_TECHNICAL = 4

@@ -1,0 +1,381 @@
+"""Pydantic models at the boundaries: what the browser records, what a bundle holds.
+
+`schemas/` is generated from these models (`collector schema --out schemas/`);
+a test fails when the committed schemas drift from the code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+BUNDLE_FORMAT_VERSION = "1.0"
+
+
+class Model(BaseModel):
+    """Base: unknown fields are an error, so a typo never becomes silent data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------- browser settings
+
+
+class BrowserSettings(Model):
+    """Everything a capture runs with; hashed into the bundle as the configuration hash."""
+
+    executable_path: str = "/usr/bin/chromium"
+    viewport_width: int = Field(1280, ge=320, le=7680)
+    viewport_height: int = Field(900, ge=240, le=4320)
+    device_scale_factor: float = Field(1.0, ge=0.5, le=4.0)
+    locale: str = "en-US"
+    timezone_id: str = "UTC"
+    user_agent: str | None = Field(
+        None, description="Override of the browser's user agent; recorded when set."
+    )
+    navigation_timeout_s: float = Field(30.0, gt=0)
+    settle_timeout_s: float = Field(5.0, ge=0, description="Longest wait for the network to idle.")
+    total_timeout_s: float = Field(120.0, gt=0, description="Hard limit for the whole capture.")
+    scroll_max_height_px: int = Field(200_000, ge=0)
+    scroll_max_time_s: float = Field(30.0, ge=0)
+    scroll_idle_ms: int = Field(
+        700, ge=0, description="How long the page must stop growing before scrolling ends."
+    )
+    host_resolver_rules: str | None = Field(
+        None, description="Chromium --host-resolver-rules, e.g. to keep a run hermetic."
+    )
+    extra_ca_certs: list[str] = Field(
+        default_factory=list,
+        description="PEM files of extra root CAs trusted by the capture browser (recorded).",
+    )
+    ignore_https_errors: bool = False
+    block_private_network: bool = Field(
+        True, description="Abort page requests to private, loopback and link-local addresses."
+    )
+    proxy: str | None = None
+
+
+# --------------------------------------------------------------------- capture record
+
+
+class StepStatus(StrEnum):
+    ok = "ok"
+    timeout = "timeout"
+    failed = "failed"
+    skipped = "skipped"
+
+
+class Step(Model):
+    """One named step of a capture, timed."""
+
+    name: str
+    started_at: datetime
+    ended_at: datetime
+    status: StepStatus
+    detail: str = ""
+
+
+class PageChange(Model):
+    """Something the capture did to or around the page: nothing silent."""
+
+    kind: Literal[
+        "scroll",
+        "dialog-dismissed",
+        "popup-closed",
+        "download-blocked",
+        "request-blocked",
+        "navigation-timeout",
+        "body-unavailable",
+    ]
+    at: datetime
+    detail: str
+
+
+class Header(Model):
+    name: str
+    value: str
+
+
+class RedirectHop(Model):
+    url: str
+    status: int
+    location: str | None = None
+
+
+class ServerAddress(Model):
+    ip: str
+    port: int
+
+
+class Certificate(Model):
+    subject: str
+    issuer: str
+    serial_number: str
+    not_before: datetime
+    not_after: datetime
+    sha256_fingerprint: str = Field(description="SHA-256 of the DER certificate, lowercase hex.")
+    der_base64: str
+
+
+class TlsInfo(Model):
+    protocol: str | None = None
+    issuer: str | None = None
+    subject: str | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    chain: list[Certificate] = Field(
+        default_factory=list, description="Leaf first, as the server presented it."
+    )
+    chain_error: str | None = None
+
+
+class BrowserInfo(Model):
+    name: str
+    version: str
+    executable_path: str
+    headless: bool
+    user_agent: str
+    user_agent_overridden: bool
+    navigator_webdriver: bool | None
+    client_hints: list[Header] = Field(
+        default_factory=list, description="Sec-CH-UA headers actually sent."
+    )
+    launch_args: list[str]
+
+
+class Egress(Model):
+    local_address: str | None = Field(
+        None, description="Source address the OS routes to the server from (best effort)."
+    )
+    method: str = ""
+    proxy: str | None = None
+
+
+class WarcRewrite(Model):
+    """A change made to a record's HTTP headers so the stored body and headers agree."""
+
+    url: str
+    header: str
+    original: str | None
+    replacement: str | None
+    reason: str
+
+
+class NetworkSummary(Model):
+    requests: int = 0
+    responses: int = 0
+    failed: int = 0
+    blocked: int = 0
+    bodies_unavailable: int = 0
+    warc_records: int = 0
+
+
+class CaptureRecord(Model):
+    """What one browser session recorded. Files live in the work directory given to it."""
+
+    requested_url: str
+    final_url: str
+    status: int | None
+    redirects: list[RedirectHop]
+    request_headers: list[Header]
+    response_headers: list[Header]
+    server: ServerAddress | None
+    tls: TlsInfo | None
+    title: str
+    started_at: datetime
+    ended_at: datetime
+    browser: BrowserInfo
+    viewport: dict[str, int]
+    locale: str
+    timezone_id: str
+    egress: Egress
+    page_width: int
+    page_height: int
+    steps: list[Step]
+    changes: list[PageChange]
+    warc_rewrites: list[WarcRewrite]
+    network: NetworkSummary
+    artifacts: list[str] = Field(description="File names written into the work directory.")
+
+
+# --------------------------------------------------------------------- bundle metadata
+
+
+class Artifact(Model):
+    path: str = Field(description="Path relative to the bag's data/ directory.")
+    role: str
+    size: int
+    mime_type: str
+    sha256: str
+    sha512: str
+    width: int | None = None
+    height: int | None = None
+
+
+class Person(Model):
+    user: str
+    full_name: str
+    badge: str
+
+
+class AuthorizationSummary(Model):
+    id: str
+    case_number: str
+    predicate: str
+    standard: str
+    purpose: str
+    facts: str
+    scopes: list[str]
+    retention_class: str
+    valid_from: datetime
+    valid_until: datetime
+    requested_by: Person
+    approved_by: Person
+    approved_at: datetime
+    approval_signature: str = Field(description="Base64 Ed25519 signature of the approver.")
+    approver_key_fingerprint: str
+
+
+class ToolInfo(Model):
+    name: str
+    version: str
+    configuration_sha256: str = Field(
+        description="SHA-256 of the canonical JSON of the browser settings used."
+    )
+    configuration: BrowserSettings
+
+
+class ClockInfo(Model):
+    source: str = Field(description="Where times come from: the local system clock.")
+    timezone: str
+    utc_offset_s: int
+
+
+class Metadata(Model):
+    """`data/metadata.json`: everything known about one capture."""
+
+    format_version: str = BUNDLE_FORMAT_VERSION
+    bundle_id: str
+    case_number: str
+    authorization: AuthorizationSummary
+    retention_class: str
+    engagement: Literal["public"] = "public"
+    virtual_identity: str = "none: public, logged out"
+    operator: Person
+    note: str | None = None
+    host_name: str
+    clock: ClockInfo
+    tool: ToolInfo
+    capture: CaptureRecord
+    artifacts: list[Artifact]
+
+
+# --------------------------------------------------------------------- people and authorizations
+
+
+class Role(StrEnum):
+    investigator = "investigator"
+    supervisor = "supervisor"
+    custodian = "custodian"
+    auditor = "auditor"
+    admin = "admin"
+
+
+class User(Model):
+    name: str
+    full_name: str
+    badge: str
+    role: Role
+    created_at: datetime
+    retired_at: datetime | None = None
+    key_fingerprint: str
+    public_key_pem: str
+
+    def person(self) -> Person:
+        return Person(user=self.name, full_name=self.full_name, badge=self.badge)
+
+
+class AuthStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    denied = "denied"
+    revoked = "revoked"
+
+
+class Authorization(Model):
+    """A request to capture under a legal predicate, and its decision."""
+
+    id: str
+    case_number: str
+    predicate: str
+    standard: str
+    purpose: str
+    facts: str
+    scopes: list[str]
+    retention_class: str
+    valid_days: int
+    investigators: list[str]
+    requested_by: str
+    requested_at: datetime
+    status: AuthStatus = AuthStatus.pending
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    approval_signature: str | None = None
+    approver_key_fingerprint: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_reason: str | None = None
+
+    def signed_fields(self) -> dict[str, object]:
+        """What the approver signs: every field the gate relies on."""
+        return {
+            "id": self.id,
+            "case_number": self.case_number,
+            "predicate": self.predicate,
+            "standard": self.standard,
+            "purpose": self.purpose,
+            "facts": self.facts,
+            "scopes": self.scopes,
+            "retention_class": self.retention_class,
+            "investigators": self.investigators,
+            "requested_by": self.requested_by,
+            "requested_at": _iso(self.requested_at),
+            "approved_by": self.approved_by,
+            "approved_at": _iso(self.approved_at),
+            "valid_from": _iso(self.valid_from),
+            "valid_until": _iso(self.valid_until),
+        }
+
+
+class LedgerEvent(Model):
+    """One row of the append-only, hash-chained ledger."""
+
+    seq: int
+    at: datetime
+    actor: str | None
+    action: str
+    outcome: Literal["ok", "refused", "failed"]
+    subject: str | None
+    details: dict[str, object]
+    prev_hash: str
+    hash: str
+
+
+class BundleRow(Model):
+    id: str
+    case_number: str
+    authorization_id: str
+    path: str
+    seal_sha256: str
+    source_url: str
+    captured_by: str
+    created_at: datetime
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
