@@ -100,13 +100,12 @@ def request(store: Store, actor: Actor, req: AuthRequest) -> Authorization:
             details={"case_number": req.case_number, "problems": problems},
         )
         raise UsageError("; ".join(problems))
-    investigators = list(dict.fromkeys([actor.user.name, *req.investigators]))
+    own = [actor.user.name] if actor.user.role is Role.investigator else []
+    investigators = list(dict.fromkeys([*own, *req.investigators]))
     for name in investigators:
         user = store.ledger.user(name)
         if user is None or user.retired_at is not None or user.role is not Role.investigator:
             raise UsageError(f"{name!r} is not an active investigator")
-    if actor.user.role is not Role.investigator:
-        investigators.remove(actor.user.name)
     if not investigators:
         raise UsageError("an authorization needs at least one investigator (--investigator)")
     auth = Authorization(

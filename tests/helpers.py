@@ -1,0 +1,115 @@
+"""Shared test helpers: drive the real `collector` command in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+PASSPHRASES = {
+    "alice": "alice-passphrase",
+    "dave": "dave-passphrase",
+    "bob": "bob-passphrase",
+    "carol": "carol-passphrase",
+    "erin": "erin-passphrase",
+    "root": "root-passphrase",
+}
+USERS = [
+    ("alice", "investigator", "Alice Adams", "I-101"),
+    ("dave", "investigator", "Dave Diaz", "I-102"),
+    ("bob", "supervisor", "Bob Brown", "S-201"),
+    ("carol", "supervisor", "Carol Chen", "S-202"),
+    ("erin", "custodian", "Erin Evans", "C-301"),
+    ("root", "admin", "Rita Root", "A-401"),
+]
+FACTS = (
+    "On 2026-11-20 the account posted a photo of a handgun with its serial number removed "
+    "and offered it for sale to anyone who sends a direct message."
+)
+
+
+@dataclass
+class Cli:
+    """A store and the command line pointed at it."""
+
+    store: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def run(
+        self,
+        *args: str,
+        as_user: str | None = None,
+        passphrase: str | None = None,
+        new_passphrase: str | None = None,
+        timeout: float = 300,
+    ) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
+        env.update(self.env)
+        env["COLLECTOR_STORE"] = str(self.store)
+        if as_user:
+            env["COLLECTOR_USER"] = as_user
+            env["COLLECTOR_PASSPHRASE"] = passphrase if passphrase is not None else PASSPHRASES[as_user]
+        if new_passphrase:
+            env["COLLECTOR_NEW_PASSPHRASE"] = new_passphrase
+        return subprocess.run(
+            [sys.executable, "-m", "collector", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            cwd=REPO,
+        )
+
+    def ok(self, *args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
+        result = self.run(*args, **kw)
+        assert result.returncode == 0, f"{args}: rc={result.returncode}\n{result.stdout}\n{result.stderr}"
+        return result
+
+    def json(self, *args: str, **kw: Any) -> Any:
+        return json.loads(self.ok(*args, "--json", **kw).stdout)
+
+    def request(self, scopes: list[str], as_user: str = "alice", **extra: str) -> str:
+        args = {
+            "--case": "HPD-2026-000123",
+            "--predicate": "criminal-predicate",
+            "--standard": "reasonable-suspicion",
+            "--purpose": "criminal-investigation",
+            "--facts": FACTS,
+            "--retention": "case-evidence",
+        }
+        args.update(extra)
+        flat = [x for kv in args.items() for x in kv]
+        for scope in scopes:
+            flat += ["--scope", scope]
+        return str(self.json("auth", "request", *flat, as_user=as_user)["id"])
+
+    def approved(self, scopes: list[str], approver: str = "bob", **extra: str) -> str:
+        auth_id = self.request(scopes, **extra)
+        self.ok("auth", "approve", auth_id, as_user=approver)
+        return auth_id
+
+    def events(self) -> list[dict[str, Any]]:
+        return list(self.json("ledger", "show"))
+
+    def bundles(self) -> list[Path]:
+        return sorted((self.store / "bundles").iterdir())
+
+
+def make_store(root: Path, *, allow_private: bool = True, chromium: str | None = None) -> Cli:
+    cli = Cli(root / "store")
+    args = ["init", "--agency", "Test Police Department"]
+    if allow_private:
+        args.append("--allow-private-network")
+    if chromium:
+        args += ["--chromium", chromium]
+    cli.ok(*args)
+    for name, role, full, badge in USERS:
+        cli.ok("user", "add", name, "--role", role, "--name", full, "--badge", badge,
+               new_passphrase=PASSPHRASES[name])
+    return cli
