@@ -1,0 +1,216 @@
+"""What the capture does to and around the page, each action written to the journal.
+
+- scrolling until the page stops growing (lazy content), then back to the top;
+- dismissing dialogs (alert, confirm, prompt, beforeunload);
+- closing popups;
+- noting downloads, which the context refuses (`accept_downloads=False`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from playwright.async_api import BrowserContext, Dialog, Download, Page
+
+from collector.browser.journal import Journal, StepHandle, one_line
+
+POPUP_URL_WAIT_S = 1.5
+SCROLL_PAUSE_S = 0.12
+IMAGE_WAIT_S = 3.0
+
+_METRICS_JS = """() => {
+  const el = document.scrollingElement || document.documentElement;
+  return {y: Math.round(window.scrollY), height: el.scrollHeight, width: el.scrollWidth,
+          viewport: window.innerHeight};
+}"""
+
+_SCROLL_STEP_JS = """(step) => {
+  const el = document.scrollingElement || document.documentElement;
+  const bottom = Math.max(0, el.scrollHeight - window.innerHeight);
+  const target = Math.min(bottom, Math.round(window.scrollY) + step);
+  window.scrollTo(0, target);
+  return {y: Math.round(window.scrollY), height: el.scrollHeight,
+          atBottom: Math.round(window.scrollY) >= bottom - 1};
+}"""
+
+_IMAGES_JS = """async (timeoutMs) => {
+  const end = Date.now() + timeoutMs;
+  const pending = () => Array.from(document.images).filter((i) => !i.complete);
+  while (pending().length > 0 && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {total: document.images.length, pending: pending().map((i) => i.currentSrc || i.src)};
+}"""
+
+
+def _short(text: str, limit: int = 500) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+@dataclass
+class PageWatch:
+    """Handlers for dialogs, popups and downloads; every event becomes a PageChange."""
+
+    journal: Journal
+    main_page: Page | None = None
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def attach(self, context: BrowserContext, page: Page) -> None:
+        self.main_page = page
+        context.on("dialog", self._on_dialog)
+        context.on("page", self._on_page)
+        page.on("download", self._on_download)
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_dialog(self, dialog: Dialog) -> None:
+        self._spawn(self._dismiss(dialog))
+
+    async def _dismiss(self, dialog: Dialog) -> None:
+        detail = f"{dialog.type}: {_short(dialog.message)!r}"
+        try:
+            await dialog.dismiss()
+        except Exception as exc:
+            detail += f" (dismiss failed: {one_line(exc)})"
+        self.journal.change("dialog-dismissed", detail)
+
+    def _on_page(self, page: Page) -> None:
+        if page is self.main_page:
+            return
+        page.on("download", self._on_download)
+        self._spawn(self._close_popup(page))
+
+    async def _close_popup(self, page: Page) -> None:
+        waited = 0.0
+        while page.url in ("", "about:blank") and waited < POPUP_URL_WAIT_S:
+            await asyncio.sleep(0.05)
+            waited += 0.05
+        url = page.url
+        detail = f"popup {url}"
+        try:
+            await page.close()
+            detail += " closed"
+        except Exception as exc:
+            detail += f" (close failed: {one_line(exc)})"
+        self.journal.change("popup-closed", detail)
+
+    def _on_download(self, download: Download) -> None:
+        self.journal.change(
+            "download-blocked",
+            f"{download.url} suggested filename {download.suggested_filename!r}: not saved",
+        )
+        self._spawn(self._cancel(download))
+
+    async def _cancel(self, download: Download) -> None:
+        with contextlib.suppress(Exception):
+            await download.cancel()
+
+    async def settle(self, timeout_s: float) -> None:
+        """Wait (bounded) for handlers still running."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=max(0.01, timeout_s))
+
+
+@dataclass
+class ScrollResult:
+    reason: str
+    height: int
+    batches: int
+
+
+async def scroll_until_stable(
+    page: Page,
+    journal: Journal,
+    *,
+    max_time_s: float,
+    idle_ms: int,
+    max_height_px: int,
+) -> ScrollResult:
+    """Scroll down a viewport-ish step at a time until the page stops growing.
+
+    Stops when the height has not grown for `idle_ms` while at the bottom, when the height
+    reaches `max_height_px`, or after `max_time_s`. Each batch of scrolling between two
+    growths of the page is one `scroll` PageChange (positions and heights).
+    """
+    start = time.monotonic()
+    metrics: dict[str, int] = await page.evaluate(_METRICS_JS)
+    step = max(200, int(metrics["viewport"] * 1.5))
+    height = int(metrics["height"])
+    start_height = height
+    positions: list[int] = []
+    batches = 0
+    idle_since = time.monotonic()
+    reason = "max-time"
+
+    def flush(new_height: int) -> None:
+        nonlocal batches, start_height
+        if not positions:
+            return
+        batches += 1
+        journal.change(
+            "scroll",
+            f"scrolled to y={_ranges(positions)}; page height {start_height}px -> {new_height}px",
+        )
+        positions.clear()
+        start_height = new_height
+
+    while True:
+        now = time.monotonic()
+        if height >= max_height_px:
+            reason = f"max-height ({height}px >= {max_height_px}px)"
+            break
+        if now - start >= max_time_s:
+            reason = f"max-time ({max_time_s:g}s)"
+            break
+        state: dict[str, Any] = await page.evaluate(_SCROLL_STEP_JS, step)
+        positions.append(int(state["y"]))
+        await asyncio.sleep(SCROLL_PAUSE_S)
+        after: dict[str, int] = await page.evaluate(_METRICS_JS)
+        new_height = int(after["height"])
+        if new_height > height:
+            flush(new_height)
+            height = new_height
+            idle_since = time.monotonic()
+        elif not state["atBottom"]:
+            idle_since = time.monotonic()
+        elif (time.monotonic() - idle_since) * 1000 >= idle_ms:
+            reason = f"idle (no growth for {idle_ms}ms at the bottom)"
+            break
+        height = max(height, new_height)
+    flush(height)
+    return ScrollResult(reason=reason, height=height, batches=batches)
+
+
+async def wait_for_images(page: Page, timeout_s: float, handle: StepHandle) -> None:
+    """Bounded wait for images still loading (lazy images reached while scrolling)."""
+    if timeout_s <= 0:
+        handle.note("no time left to wait for images")
+        return
+    result: dict[str, Any] = await asyncio.wait_for(
+        page.evaluate(_IMAGES_JS, int(timeout_s * 1000)), timeout=timeout_s + 2.0
+    )
+    pending: list[str] = list(result["pending"])
+    if pending:
+        shown = ", ".join(_short(p, 120) for p in pending[:5])
+        handle.note(f"{len(pending)} of {result['total']} images still incomplete: {shown}")
+    else:
+        handle.note(f"all {result['total']} images complete")
+
+
+async def scroll_to_top(page: Page, journal: Journal) -> None:
+    y = await page.evaluate("() => { window.scrollTo(0, 0); return Math.round(window.scrollY); }")
+    journal.change("scroll", f"scrolled back to the top (y={y}) before the screenshot")
+
+
+def _ranges(values: list[int]) -> str:
+    if len(values) <= 6:
+        return ",".join(str(v) for v in values)
+    return f"{values[0]},{values[1]},…,{values[-1]} ({len(values)} positions)"

@@ -1,0 +1,262 @@
+"""Recording every response the browser receives, in order, into the WARC.
+
+Response events are queued the moment they fire (with the time they arrived); a single
+writer task takes them in that order, waits (bounded) for each body to finish, reads it,
+reconciles the headers with the stored bytes and appends the request/response pair to the
+WARC scratch file. One body is held at a time. A body that does not arrive within its bound
+is stored empty, marked `WARC-Truncated`, and recorded as `body-unavailable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from playwright.async_api import BrowserContext, Page, Request, Response
+
+from collector.browser.journal import Journal, one_line, utcnow
+from collector.browser.network import PrivateNetworkGuard
+from collector.browser.warc import (
+    REDIRECT_STATUSES,
+    Exchange,
+    WarcSink,
+    reconcile_request_headers,
+    reconcile_response_headers,
+)
+from collector.models import NetworkSummary, WarcRewrite
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+LIVE_BODY_TIMEOUT_S = 15.0
+"""Longest wait for one body while the capture is still running."""
+DRAIN_BODY_TIMEOUT_S = 2.0
+"""Longest wait for one body once the capture is finishing."""
+META_TIMEOUT_S = 5.0
+"""Longest wait for headers or addresses of one response."""
+
+
+@dataclass
+class _Pending:
+    response: Response
+    received_at: datetime
+
+
+class TrafficRecorder:
+    """Listens on a browser context and streams its traffic into a `WarcSink`."""
+
+    def __init__(self, sink: WarcSink, journal: Journal, guard: PrivateNetworkGuard | None) -> None:
+        self._sink = sink
+        self._journal = journal
+        self._guard = guard
+        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self._draining = asyncio.Event()
+        self._drain_deadline = float("inf")
+        self._closed = False
+        self.rewrites: list[WarcRewrite] = []
+        self.requests = 0
+        self.responses = 0
+        self.failed = 0
+        self.bodies_unavailable = 0
+        self.main_page: Page | None = None
+        self.main_responses: list[Response] = []
+        self.write_error: str | None = None
+        self.ignored_after_close = 0
+        self.unwritten = 0
+
+    # ------------------------------------------------------------------ events
+
+    def attach(self, context: BrowserContext) -> None:
+        context.on("request", self._on_request)
+        context.on("response", self._on_response)
+        context.on("requestfailed", self._on_request_failed)
+        self._writer = asyncio.create_task(self._run())
+
+    def _on_request(self, request: Request) -> None:
+        if not self._closed:
+            self.requests += 1
+
+    def _on_request_failed(self, request: Request) -> None:
+        if self._closed:
+            return
+        if self._guard is not None and self._guard.was_blocked(request):
+            return
+        self.failed += 1
+
+    def _on_response(self, response: Response) -> None:
+        if self._closed:
+            self.ignored_after_close += 1
+            return
+        self.responses += 1
+        try:
+            frame = response.frame
+            if (
+                response.request.is_navigation_request()
+                and frame.parent_frame is None
+                and frame.page is self.main_page
+            ):
+                self.main_responses.append(response)
+        except Exception:  # a frame detached while we looked
+            log.debug("could not classify response %s", response.url)
+        self._queue.put_nowait(_Pending(response=response, received_at=utcnow()))
+
+    # ------------------------------------------------------------------ writer
+
+    async def _run(self) -> None:
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                return
+            try:
+                exchange = await self._exchange(item)
+                await asyncio.to_thread(self._sink.write, exchange)
+            except Exception as exc:  # a broken WARC must fail the capture, not vanish
+                self.write_error = f"{item.response.url}: {one_line(exc)}"
+                self._closed = True
+                return
+
+    def _body_timeout(self) -> float:
+        if not self._draining.is_set():
+            return LIVE_BODY_TIMEOUT_S
+        return max(0.0, min(DRAIN_BODY_TIMEOUT_S, self._drain_deadline - time.monotonic()))
+
+    async def _bounded(self, awaitable: Awaitable[T], timeout: float) -> T:
+        return await asyncio.wait_for(awaitable, timeout=max(0.001, timeout))
+
+    async def _wait_finished(self, response: Response) -> str | None:
+        """None when the body is complete, else why not."""
+        finished = asyncio.ensure_future(response.finished())
+        try:
+            if not self._draining.is_set():
+                drain = asyncio.ensure_future(self._draining.wait())
+                try:
+                    done, _ = await asyncio.wait(
+                        {finished, drain},
+                        timeout=LIVE_BODY_TIMEOUT_S,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                finally:
+                    drain.cancel()
+                if finished in done:
+                    finished.result()
+                    return None
+                if not self._draining.is_set():
+                    return f"body did not finish within {LIVE_BODY_TIMEOUT_S:g}s"
+            await self._bounded(asyncio.shield(finished), self._body_timeout())
+            return None
+        except TimeoutError:
+            return "body did not finish before the capture ended"
+        except Exception as exc:
+            return one_line(exc)
+        finally:
+            if not finished.done():
+                finished.cancel()
+
+    async def _exchange(self, item: _Pending) -> Exchange:
+        response = item.response
+        request = response.request
+        url = response.url
+        try:
+            raw_response = await self._bounded(response.headers_array(), META_TIMEOUT_S)
+            response_headers = [(h["name"], h["value"]) for h in raw_response]
+        except Exception:
+            response_headers = list(response.headers.items())
+        try:
+            raw_request = await self._bounded(request.headers_array(), META_TIMEOUT_S)
+            request_headers = [(h["name"], h["value"]) for h in raw_request]
+        except Exception:
+            request_headers = list(request.headers.items())
+        try:
+            addr = await self._bounded(response.server_addr(), META_TIMEOUT_S)
+            server_ip = addr["ipAddress"] if addr else None
+        except Exception:
+            server_ip = None
+
+        status = response.status
+        has_location = any(name.lower() == "location" for name, _ in response_headers)
+        redirect = status in REDIRECT_STATUSES and has_location
+        body = b""
+        unavailable: str | None = None
+        if not redirect:
+            unavailable = await self._wait_finished(response)
+            if unavailable is None:
+                try:
+                    body = await self._bounded(response.body(), max(self._body_timeout(), 1.0))
+                except TimeoutError:
+                    unavailable = "body could not be read in time"
+                except Exception as exc:
+                    unavailable = one_line(exc)
+        if unavailable is not None:
+            self.bodies_unavailable += 1
+            self._journal.change("body-unavailable", f"{status} {url}: {unavailable}")
+
+        reconciled = reconcile_response_headers(
+            url, response_headers, len(body), redirect=redirect, unavailable=unavailable
+        )
+        request_reconciled = reconcile_request_headers(url, request_headers)
+        self.rewrites.extend(reconciled.rewrites)
+        self.rewrites.extend(request_reconciled.rewrites)
+        return Exchange(
+            url=url,
+            method=request.method,
+            request_headers=request_reconciled.headers,
+            request_body=request.post_data_buffer,
+            status=status,
+            reason=response.status_text,
+            response_headers=reconciled.headers,
+            body=body,
+            received_at=item.received_at,
+            server_ip=server_ip,
+            truncated="time" if unavailable is not None else None,
+        )
+
+    # ------------------------------------------------------------------ ending
+
+    async def drain(self, budget_s: float) -> bool:
+        """Stop taking new responses, write what was received within `budget_s`.
+
+        Returns True when everything received was written. Bodies still missing when the
+        budget runs out are recorded as unavailable rather than waited for.
+        """
+        self._closed = True
+        self._drain_deadline = time.monotonic() + budget_s
+        self._draining.set()
+        self._queue.put_nowait(None)
+        if self._writer is None:
+            return True
+        # Headers of the remaining responses still need a moment after the body deadline.
+        hard_limit = budget_s + META_TIMEOUT_S
+        try:
+            await asyncio.wait_for(asyncio.shield(self._writer), timeout=hard_limit)
+        except TimeoutError:
+            self._writer.cancel()
+            with contextlib.suppress(BaseException):
+                await self._writer
+            self.unwritten = max(0, self._queue.qsize() - 1)  # less the end marker
+            return False
+        return self.write_error is None
+
+    async def abort(self) -> None:
+        self._closed = True
+        if self._writer is not None and not self._writer.done():
+            self._writer.cancel()
+            with contextlib.suppress(BaseException):
+                await self._writer
+
+    def summary(self, blocked: int, warc_records: int) -> NetworkSummary:
+        return NetworkSummary(
+            requests=self.requests,
+            responses=self.responses,
+            failed=self.failed,
+            blocked=blocked,
+            bodies_unavailable=self.bodies_unavailable,
+            warc_records=warc_records,
+        )
