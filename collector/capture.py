@@ -135,6 +135,9 @@ def run(
     except CollectorError as exc:
         _record_failure(store, actor, auth, url, bundle_id, str(exc))
         raise CaptureFailed(str(exc)) from exc
+    except KeyboardInterrupt:
+        _record_failure(store, actor, auth, url, bundle_id, "interrupted before sealing")
+        raise
     except Exception as exc:
         _record_failure(store, actor, auth, url, bundle_id, f"{type(exc).__name__}: {exc}")
         raise CaptureFailed(f"capture failed: {type(exc).__name__}: {exc}") from exc

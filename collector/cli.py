@@ -8,6 +8,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -433,8 +434,13 @@ def version() -> None:
     typer.echo(f"collector {__version__}")
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> None:
     """Entry point: map typed errors to one-line messages and exit codes, never a traceback."""
+    signal.signal(signal.SIGTERM, _interrupt)  # a killed capture cleans up like Ctrl-C
     try:
         code = app(standalone_mode=False)
     except typer.Abort:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,9 +19,10 @@ from playwright.async_api import BrowserContext, Dialog, Download, Page
 
 from collector.browser.journal import Journal, StepHandle, one_line
 
-POPUP_URL_WAIT_S = 1.5
-SCROLL_PAUSE_S = 0.12
-IMAGE_WAIT_S = 3.0
+POPUP_LOAD_WAIT_S = 2.0
+POPUP_FLUSH_WAIT_S = 2.0
+SCROLL_PAUSE_S = 0.1
+IMAGE_WAIT_S = 2.0
 
 _METRICS_JS = """() => {
   const el = document.scrollingElement || document.documentElement;
@@ -57,6 +59,7 @@ class PageWatch:
     """Handlers for dialogs, popups and downloads; every event becomes a PageChange."""
 
     journal: Journal
+    before_popup_close: Callable[[float], Awaitable[None]] | None = None
     main_page: Page | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -89,10 +92,12 @@ class PageWatch:
         self._spawn(self._close_popup(page))
 
     async def _close_popup(self, page: Page) -> None:
-        waited = 0.0
-        while page.url in ("", "about:blank") and waited < POPUP_URL_WAIT_S:
-            await asyncio.sleep(0.05)
-            waited += 0.05
+        """Let the popup load (bounded) so its traffic is recorded, then close it."""
+        with contextlib.suppress(Exception):
+            await page.wait_for_load_state("load", timeout=POPUP_LOAD_WAIT_S * 1000)
+        if self.before_popup_close is not None:
+            with contextlib.suppress(Exception):
+                await self.before_popup_close(POPUP_FLUSH_WAIT_S)
         url = page.url
         detail = f"popup {url}"
         try:
@@ -142,7 +147,7 @@ async def scroll_until_stable(
     """
     start = time.monotonic()
     metrics: dict[str, int] = await page.evaluate(_METRICS_JS)
-    step = max(200, int(metrics["viewport"] * 1.5))
+    step = max(200, int(metrics["viewport"] * 2))
     height = int(metrics["height"])
     start_height = height
     positions: list[int] = []

@@ -71,6 +71,8 @@ class TrafficRecorder:
         self.write_error: str | None = None
         self.ignored_after_close = 0
         self.unwritten = 0
+        self._enqueued = 0
+        self._processed = 0
 
     # ------------------------------------------------------------------ events
 
@@ -106,6 +108,7 @@ class TrafficRecorder:
                 self.main_responses.append(response)
         except Exception:  # a frame detached while we looked
             log.debug("could not classify response %s", response.url)
+        self._enqueued += 1
         self._queue.put_nowait(_Pending(response=response, received_at=utcnow()))
 
     # ------------------------------------------------------------------ writer
@@ -122,6 +125,23 @@ class TrafficRecorder:
                 self.write_error = f"{item.response.url}: {one_line(exc)}"
                 self._closed = True
                 return
+            finally:
+                self._processed += 1
+
+    async def flush(self, timeout_s: float) -> None:
+        """Wait (bounded) until every response received so far is written.
+
+        Used before closing a popup, whose bodies become unreadable once it is closed.
+        """
+        target = self._enqueued
+        end = time.monotonic() + timeout_s
+        while (
+            self._processed < target
+            and time.monotonic() < end
+            and self._writer is not None
+            and not self._writer.done()
+        ):
+            await asyncio.sleep(0.02)
 
     def _body_timeout(self) -> float:
         if not self._draining.is_set():
@@ -240,7 +260,7 @@ class TrafficRecorder:
             self._writer.cancel()
             with contextlib.suppress(BaseException):
                 await self._writer
-            self.unwritten = max(0, self._queue.qsize() - 1)  # less the end marker
+            self.unwritten = max(0, self._enqueued - self._processed)
             return False
         return self.write_error is None
 

@@ -76,7 +76,7 @@ SMALL_CALL_S = 5.0
 
 def finish_reserve(total_s: float) -> float:
     """Time kept back from navigation, settling and scrolling for screenshot, DOM, MHTML, WARC."""
-    return min(30.0, max(5.0, total_s * 0.25))
+    return min(30.0, max(1.0, total_s * 0.25))
 
 
 @dataclass
@@ -206,7 +206,7 @@ class CaptureSession:
             recorder.attach(context)
             page = await context.new_page()
             recorder.main_page = page
-            watch = PageWatch(journal)
+            watch = PageWatch(journal, before_popup_close=recorder.flush)
             watch.attach(context, page)
             cdp = await context.new_cdp_session(page)
             await cdp.send("Network.enable")
@@ -431,7 +431,7 @@ class CaptureSession:
         with self.journal.step("warc") as step:
             await context.set_offline(True)
             step.note("network set offline so traffic stops before the WARC is closed")
-            await watch.settle(0.5)
+            await watch.settle(self.deadline.budget(5.0, CLOSE_RESERVE_S + 2.0))
             budget = self.deadline.budget(60.0, CLOSE_RESERVE_S + 1.0)
             complete = await recorder.drain(budget)
             if recorder.write_error:

@@ -98,16 +98,18 @@ def reconcile_response_headers(
         lower = name.lower()
         if lower == "content-encoding" and value.strip().lower() not in ("", "identity"):
             out.append((ORIG_PREFIX + name, value))
+            why = (
+                "no body stored"
+                if redirect or unavailable is not None
+                else "the browser hands bodies over decoded and the body is stored decoded"
+            )
             rewrites.append(
                 WarcRewrite(
                     url=url,
                     header=name,
                     original=value,
                     replacement=None,
-                    reason=(
-                        "the browser hands bodies over decoded; stored decoded, so the header "
-                        f"was removed (original kept as {ORIG_PREFIX}{name})"
-                    ),
+                    reason=f"{why}: header removed, original kept as {ORIG_PREFIX}{name}",
                 )
             )
             continue

@@ -165,34 +165,37 @@ def _check_payload(bag: Path, c: _Checklist) -> dict[str, Digests]:
 
 
 def _check_tags(bag: Path, c: _Checklist) -> None:
-    root_files = {p.name for p in bag.iterdir() if p.is_file()}
+    listed: dict[str, set[str]] = {}
     for alg in layout.ALGORITHMS:
         try:
             entries = read_manifest(bag / f"tagmanifest-{alg}.txt")
         except (OSError, UnicodeDecodeError, ValueError) as exc:
-            c.add(f"tag manifest {alg}", False, f"unreadable: {exc}")
+            c.add(f"tag files {alg}", False, f"tag manifest unreadable: {exc}")
             continue
-        bad = []
-        for name, expected in sorted(entries.items()):
-            path = bag / name
-            if not path.is_file() or getattr(digest_file(path), alg) != expected:
-                bad.append(name)
+        listed[alg] = set(entries)
+        bad = [
+            name
+            for name, expected in sorted(entries.items())
+            if not (bag / name).is_file() or getattr(digest_file(bag / name), alg) != expected
+        ]
         c.add(
             f"tag files {alg}",
             not bad,
             f"changed or missing: {', '.join(bad)}" if bad else f"{len(entries)} tag files match",
         )
-        if alg == "sha256":
-            extra = sorted(root_files - set(entries) - layout.UNLISTED_TAG_FILES)
-            expected_listed = {"bagit.txt", "bag-info.txt", layout.SIGNER_KEY}
-            unlisted = sorted(expected_listed - set(entries))
-            problems = [f"unexpected: {', '.join(extra)}"] if extra else []
-            problems += [f"not covered: {', '.join(unlisted)}"] if unlisted else []
-            c.add(
-                "no unexpected files",
-                not problems,
-                "; ".join(problems) or "every file at the bag root is accounted for",
-            )
+    signed = listed.get("sha256", set())  # only the SHA-256 tag manifest is signed
+    root_files = {p.name for p in bag.iterdir() if p.is_file()}
+    extra = sorted(root_files - signed - layout.UNLISTED_TAG_FILES)
+    uncovered = sorted({"bagit.txt", "bag-info.txt", layout.SIGNER_KEY} - signed)
+    problems = [f"unexpected: {', '.join(extra)}"] if extra else []
+    if len(listed) == 2 and listed["sha256"] != listed["sha512"]:
+        problems.append("the SHA-256 and SHA-512 tag manifests list different files")
+    problems += [f"not covered by a tag manifest: {', '.join(uncovered)}"] if uncovered else []
+    c.add(
+        "no unexpected files",
+        not problems,
+        "; ".join(problems) or "every file at the bag root is accounted for",
+    )
 
 
 def _check_signature(

@@ -358,3 +358,31 @@ def test_tall_page_screenshot_is_whole(store: Cli, site: FixtureServer) -> None:
     Image.MAX_IMAGE_PIXELS = None
     with Image.open(Path(result["path"]) / "data" / "screenshot.png") as image:
         assert image.size[1] == meta["capture"]["page_height"] == 32000
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_interrupted_capture_leaves_nothing(store: Cli, site: FixtureServer, signame: str) -> None:
+    import os
+    import signal
+    import sys
+    import time
+
+    auth_id = store.approved([site.http_url("/*")])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
+    env.update(COLLECTOR_STORE=str(store.store), COLLECTOR_USER="alice", COLLECTOR_PASSPHRASE="alice-passphrase")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "collector", "capture", site.http_url("/never-settles.html"), "--auth", auth_id],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not any((store.store / "work").iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert any((store.store / "work").iterdir()), "capture never started"
+    time.sleep(1.0)
+    proc.send_signal(getattr(signal, signame))
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert leftovers(store) == []
+    last = store.events()[-1]
+    assert last["action"] == "capture.failed" and "interrupted" in last["details"]["reason"]
