@@ -98,9 +98,13 @@ def browser_home(extra_ca_certs: list[str]) -> Iterator[tuple[Path, list[Trusted
                 try:
                     digest = _pem_der_sha256(pem_path)
                 except ValueError as exc:
-                    raise CaptureFailed(f"extra CA certificate is not a PEM certificate: {pem}") from exc
+                    raise CaptureFailed(
+                        f"extra CA certificate is not a PEM certificate: {pem}"
+                    ) from exc
                 nickname = f"collector-extra-ca-{index + 1}"
-                _certutil("-d", f"sql:{nssdb}", "-A", "-t", "C,,", "-n", nickname, "-i", str(pem_path))
+                _certutil(
+                    "-d", f"sql:{nssdb}", "-A", "-t", "C,,", "-n", nickname, "-i", str(pem_path)
+                )
                 trusted.append(TrustedCa(path=str(pem_path), nickname=nickname, sha256=digest))
         yield home, trusted
     finally:

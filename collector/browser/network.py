@@ -63,9 +63,7 @@ class Verdict:
 class PrivateNetworkPolicy:
     """Decides per host whether requests must be blocked; resolution results are cached."""
 
-    def __init__(
-        self, resolver: Callable[[str], list[str]] | None = None
-    ) -> None:
+    def __init__(self, resolver: Callable[[str], list[str]] | None = None) -> None:
         self._resolver = resolver or _system_resolve
         self._cache: dict[str, Verdict] = {}
 
@@ -135,7 +133,9 @@ class PrivateNetworkGuard:
             verdict = Verdict(True, f"{parts.hostname}: check failed ({one_line(exc)})")
         if verdict.blocked:
             self.blocked.append(request)
-            self._journal.change("request-blocked", f"{request.method} {request.url}: {verdict.reason}")
+            self._journal.change(
+                "request-blocked", f"{request.method} {request.url}: {verdict.reason}"
+            )
             await route.abort("blockedbyclient")
         else:
             await route.fallback()

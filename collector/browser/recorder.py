@@ -94,6 +94,8 @@ class TrafficRecorder:
         self.failed += 1
 
     def _on_response(self, response: Response) -> None:
+        if not response.url.startswith(("http://", "https://")):
+            return  # data:, blob: and the like carry no network exchange to archive
         if self._closed:
             self.ignored_after_close += 1
             return
@@ -128,19 +130,18 @@ class TrafficRecorder:
             finally:
                 self._processed += 1
 
-    async def flush(self, timeout_s: float) -> None:
-        """Wait (bounded) until every response received so far is written.
+    async def flush(self, timeout_s: float, quiet_s: float = 0.25) -> None:
+        """Wait (bounded) until every response received is written and none arrived for `quiet_s`.
 
         Used before closing a popup, whose bodies become unreadable once it is closed.
         """
-        target = self._enqueued
         end = time.monotonic() + timeout_s
-        while (
-            self._processed < target
-            and time.monotonic() < end
-            and self._writer is not None
-            and not self._writer.done()
-        ):
+        quiet_since = time.monotonic()
+        while time.monotonic() < end and self._writer is not None and not self._writer.done():
+            if self._processed < self._enqueued:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_s:
+                return
             await asyncio.sleep(0.02)
 
     def _body_timeout(self) -> float:

@@ -16,6 +16,7 @@ from playwright.async_api import (
     BrowserContext,
     CDPSession,
     Page,
+    Playwright,
     Request,
     Response,
     ViewportSize,
@@ -114,7 +115,8 @@ class CaptureSession:
         self.workdir = workdir
         self.journal = Journal()
         self.deadline = Deadline(settings.total_timeout_s)
-        self.reserve = finish_reserve(settings.total_timeout_s) + CLOSE_RESERVE_S
+        total = settings.total_timeout_s
+        self.reserve = finish_reserve(total) + min(CLOSE_RESERVE_S, 0.1 * total)
         self.state = _State()
         self._sink: WarcSink | None = None
 
@@ -136,7 +138,9 @@ class CaptureSession:
                         await self._close(browser)
                 finally:
                     with contextlib.suppress(Exception):
-                        await asyncio.wait_for(playwright_cm.__aexit__(None, None, None), CLOSE_RESERVE_S)
+                        await asyncio.wait_for(
+                            playwright_cm.__aexit__(None, None, None), CLOSE_RESERVE_S
+                        )
         finally:
             if self._sink is not None:
                 self._sink.discard()
@@ -150,7 +154,9 @@ class CaptureSession:
 
     # ------------------------------------------------------------------ steps
 
-    async def _launch(self, playwright: Any, home: Path, trusted: list[TrustedCa]) -> Browser:
+    async def _launch(
+        self, playwright: Playwright, home: Path, trusted: list[TrustedCa]
+    ) -> Browser:
         settings = self.settings
         with self.journal.step("launch") as step:
             args = launch_args(settings)
@@ -176,7 +182,10 @@ class CaptureSession:
 
     async def _new_context(self, browser: Browser) -> BrowserContext:
         settings = self.settings
-        viewport: ViewportSize = {"width": settings.viewport_width, "height": settings.viewport_height}
+        viewport: ViewportSize = {
+            "width": settings.viewport_width,
+            "height": settings.viewport_height,
+        }
         options: dict[str, Any] = {
             "viewport": viewport,
             "locale": settings.locale,
@@ -191,33 +200,38 @@ class CaptureSession:
         return await browser.new_context(**options)
 
     async def _capture(self, browser: Browser) -> None:
-        journal, settings, state = self.journal, self.settings, self.state
-        with journal.step("context") as step:
-            context = await self._new_context(browser)
-            guard: PrivateNetworkGuard | None = None
-            if settings.block_private_network:
-                guard = PrivateNetworkGuard(PrivateNetworkPolicy(), journal)
-                await guard.install(context)
-                step.note("requests to private, loopback, link-local and reserved addresses blocked")
-            else:
-                step.note("private-network blocking off: no request routing installed")
-            self._sink = WarcSink(self.workdir / WARC_SCRATCH)
-            recorder = TrafficRecorder(self._sink, journal, guard)
-            recorder.attach(context)
-            page = await context.new_page()
-            recorder.main_page = page
-            watch = PageWatch(journal, before_popup_close=recorder.flush)
-            watch.attach(context, page)
-            cdp = await context.new_cdp_session(page)
-            await cdp.send("Network.enable")
-            step.note(
-                f"fresh context: viewport {settings.viewport_width}x{settings.viewport_height} "
-                f"@{settings.device_scale_factor:g}x, locale {settings.locale}, "
-                f"timezone {settings.timezone_id}, downloads refused, service workers blocked"
-            )
+        journal, settings = self.journal, self.settings
+        context: BrowserContext | None = None
+        recorder: TrafficRecorder | None = None
         try:
+            with journal.step("context") as step:
+                context = await self._new_context(browser)
+                guard: PrivateNetworkGuard | None = None
+                if settings.block_private_network:
+                    guard = PrivateNetworkGuard(PrivateNetworkPolicy(), journal)
+                    await guard.install(context)
+                    step.note(
+                        "requests to private, loopback, link-local and reserved addresses blocked"
+                    )
+                else:
+                    step.note("private-network blocking off: no request routing installed")
+                self._sink = WarcSink(self.workdir / WARC_SCRATCH)
+                recorder = TrafficRecorder(self._sink, journal, guard)
+                recorder.attach(context)
+                page = await context.new_page()
+                recorder.main_page = page
+                watch = PageWatch(journal, before_popup_close=recorder.flush)
+                watch.attach(context, page)
+                cdp = await context.new_cdp_session(page)
+                await cdp.send("Network.enable")
+                step.note(
+                    f"fresh context: viewport {settings.viewport_width}x"
+                    f"{settings.viewport_height} @{settings.device_scale_factor:g}x, "
+                    f"locale {settings.locale}, timezone {settings.timezone_id}, "
+                    "no stored state, downloads refused, service workers blocked"
+                )
             await self._navigate(page, recorder, guard)
-            await self._response_body(recorder)
+            await self._response_body()
             await self._settle(page)
             await self._scroll(page)
             await watch.settle(1.0)
@@ -227,11 +241,13 @@ class CaptureSession:
             await self._tls(cdp)
             await self._environment(page)
             await self._warc(context, recorder, watch)
-            state.blocked = len(guard.blocked) if guard else 0
+            self.state.blocked = len(guard.blocked) if guard else 0
         finally:
-            await recorder.abort()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(context.close(), CLOSE_RESERVE_S)
+            if recorder is not None:
+                await recorder.abort()
+            if context is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(context.close(), CLOSE_RESERVE_S)
 
     async def _navigate(
         self, page: Page, recorder: TrafficRecorder, guard: PrivateNetworkGuard | None
@@ -245,7 +261,9 @@ class CaptureSession:
                 response = await page.goto(self.url, wait_until="load", timeout=budget * 1000)
                 step.note(f"load event reached in time (limit {budget:.1f}s)")
             except PlaywrightTimeoutError:
-                step.timeout(f"load event not reached within {budget:.1f}s; continuing with what loaded")
+                step.timeout(
+                    f"load event not reached within {budget:.1f}s; continuing with what loaded"
+                )
                 self.journal.change(
                     "navigation-timeout",
                     f"the page did not finish loading within {budget:.1f}s; captured as it was",
@@ -265,17 +283,16 @@ class CaptureSession:
             self.state.redirects = await _redirect_chain(main.request)
             step.note(f"{main.status} {main.url}; {len(self.state.redirects)} redirect(s)")
 
-    async def _response_body(self, recorder: TrafficRecorder) -> None:
-        main = self.state.main
-        assert main is not None
+    async def _response_body(self) -> None:
+        main = self._main()
         with self.journal.step("response-body") as step:
             await self._write_main_body(main, step)
 
     async def _write_main_body(self, main: Response, step: StepHandle) -> None:
         target = self.workdir / RESPONSE_HTML
-        budget = self.deadline.budget(BODY_TIMEOUT_S, CLOSE_RESERVE_S)
+        budget = self.deadline.budget(BODY_TIMEOUT_S, self.reserve)
         try:
-            body = await asyncio.wait_for(main.body(), timeout=max(0.1, budget))
+            body = await asyncio.wait_for(main.body(), timeout=max(1.0, budget))
         except (TimeoutError, PlaywrightError) as exc:
             reason = "timed out" if isinstance(exc, TimeoutError) else one_line(exc.message)
             target.write_bytes(b"")
@@ -321,12 +338,19 @@ class CaptureSession:
                     )
                 except TimeoutError:
                     step.timeout("the page stopped answering while scrolling")
+                except PlaywrightError as exc:  # e.g. the page navigated away mid-scroll
+                    step.fail(f"scrolling interrupted: {one_line(exc.message)}")
             images = self.deadline.budget(IMAGE_WAIT_S, self.reserve)
             try:
                 await wait_for_images(page, images, step)
             except TimeoutError:
                 step.note("image check timed out")
-            await asyncio.wait_for(scroll_to_top(page, self.journal), SMALL_CALL_S)
+            except PlaywrightError as exc:
+                step.note(f"image check failed: {one_line(exc.message)}")
+            try:
+                await asyncio.wait_for(scroll_to_top(page, self.journal), SMALL_CALL_S)
+            except (TimeoutError, PlaywrightError) as exc:
+                step.fail(f"could not scroll back to the top: {one_line(exc)}")
 
     async def _screenshot(self, page: Page) -> None:
         dsf = self.settings.device_scale_factor
@@ -383,8 +407,7 @@ class CaptureSession:
             step.note(f"{len(data)} bytes (Page.captureSnapshot, format mhtml)")
 
     async def _tls(self, cdp: CDPSession) -> None:
-        main = self.state.main
-        assert main is not None
+        main = self._main()
         with self.journal.step("tls") as step:
             self.state.tls = await collect_tls(main, cdp, SMALL_CALL_S)
             tls = self.state.tls
@@ -397,8 +420,7 @@ class CaptureSession:
                 step.note(f"ignore_https_errors={self.settings.ignore_https_errors}")
 
     async def _environment(self, page: Page) -> None:
-        main, state = self.state.main, self.state
-        assert main is not None
+        main, state = self._main(), self.state
         with self.journal.step("environment") as step:
             request_headers = await _headers(main.request.headers_array(), main.request.headers)
             state.request_headers = request_headers
@@ -406,9 +428,13 @@ class CaptureSession:
             state.user_agent = next(
                 (h.value for h in request_headers if h.name.lower() == "user-agent"), ""
             )
-            state.client_hints = [h for h in request_headers if h.name.lower().startswith("sec-ch-ua")]
+            state.client_hints = [
+                h for h in request_headers if h.name.lower().startswith("sec-ch-ua")
+            ]
             try:
-                webdriver = await asyncio.wait_for(page.evaluate("() => navigator.webdriver"), SMALL_CALL_S)
+                webdriver = await asyncio.wait_for(
+                    page.evaluate("() => navigator.webdriver"), SMALL_CALL_S
+                )
                 state.webdriver = webdriver if isinstance(webdriver, bool) else None
             except (TimeoutError, PlaywrightError) as exc:
                 step.note(f"navigator.webdriver not readable: {one_line(exc)}")
@@ -426,9 +452,12 @@ class CaptureSession:
             step.note(f"user agent {state.user_agent!r}; navigator.webdriver={state.webdriver}")
             step.note(f"server {addr}; local address {state.egress.local_address}")
 
-    async def _warc(self, context: BrowserContext, recorder: TrafficRecorder, watch: PageWatch) -> None:
-        assert self._sink is not None
+    async def _warc(
+        self, context: BrowserContext, recorder: TrafficRecorder, watch: PageWatch
+    ) -> None:
         with self.journal.step("warc") as step:
+            if self._sink is None:
+                raise CaptureFailed("the WARC was not started")
             await context.set_offline(True)
             step.note("network set offline so traffic stops before the WARC is closed")
             await watch.settle(self.deadline.budget(5.0, CLOSE_RESERVE_S + 2.0))
@@ -439,7 +468,9 @@ class CaptureSession:
             if not complete:
                 step.timeout(f"{recorder.unwritten} response(s) not written before the time limit")
             if recorder.ignored_after_close:
-                step.note(f"{recorder.ignored_after_close} response(s) arrived after recording stopped")
+                step.note(
+                    f"{recorder.ignored_after_close} response(s) arrived after recording stopped"
+                )
             info = self._warcinfo(recorder)
             sink = self._sink
             records = await asyncio.to_thread(sink.finish, self.workdir / WARC, info)
@@ -457,8 +488,14 @@ class CaptureSession:
         info = [
             ("software", f"{TOOL_NAME} {__version__}"),
             ("format", "WARC File Format 1.1"),
-            ("conformsTo", "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"),
-            ("browser", f"Chromium {self.state.version} ({self.settings.executable_path}, headless)"),
+            (
+                "conformsTo",
+                "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+            ),
+            (
+                "browser",
+                f"Chromium {self.state.version} ({self.settings.executable_path}, headless)",
+            ),
             ("requested-url", self.url),
             (
                 "description",
@@ -478,6 +515,11 @@ class CaptureSession:
                 await asyncio.wait_for(browser.close(), CLOSE_RESERVE_S)
             except Exception as exc:  # the record is complete; a slow close is only noted
                 step.note(f"close did not finish cleanly: {one_line(exc)}")
+
+    def _main(self) -> Response:
+        if self.state.main is None:
+            raise CaptureFailed("no main document response was recorded")
+        return self.state.main
 
     # ------------------------------------------------------------------ record
 

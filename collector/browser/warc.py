@@ -146,12 +146,24 @@ def reconcile_response_headers(
     out.append(("Content-Length", stored))
     if original != stored:
         rewrites.append(
-            WarcRewrite(url=url, header="Content-Length", original=original, replacement=stored, reason=reason)
+            WarcRewrite(
+                url=url,
+                header="Content-Length",
+                original=original,
+                replacement=stored,
+                reason=reason,
+            )
         )
     elif redirect or unavailable is not None:
         # The length did not change but the body was not stored as received: say so.
         rewrites.append(
-            WarcRewrite(url=url, header="Content-Length", original=original, replacement=stored, reason=reason)
+            WarcRewrite(
+                url=url,
+                header="Content-Length",
+                original=original,
+                replacement=stored,
+                reason=reason,
+            )
         )
     return Reconciled(headers=out, rewrites=rewrites)
 
@@ -300,12 +312,10 @@ def _field(value: str) -> str:
 
 def rewrite_lines(rewrites: Sequence[WarcRewrite]) -> list[tuple[str, str]]:
     """Human-readable warcinfo fields, one per header rewrite."""
-    lines: list[tuple[str, str]] = []
-    for item in rewrites:
-        lines.append(
-            (
-                "header-rewrite",
-                f"{item.url} | {item.header}: {item.original!r} -> {item.replacement!r} | {item.reason}",
-            )
+    return [
+        (
+            "header-rewrite",
+            f"{w.url} | {w.header}: {w.original!r} -> {w.replacement!r} | {w.reason}",
         )
-    return lines
+        for w in rewrites
+    ]
