@@ -124,13 +124,12 @@ def init(
     json_out: JsonOpt = False,
 ) -> None:
     """Create an evidence store: config and policy (TOML), ledger, bundles/ and keys/."""
-    store = Store.init(state.store_path, agency=agency, allow_private_network=allow_private_network)
-    path = chromium or os.environ.get("COLLECTOR_CHROMIUM")
-    if path:
-        from collector.config import dump_config
-
-        store.config.browser.executable_path = path
-        store.config_path.write_text(dump_config(store.config), encoding="utf-8")
+    store = Store.init(
+        state.store_path,
+        agency=agency,
+        allow_private_network=allow_private_network,
+        chromium=chromium or os.environ.get("COLLECTOR_CHROMIUM"),
+    )
     result = {"store": str(store.root.resolve()), "store_id": store.config.store_id}
     if json_out:
         _emit(result)

@@ -77,7 +77,9 @@ class Store:
     # ------------------------------------------------------------------ lifecycle
 
     @classmethod
-    def init(cls, root: Path, *, agency: str, allow_private_network: bool) -> Store:
+    def init(
+        cls, root: Path, *, agency: str, allow_private_network: bool, chromium: str | None = None
+    ) -> Store:
         """Create a new store; refuses to touch a directory that already holds one."""
         if (root / CONFIG_NAME).exists():
             raise UsageError(f"{root} already holds an evidence store")
@@ -85,6 +87,8 @@ class Store:
             raise UsageError(f"{root} exists and is not empty")
         config = StoreConfig(agency=agency)
         config.policy.allow_private_network = allow_private_network
+        if chromium:
+            config.browser.executable_path = chromium
         root.mkdir(parents=True, exist_ok=True, mode=0o750)
         for sub in ("bundles", "work"):
             (root / sub).mkdir(mode=0o750)
@@ -98,6 +102,7 @@ class Store:
                 "agency": agency,
                 "store_id": config.store_id,
                 "allow_private_network": allow_private_network,
+                "chromium": config.browser.executable_path,
                 "config_sha256": store.config_sha256(),
             },
         )

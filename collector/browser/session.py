@@ -47,6 +47,9 @@ from collector.browser.network import PrivateNetworkGuard, PrivateNetworkPolicy
 from collector.browser.recorder import TrafficRecorder
 from collector.browser.tls import collect_tls
 from collector.browser.warc import WarcSink, rewrite_lines
+from collector.bundle.layout import DOM as PAGE_HTML
+from collector.bundle.layout import MHTML, SCREENSHOT, WARC
+from collector.bundle.layout import RAW_HTML as RESPONSE_HTML
 from collector.errors import CaptureFailed
 from collector.models import (
     BrowserInfo,
@@ -61,11 +64,6 @@ from collector.models import (
     WarcRewrite,
 )
 
-SCREENSHOT = "screenshot.png"
-PAGE_HTML = "page.html"
-RESPONSE_HTML = "response.html"
-MHTML = "page.mhtml"
-WARC = "traffic.warc.gz"
 ARTIFACTS: tuple[str, ...] = (SCREENSHOT, PAGE_HTML, RESPONSE_HTML, MHTML, WARC)
 WARC_SCRATCH = ".traffic.warc.partial"
 

@@ -209,3 +209,13 @@ def test_bad_input_one_line_no_traceback(cli: Cli, args: list[str]) -> None:
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_init_records_chromium_path_in_config_and_ledger(tmp_path) -> None:
+    cli = Cli(tmp_path / "s")
+    cli.ok("init", "--chromium", "/opt/chromium/chrome")
+    config = tomllib.loads((cli.store / "collector.toml").read_text())
+    assert config["browser"]["executable_path"] == "/opt/chromium/chrome"
+    assert config["policy"]["allow_private_network"] is False
+    first = cli.events()[0]
+    assert first["action"] == "store.init" and first["details"]["chromium"] == "/opt/chromium/chrome"
