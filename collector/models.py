@@ -78,18 +78,21 @@ class Step(Model):
     detail: str = ""
 
 
+ChangeKind = Literal[
+    "scroll",
+    "dialog-dismissed",
+    "popup-closed",
+    "download-blocked",
+    "request-blocked",
+    "navigation-timeout",
+    "body-unavailable",
+]
+
+
 class PageChange(Model):
     """Something the capture did to or around the page: nothing silent."""
 
-    kind: Literal[
-        "scroll",
-        "dialog-dismissed",
-        "popup-closed",
-        "download-blocked",
-        "request-blocked",
-        "navigation-timeout",
-        "body-unavailable",
-    ]
+    kind: ChangeKind
     at: datetime
     detail: str
 

@@ -7,19 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
 
-from collector.models import PageChange, Step, StepStatus
-
-ChangeKind = Literal[
-    "scroll",
-    "dialog-dismissed",
-    "popup-closed",
-    "download-blocked",
-    "request-blocked",
-    "navigation-timeout",
-    "body-unavailable",
-]
+from collector.models import ChangeKind, PageChange, Step, StepStatus
 
 
 def utcnow() -> datetime:
