@@ -22,6 +22,7 @@ from collector.browser import capture as browser_capture
 from collector.browser import chromium_version_warning
 from collector.bundle import layout
 from collector.bundle.seal import Sealed, describe, seal
+from collector.custody import EventType
 from collector.errors import CaptureFailed, CollectorError, Refused
 from collector.ledger.db import now
 from collector.models import (
@@ -36,6 +37,7 @@ from collector.models import (
     Person,
     ToolInfo,
 )
+from collector.services import custody_builder
 from collector.store import Actor, Store
 from collector.urls import resolve
 
@@ -68,11 +70,7 @@ def authorize(store: Store, actor: Actor, url: str, auth_id: str | None) -> Auth
     auth = store.ledger.authorization(auth_id) if auth_id else None
     approver_key = None
     if auth is not None and auth.approver_key_fingerprint:
-        found = store.ledger.key(auth.approver_key_fingerprint)
-        if found is not None:
-            approver_key = gate.ApproverKey(
-                owner=found[0], public_key_pem=found[1], retired_at=found[3]
-            )
+        approver_key = store.ledger.key(auth.approver_key_fingerprint)
     decision = gate.check(
         url_text=url,
         auth=auth,
@@ -144,12 +142,25 @@ def run(
     finally:
         if sealed is None:
             shutil.rmtree(workdir, ignore_errors=True)
+    captured = custody_builder(
+        store,
+        actor,
+        sealed.bundle_id,
+        EventType.captured,
+        {
+            "seal_sha256": sealed.seal_sha256,
+            "source_url": url,
+            "final_url": record.final_url,
+            "status": record.status,
+            "authorization_id": auth.id,
+        },
+    )
     store.ledger.add_bundle(
         BundleRow(
             id=bundle_id,
             case_number=auth.case_number,
             authorization_id=auth.id,
-            path=str(sealed.path),
+            path=str(sealed.path.relative_to(store.root)),
             seal_sha256=sealed.seal_sha256,
             source_url=url,
             captured_by=actor.user.name,
@@ -160,6 +171,7 @@ def run(
             "final_url": record.final_url,
             "status": record.status,
         },
+        captured=captured,
     )
     warnings = [w for w in (chromium_version_warning(record.browser.version),) if w]
     return CaptureResult(

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from collector import __version__
+from collector.bundle.verify import VerifyReport
 from collector.errors import EXIT_TECHNICAL, CollectorError, Refused, UsageError
 from collector.models import Authorization, Role
 from collector.store import Actor, Store, default_store_path
@@ -32,9 +33,13 @@ auth_app = typer.Typer(
     help="Authorizations: the legal predicate for capturing.", no_args_is_help=True
 )
 ledger_app = typer.Typer(help="The ledger of every decision and action.", no_args_is_help=True)
+custody_app = typer.Typer(help="Chain of custody of a bundle.", no_args_is_help=True)
+keys_app = typer.Typer(help="The key registry.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(auth_app, name="auth")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(custody_app, name="custody")
+app.add_typer(keys_app, name="keys")
 
 
 class State:
@@ -366,23 +371,134 @@ def capture(
     typer.echo(f"  seal     sha256 {result.seal_sha256}")
 
 
+def _print_report(report: VerifyReport) -> None:
+    typer.echo(f"bundle {report.bundle_id or '?'}  {report.path}")
+    for check in report.checks:
+        mark = "✗" if not check.ok else ("!" if check.warning else "✓")
+        typer.echo(f"  {mark} {check.name}: {check.detail}")
+    typer.echo("VERIFIED" if report.ok else "FAILED")
+
+
 @app.command()
 def verify(
-    target: Annotated[str, typer.Argument(metavar="PATH-OR-ID", help="Bundle directory or id.")],
+    target: Annotated[
+        str,
+        typer.Argument(metavar="PATH-OR-ID", help="Bundle directory, bundle id, or export .zip."),
+    ],
     json_out: JsonOpt = False,
 ) -> None:
-    """Verify a bundle: hashes, completeness, signature, metadata. Exit 0 only if all pass."""
+    """Verify a bundle: hashes, completeness, signature, metadata, custody. Exit 0 only if all pass.
+
+    With --as (and the passphrase) the verification is also a signed `verified` custody event.
+    """
     from collector import verification
 
-    report = verification.run(state.store_path, target, state.acting)
+    store = verification.open_store_if_any(state.store_path)
+    actor = _actor(store) if store is not None and state.acting else None
+    report = verification.verify_in_store(store, target, actor)
     if json_out:
         _emit(report.model_dump(mode="json"))
     else:
-        typer.echo(f"bundle {report.bundle_id or '?'}  {report.path}")
-        for check in report.checks:
-            mark = "✓" if check.ok else "✗"
-            typer.echo(f"  {mark} {check.name}: {check.detail}")
-        typer.echo("VERIFIED" if report.ok else "FAILED")
+        _print_report(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def show(bundle_id: str, json_out: JsonOpt = False) -> None:
+    """Show a bundle's metadata summary; recorded as a signed `viewed` custody event."""
+    from collector import services
+    from collector.bundle.layout import METADATA
+    from collector.custody import EventType
+    from collector.models import Metadata
+    from collector.roles import Action
+
+    store = _store()
+    actor = _need_actor(store)
+    store.require(actor, Action.read, subject=bundle_id)
+    row = store.ledger.bundle(bundle_id)
+    if row is None:
+        raise UsageError(f"unknown bundle {bundle_id!r}")
+    meta = Metadata.model_validate_json((store.bundle_path(row) / "data" / METADATA).read_bytes())
+    services.append(store, actor, bundle_id, EventType.viewed, {"what": "metadata"})
+    if json_out:
+        _emit(meta.model_dump(mode="json"))
+        return
+    cap = meta.capture
+    typer.echo(f"{meta.bundle_id}  case {meta.case_number}  authorization {meta.authorization.id}")
+    typer.echo(f"  url        {cap.requested_url}")
+    typer.echo(f"  final      {cap.final_url} ({cap.status})  {cap.title!r}")
+    typer.echo(
+        f"  captured   {cap.started_at:%Y-%m-%d %H:%M:%SZ} by {meta.operator.full_name} (badge {meta.operator.badge})"
+    )
+    typer.echo(
+        f"  authorized by {meta.authorization.approved_by.full_name} (badge {meta.authorization.approved_by.badge})"
+    )
+    typer.echo(f"  retention  {meta.retention_class}")
+    for art in meta.artifacts:
+        typer.echo(f"  {art.path:<18} {art.size:>10} B  {art.mime_type:<24} sha256 {art.sha256}")
+
+
+# --------------------------------------------------------------------- custody
+
+
+@custody_app.command("show")
+def custody_show(bundle_id: str, json_out: JsonOpt = False) -> None:
+    """Show a bundle's chain of custody, oldest first."""
+    store = _store()
+    if store.ledger.bundle(bundle_id) is None:
+        raise UsageError(f"unknown bundle {bundle_id!r}")
+    events = store.ledger.custody(bundle_id)
+    if json_out:
+        _emit([e.model_dump(mode="json") for e in events])
+        return
+    for e in events:
+        detail = json.dumps(e.details, ensure_ascii=False)
+        typer.echo(
+            f"{e.seq:>3} {e.at}  {e.type.value:<12} {e.actor.full_name} (badge {e.actor.badge}, "
+            f"{e.actor.user})  {detail[:140]}"
+        )
+        typer.echo(f"     hash {e.hash}  key {e.key_fingerprint[:16]}…")
+
+
+@custody_app.command("transfer")
+def custody_transfer(
+    bundle_id: str,
+    to: Annotated[str, typer.Option("--to", help="User receiving custody.")],
+    reason: Annotated[str, typer.Option(help="Why custody changes hands.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Transfer custody of a bundle to another user (a signed `transferred` event)."""
+    from collector import services
+
+    store = _store()
+    event = services.transfer(store, _need_actor(store), bundle_id, to, reason)
+    if json_out:
+        _emit(event.model_dump(mode="json"))
+    else:
+        typer.echo(
+            f"{bundle_id}: custody transferred from {event.details['from']} to {to} (event {event.seq})"
+        )
+
+
+@custody_app.command("verify")
+def custody_verify(bundle_id: str, json_out: JsonOpt = False) -> None:
+    """Check a bundle's custody chain: links, hashes, signatures, anchor, order and times."""
+    from collector import verification
+
+    report = verification.verify_custody(_store(), bundle_id)
+    if json_out:
+        _emit(
+            {
+                "ok": report.ok,
+                "reason": report.reason,
+                "signers": report.signers,
+                "count": report.head.count if report.head else None,
+            }
+        )
+    else:
+        typer.echo(("✓ " if report.ok else "✗ ") + report.reason)
+        for fingerprint, owner in report.signers.items():
+            typer.echo(f"  signer {owner}: {fingerprint}")
     raise typer.Exit(0 if report.ok else 1)
 
 

@@ -14,6 +14,7 @@ import rfc8785
 from collector import keys
 from collector.config import Policy
 from collector.errors import CollectorError
+from collector.keys import SignerKey
 from collector.models import Authorization, AuthStatus, Role, User
 from collector.urls import Resolver, Url, non_public, parse_scope, parse_url
 
@@ -33,15 +34,6 @@ class Refusal:
 Decision = Allowed | Refusal
 
 
-@dataclass(frozen=True)
-class ApproverKey:
-    """The approver's registered key as the ledger holds it."""
-
-    owner: str
-    public_key_pem: str
-    retired_at: datetime | None
-
-
 def approval_payload(auth: Authorization) -> bytes:
     """The exact bytes an approver signs (RFC 8785 canonical JSON)."""
     return bytes(rfc8785.dumps(auth.signed_fields()))  # type: ignore[arg-type]
@@ -53,7 +45,7 @@ def check(
     auth: Authorization | None,
     auth_id: str | None,
     user: User,
-    approver_key: ApproverKey | None,
+    approver_key: SignerKey | None,
     policy: Policy,
     now: datetime,
     resolver: Resolver,
@@ -98,7 +90,7 @@ def check(
     return Allowed(url=url, addresses=addresses)
 
 
-def _approval_problem(auth: Authorization, key: ApproverKey | None) -> str | None:
+def _approval_problem(auth: Authorization, key: SignerKey | None) -> str | None:
     if auth.approved_by is None or auth.approval_signature is None or auth.approved_at is None:
         return "approval is not signed"
     if auth.approved_by == auth.requested_by:

@@ -11,6 +11,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -20,6 +23,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from collector.errors import CollectorError, Refused, UsageError
 
 MIN_PASSPHRASE_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class SignerKey:
+    """A public key as a registry (the store's, or a trusted list) knows it."""
+
+    owner: str
+    public_key_pem: str
+    retired_at: datetime | None = None
+
+
+KeyLookup = Callable[[str], "SignerKey | None"]
+"""Fingerprint → registered key, or None when the key is unknown."""
 
 
 def generate(passphrase: str) -> tuple[bytes, bytes]:

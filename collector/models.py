@@ -373,7 +373,7 @@ class BundleRow(Model):
     id: str
     case_number: str
     authorization_id: str
-    path: str
+    path: str = Field(description="Relative to the store root.")
     seal_sha256: str
     source_url: str
     captured_by: str

@@ -14,14 +14,22 @@ class Action(StrEnum):
     capture = "capture"
     verify = "verify"
     read = "read"
+    custody = "custody"
+    export = "export"
+    timestamp = "timestamp"
 
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
-    Role.investigator: frozenset({Action.auth_request, Action.capture, Action.verify, Action.read}),
-    Role.supervisor: frozenset(
-        {Action.auth_request, Action.auth_decide, Action.verify, Action.read}
+    Role.investigator: frozenset(
+        {Action.auth_request, Action.capture, Action.verify, Action.read, Action.custody,
+         Action.timestamp}
     ),
-    Role.custodian: frozenset({Action.verify, Action.read}),
+    Role.supervisor: frozenset(
+        {Action.auth_request, Action.auth_decide, Action.verify, Action.read, Action.custody}
+    ),
+    Role.custodian: frozenset(
+        {Action.verify, Action.read, Action.custody, Action.export, Action.timestamp}
+    ),
     Role.auditor: frozenset({Action.verify, Action.read}),
     Role.admin: frozenset({Action.user_admin, Action.read}),
 }

@@ -25,7 +25,7 @@ from collector.config import CONFIG_NAME, StoreConfig, dump_config, load_config
 from collector.errors import Refused, UsageError
 from collector.ledger import Ledger
 from collector.ledger.db import now
-from collector.models import Role, User
+from collector.models import BundleRow, Role, User
 from collector.roles import Action, allowed
 
 USER_NAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
@@ -70,6 +70,10 @@ class Store:
 
     def public_key_path(self, name: str) -> Path:
         return self.keys_dir / f"{name}.pub.pem"
+
+    def bundle_path(self, row: BundleRow) -> Path:
+        """Where a recorded bundle lives (the ledger keeps paths relative to the store)."""
+        return self.root / row.path
 
     def config_sha256(self) -> str:
         return hashlib.sha256(self.config_path.read_bytes()).hexdigest()

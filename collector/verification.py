@@ -1,45 +1,89 @@
-"""`collector verify`: find the bundle, run the checklist, record the verification."""
+"""`collector verify` and `custody verify`: find the bundle, run the checklist, record it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from collector.bundle.verify import RegisteredKey, VerifyReport, verify_bundle
+from collector import services
+from collector.bundle import layout
+from collector.bundle.hashing import sha256_bytes
+from collector.bundle.verify import CustodyInput, VerifyReport, verify_bundle
 from collector.config import CONFIG_NAME
+from collector.custody import ChainReport, EventType, verify_chain
 from collector.errors import UsageError
-from collector.store import Store
+from collector.models import BundleRow
+from collector.store import Actor, Store
 
 
-def run(store_path: Path, target: str, acting: str | None) -> VerifyReport:
-    """Verify a bundle given by path or by id (looked up in the store).
+def open_store_if_any(store_path: Path) -> Store | None:
+    return Store.open(store_path) if (store_path / CONFIG_NAME).is_file() else None
 
-    With a store, the signer's key is checked against its registry and the result is
-    recorded in the ledger. A bundle path outside any store is checked on its own.
-    """
-    store = Store.open(store_path) if (store_path / CONFIG_NAME).is_file() else None
+
+def find_bundle(store: Store | None, target: str) -> tuple[Path, BundleRow | None]:
+    """A bundle directory given by path, or by id in the store."""
     path = Path(target)
-    if not (path / "bagit.txt").exists():
-        row = store.ledger.bundle(target) if store is not None else None
-        if row is None:
-            raise UsageError(f"{target!r} is neither a bundle directory nor a known bundle id")
-        path = Path(row.path)
+    if (path / "bagit.txt").is_file():
+        row = store.ledger.bundle(path.name) if store is not None else None
+        return path, row
+    row = store.ledger.bundle(target) if store is not None else None
+    if store is None or row is None:
+        raise UsageError(f"{target!r} is neither a bundle directory nor a known bundle id")
+    return store.bundle_path(row), row
+
+
+def custody_input(store: Store, bundle_id: str) -> CustodyInput:
+    return CustodyInput(
+        events=store.ledger.custody(bundle_id),
+        expected_head=store.ledger.recorded_custody_head(bundle_id),
+        source="store ledger",
+    )
+
+
+def verify_in_store(store: Store | None, target: str, actor: Actor | None) -> VerifyReport:
+    """Verify a bundle; with a store, against its key registry and custody log.
+
+    The result is recorded in the ledger; with an authenticated actor it is also a signed
+    `verified` custody event.
+    """
+    path, row = find_bundle(store, target)
     if store is None:
         return verify_bundle(path)
-
-    def lookup(fingerprint: str) -> RegisteredKey | None:
-        found = store.ledger.key(fingerprint)
-        return None if found is None else RegisteredKey(found[0], found[1], found[3])
-
-    report = verify_bundle(path, lookup)
+    custody = custody_input(store, row.id) if row is not None else None
+    report = verify_bundle(path, store.ledger.key, custody)
+    failed = [f"{c.name}: {c.detail}" for c in report.checks if not c.ok]
     store.ledger.record(
         "bundle.verify",
         "ok" if report.ok else "failed",
-        actor=acting,
+        actor=actor.user.name if actor else None,
         subject=report.bundle_id,
-        details={
-            "path": str(path),
-            "actor_authenticated": False,
-            "failed": [c.name + ": " + c.detail for c in report.checks if not c.ok],
-        },
+        details={"path": str(path), "failed": failed},
     )
+    if actor is not None and row is not None:
+        services.append(
+            store,
+            actor,
+            row.id,
+            EventType.verified,
+            {"result": "pass" if report.ok else "fail", "failed": failed},
+        )
     return report
+
+
+def verify_custody(store: Store, bundle_id: str) -> ChainReport:
+    row = store.ledger.bundle(bundle_id)
+    if row is None:
+        raise UsageError(f"unknown bundle {bundle_id!r}")
+    try:
+        anchor = sha256_bytes((store.bundle_path(row) / layout.SIGNED_FILE).read_bytes())
+    except OSError:
+        anchor = row.seal_sha256
+    if anchor != row.seal_sha256:
+        return ChainReport(False, "the bundle's seal digest differs from the ledger's", {}, None)
+    custody = custody_input(store, bundle_id)
+    return verify_chain(
+        custody.events,
+        bundle_id=bundle_id,
+        anchor=anchor,
+        key_lookup=store.ledger.key,
+        expected_head=custody.expected_head,
+    )

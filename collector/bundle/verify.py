@@ -6,17 +6,18 @@ to the bundle. The result is data; the CLI prints it.
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from collector import keys
 from collector.bundle import layout
 from collector.bundle.hashing import Digests, digest_file
+from collector.custody import ChainHead, CustodyEvent, verify_chain
+from collector.keys import KeyLookup
 from collector.models import Metadata, Model
 
 
@@ -24,6 +25,7 @@ class Check(Model):
     name: str
     ok: bool
     detail: str
+    warning: bool = Field(False, description="Passed, but something a custodian must know.")
 
 
 class VerifyReport(Model):
@@ -34,21 +36,20 @@ class VerifyReport(Model):
 
 
 @dataclass(frozen=True)
-class RegisteredKey:
-    owner: str
-    public_key_pem: str
-    retired_at: datetime | None
+class CustodyInput:
+    """A bundle's custody log and, when known, the head recorded elsewhere."""
 
-
-KeyLookup = Callable[[str], RegisteredKey | None]
+    events: list[CustodyEvent]
+    expected_head: ChainHead | None
+    source: str
 
 
 class _Checklist:
     def __init__(self) -> None:
         self.checks: list[Check] = []
 
-    def add(self, name: str, ok: bool, detail: str) -> bool:
-        self.checks.append(Check(name=name, ok=ok, detail=detail))
+    def add(self, name: str, ok: bool, detail: str, warning: bool = False) -> bool:
+        self.checks.append(Check(name=name, ok=ok, detail=detail, warning=warning))
         return ok
 
 
@@ -94,7 +95,9 @@ def _files_under(root: Path, sub: str) -> set[str]:
     return found
 
 
-def verify_bundle(bag: Path, key_lookup: KeyLookup | None = None) -> VerifyReport:
+def verify_bundle(
+    bag: Path, key_lookup: KeyLookup | None = None, custody: CustodyInput | None = None
+) -> VerifyReport:
     """Run every check on the bag at `bag`; never raises for a bad bundle."""
     c = _Checklist()
     info: dict[str, str] = {}
@@ -105,6 +108,7 @@ def verify_bundle(bag: Path, key_lookup: KeyLookup | None = None) -> VerifyRepor
     _check_tags(bag, c)
     _check_signature(bag, c, info, key_lookup)
     _check_metadata(bag, c, info, payload)
+    _check_custody(bag, c, info, key_lookup, custody)
     ok = all(check.ok for check in c.checks)
     return VerifyReport(
         path=str(bag), bundle_id=info.get("External-Identifier"), ok=ok, checks=c.checks
@@ -257,3 +261,28 @@ def _check_metadata(
         not problems,
         "; ".join(problems) or f"{len(meta.artifacts)} artifacts agree with metadata.json",
     )
+
+
+def _check_custody(
+    bag: Path,
+    c: _Checklist,
+    info: dict[str, str],
+    key_lookup: KeyLookup | None,
+    custody: CustodyInput | None,
+) -> None:
+    if custody is None or key_lookup is None:
+        c.add("custody chain", True, "not checked: no store or export holds this bundle's custody log", warning=True)
+        return
+    try:
+        anchor = hashlib.sha256((bag / layout.SIGNED_FILE).read_bytes()).hexdigest()
+    except OSError:
+        c.add("custody chain", False, "cannot compute the seal digest the log is anchored to")
+        return
+    report = verify_chain(
+        custody.events,
+        bundle_id=info.get("External-Identifier", ""),
+        anchor=anchor,
+        key_lookup=key_lookup,
+        expected_head=custody.expected_head,
+    )
+    c.add("custody chain", report.ok, f"{report.reason} ({custody.source})")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +18,13 @@ from typing import Any, Literal
 
 import rfc8785
 
+from collector.custody import ChainHead, CustodyEvent
 from collector.errors import CollectorError, UsageError
+from collector.keys import SignerKey
 from collector.models import Authorization, BundleRow, LedgerEvent, Role, User
+
+CustodyBuilder = Callable[[int, str], CustodyEvent]
+"""Builds (and signs) the next custody event from its sequence number and previous hash."""
 
 GENESIS = "0" * 64
 
@@ -66,6 +71,17 @@ CREATE TABLE IF NOT EXISTS events (
     prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL UNIQUE
 );
+CREATE TABLE IF NOT EXISTS custody (
+    bundle_id TEXT NOT NULL REFERENCES bundles(id),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    PRIMARY KEY (bundle_id, seq)
+);
+CREATE TRIGGER IF NOT EXISTS custody_no_update BEFORE UPDATE ON custody
+BEGIN SELECT RAISE(ABORT, 'custody events are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS custody_no_delete BEFORE DELETE ON custody
+BEGIN SELECT RAISE(ABORT, 'custody events are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'ledger events are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
@@ -276,20 +292,28 @@ class Ledger:
     def users(self) -> list[User]:
         return [_user(r) for r in self._db.execute("SELECT * FROM users ORDER BY name")]
 
-    def key(self, fingerprint: str) -> tuple[str, str, datetime, datetime | None] | None:
-        """(owner, public key PEM, created, retired) for a registered key."""
+    def key(self, fingerprint: str) -> SignerKey | None:
+        """The registered key with this fingerprint (retired keys included)."""
         row = self._db.execute(
             "SELECT * FROM keys WHERE fingerprint = ?", (fingerprint,)
         ).fetchone()
         if row is None:
             return None
         retired = row["retired_at"]
-        return (
-            row["owner"],
-            row["public_key_pem"],
-            datetime.fromisoformat(row["created_at"]),
-            None if retired is None else datetime.fromisoformat(retired),
+        return SignerKey(
+            owner=row["owner"],
+            public_key_pem=row["public_key_pem"],
+            retired_at=None if retired is None else datetime.fromisoformat(retired),
         )
+
+    def keys(self) -> list[dict[str, Any]]:
+        """The whole key registry: fingerprint, owner, role, created and retired times."""
+        rows = self._db.execute(
+            "SELECT k.fingerprint, k.owner, u.full_name, u.badge, u.role, k.created_at,"
+            " k.retired_at, k.public_key_pem FROM keys k JOIN users u ON u.name = k.owner"
+            " ORDER BY k.created_at"
+        ).fetchall()
+        return [dict(r) for r in rows]
 
     def has_role(self, role: Role) -> bool:
         row = self._db.execute(
@@ -323,22 +347,87 @@ class Ledger:
 
     # ------------------------------------------------------------------ bundles
 
-    def add_bundle(self, bundle: BundleRow, *, details: dict[str, Any]) -> None:
+    def add_bundle(
+        self, bundle: BundleRow, *, details: dict[str, Any], captured: CustodyBuilder
+    ) -> CustodyEvent:
+        """Record a sealed bundle and its first custody event, anchored to the seal digest."""
         with self._tx() as db:
             db.execute(
                 "INSERT INTO bundles VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    bundle.id,
-                    bundle.case_number,
-                    bundle.authorization_id,
-                    bundle.path,
-                    bundle.seal_sha256,
-                    bundle.source_url,
-                    bundle.captured_by,
-                    iso(bundle.created_at),
-                ),
-            )
+                (bundle.id, bundle.case_number, bundle.authorization_id, bundle.path,
+                 bundle.seal_sha256, bundle.source_url, bundle.captured_by,
+                 iso(bundle.created_at)),
+            )  # fmt: skip
             self._append(db, "capture.sealed", "ok", bundle.captured_by, bundle.id, details)
+            return self._append_custody(db, bundle.id, captured)
+
+    def _custody_head(self, db: sqlite3.Connection, bundle_id: str) -> ChainHead:
+        row = db.execute(
+            "SELECT seq, hash FROM custody WHERE bundle_id = ? ORDER BY seq DESC LIMIT 1",
+            (bundle_id,),
+        ).fetchone()
+        if row is not None:
+            return ChainHead(int(row["seq"]), str(row["hash"]))
+        bundle = db.execute("SELECT seal_sha256 FROM bundles WHERE id = ?", (bundle_id,)).fetchone()
+        if bundle is None:
+            raise UsageError(f"unknown bundle {bundle_id!r}")
+        return ChainHead(0, str(bundle["seal_sha256"]))
+
+    def _append_custody(
+        self, db: sqlite3.Connection, bundle_id: str, build: CustodyBuilder
+    ) -> CustodyEvent:
+        head = self._custody_head(db, bundle_id)
+        event = build(head.count + 1, head.last_hash)
+        if (
+            event.bundle_id != bundle_id
+            or event.seq != head.count + 1
+            or event.prev_hash != head.last_hash
+        ):
+            raise CollectorError("custody event does not continue the chain")
+        db.execute(
+            "INSERT INTO custody (bundle_id, seq, hash, body) VALUES (?, ?, ?, ?)",
+            (bundle_id, event.seq, event.hash, event.model_dump_json()),
+        )
+        self._append(
+            db, f"custody.{event.type.value}", "ok", event.actor.user, bundle_id,
+            {"seq": event.seq, "hash": event.hash},
+        )  # fmt: skip
+        return event
+
+    def append_custody(self, bundle_id: str, build: CustodyBuilder) -> CustodyEvent:
+        """Append one custody event; concurrent appends are serialised by the transaction."""
+        with self._tx() as db:
+            return self._append_custody(db, bundle_id, build)
+
+    def append_custody_many(
+        self, builders: list[tuple[str, CustodyBuilder]], *, expected: dict[str, ChainHead]
+    ) -> list[CustodyEvent]:
+        """Append one event to each bundle, all or none, if no head moved since `expected`."""
+        with self._tx() as db:
+            for bundle_id, head in expected.items():
+                if self._custody_head(db, bundle_id) != head:
+                    raise CollectorError(f"custody log of {bundle_id} changed meanwhile; try again")
+            return [self._append_custody(db, bundle_id, build) for bundle_id, build in builders]
+
+    def custody_head(self, bundle_id: str) -> ChainHead:
+        return self._custody_head(self._db, bundle_id)
+
+    def custody(self, bundle_id: str) -> list[CustodyEvent]:
+        rows = self._db.execute(
+            "SELECT body FROM custody WHERE bundle_id = ? ORDER BY seq", (bundle_id,)
+        ).fetchall()
+        return [CustodyEvent.model_validate_json(r["body"]) for r in rows]
+
+    def recorded_custody_head(self, bundle_id: str) -> ChainHead | None:
+        """The custody head as the hash-chained ledger events remember it."""
+        rows = self._db.execute(
+            "SELECT details FROM events WHERE subject = ? AND action LIKE 'custody.%' ORDER BY seq",
+            (bundle_id,),
+        ).fetchall()
+        if not rows:
+            return None
+        last = json.loads(rows[-1]["details"])
+        return ChainHead(len(rows), str(last["hash"]))
 
     def bundle(self, bundle_id: str) -> BundleRow | None:
         row = self._db.execute("SELECT * FROM bundles WHERE id = ?", (bundle_id,)).fetchone()

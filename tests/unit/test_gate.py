@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from collector import gate, keys
 from collector.config import Policy
 from collector.errors import UsageError
+from collector.keys import SignerKey
 from collector.models import Authorization, AuthStatus, Role, User
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -49,7 +50,7 @@ def decide(
     url: str = "https://social.example/@alice/109876543210",
     auth: Authorization | None = None,
     who: User | None = None,
-    key: gate.ApproverKey | None = None,
+    key: SignerKey | None = None,
     policy: Policy | None = None,
     resolver: gate.Resolver = public_resolver,
     now: datetime = NOW,
@@ -60,7 +61,7 @@ def decide(
         auth=approved_auth() if auth is None else auth,
         auth_id=auth_id,
         user=who or user(),
-        approver_key=key or gate.ApproverKey("bob", SUPERVISOR_PEM, None),
+        approver_key=key or SignerKey("bob", SUPERVISOR_PEM, None),
         policy=policy or Policy(),
         now=now,
         resolver=resolver,
@@ -115,11 +116,11 @@ def test_refused_when_approval_altered_after_signing() -> None:
 
 def test_refused_when_signed_by_another_key() -> None:
     other = keys.public_pem(Ed25519PrivateKey.generate().public_key()).decode()
-    assert refusal_code(decide(key=gate.ApproverKey("bob", other, None))) == "approval-signature"
+    assert refusal_code(decide(key=SignerKey("bob", other, None))) == "approval-signature"
 
 
 def test_refused_when_key_belongs_to_someone_else() -> None:
-    assert refusal_code(decide(key=gate.ApproverKey("carol", SUPERVISOR_PEM, None))) == "approval-signature"
+    assert refusal_code(decide(key=SignerKey("carol", SUPERVISOR_PEM, None))) == "approval-signature"
 
 
 def test_refused_when_requester_approved_own_request() -> None:
@@ -127,7 +128,7 @@ def test_refused_when_requester_approved_own_request() -> None:
 
 
 def test_refused_when_key_retired_before_approval() -> None:
-    retired = gate.ApproverKey("bob", SUPERVISOR_PEM, NOW - timedelta(days=1))
+    retired = SignerKey("bob", SUPERVISOR_PEM, NOW - timedelta(days=1))
     assert refusal_code(decide(key=retired)) == "approval-signature"
 
 
