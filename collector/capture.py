@@ -10,7 +10,6 @@ import hashlib
 import secrets
 import shutil
 import socket
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from collector.browser import capture as browser_capture
 from collector.browser import chromium_version_warning
 from collector.bundle import layout
 from collector.bundle.seal import Sealed, describe, seal
+from collector.clock import clock_report
 from collector.custody import EventType
 from collector.errors import CaptureFailed, CollectorError, Refused
 from collector.ledger.db import now
@@ -31,13 +31,14 @@ from collector.models import (
     BrowserSettings,
     BundleRow,
     CaptureRecord,
-    ClockInfo,
+    ClockReport,
     Metadata,
     Model,
     Person,
     ToolInfo,
 )
 from collector.services import custody_builder
+from collector.stamping import StampOutcome, plan, stamper
 from collector.store import Actor, Store
 from collector.urls import resolve
 
@@ -54,6 +55,7 @@ class CaptureResult(Model):
     title: str
     started_at: datetime
     ended_at: datetime
+    timestamp: StampOutcome
     warnings: list[str]
 
 
@@ -113,6 +115,9 @@ def run(
     settings = store.config.browser.model_copy(
         update={"block_private_network": not store.config.policy.allow_private_network}
     )
+    clock = clock_report(
+        store.config.clock.ntp_server, store.config.clock.warn_offset_s, store.config.clock.timeout_s
+    )
     started = now()
     bundle_id = new_bundle_id(started)
     workdir = store.work_dir / f"{bundle_id}.partial"
@@ -120,8 +125,11 @@ def run(
     sealed: Sealed | None = None
     try:
         record = browser(url, settings, workdir)
-        metadata = build_metadata(store, actor, auth, bundle_id, record, settings, workdir, note)
+        metadata = build_metadata(
+            store, actor, auth, bundle_id, record, settings, workdir, note, clock
+        )
         signer = store.public_key_path(actor.user.name).read_bytes()
+        stamp, stamped = stamper(store)
         sealed = seal(
             workdir,
             metadata,
@@ -129,6 +137,7 @@ def run(
             actor.key,
             signer,
             store.bundles_dir / bundle_id,
+            stamp,
         )
     except CollectorError as exc:
         _record_failure(store, actor, auth, url, bundle_id, str(exc))
@@ -153,6 +162,7 @@ def run(
             "final_url": record.final_url,
             "status": record.status,
             "authorization_id": auth.id,
+            "timestamp": stamped.status,
         },
     )
     store.ledger.add_bundle(
@@ -173,7 +183,24 @@ def run(
         },
         captured=captured,
     )
+    if stamped.status == "pending":
+        store.ledger.record(
+            "timestamp.pending",
+            "failed",
+            actor=actor.user.name,
+            subject=bundle_id,
+            details={"attempts": [a.model_dump(mode="json") for a in stamped.attempts]},
+        )
     warnings = [w for w in (chromium_version_warning(record.browser.version),) if w]
+    warnings += clock.warnings
+    if stamped.status == "pending":
+        warnings.append(
+            "TIME-STAMP PENDING: no time-stamp authority answered; the bundle is sealed and "
+            f"signed, but its time is not yet independently proven ({stamped.error}). "
+            "Run `collector timestamp retry` when an authority is reachable."
+        )
+    elif stamped.status == "not-configured":
+        warnings.append("no time-stamp authority configured: the capture time rests on the local clock")
     return CaptureResult(
         bundle_id=bundle_id,
         path=str(sealed.path),
@@ -184,6 +211,7 @@ def run(
         title=record.title,
         started_at=record.started_at,
         ended_at=record.ended_at,
+        timestamp=stamped,
         warnings=warnings,
     )
 
@@ -216,6 +244,7 @@ def build_metadata(
     settings: BrowserSettings,
     workdir: Path,
     note: str | None,
+    clock: ClockReport,
 ) -> Metadata:
     assert auth.approved_by and auth.approved_at and auth.approval_signature
     assert auth.valid_from and auth.valid_until and auth.approver_key_fingerprint
@@ -225,7 +254,6 @@ def build_metadata(
         if not path.is_file():
             raise CaptureFailed(f"the browser did not produce {name}")
         artifacts.append(describe(path, name, layout.ARTIFACT_ROLES.get(name, "artifact")))
-    offset = int(datetime.now().astimezone().utcoffset().total_seconds())  # type: ignore[union-attr]
     return Metadata(
         bundle_id=bundle_id,
         case_number=auth.case_number,
@@ -250,11 +278,8 @@ def build_metadata(
         operator=actor.user.person(),
         note=note,
         host_name=socket.gethostname(),
-        clock=ClockInfo(
-            source="local system clock (no independent time-stamp)",
-            timezone=time.tzname[0],
-            utc_offset_s=offset,
-        ),
+        clock=clock,
+        timestamping=plan(store),
         tool=ToolInfo(
             name=TOOL_NAME,
             version=__version__,
@@ -286,6 +311,11 @@ def bag_info(store: Store, meta: Metadata, actor: Actor) -> dict[str, str]:
         "Final-URL": meta.capture.final_url,
         "Capture-Time": meta.capture.started_at.astimezone(UTC).isoformat(),
         "Capture-End-Time": meta.capture.ended_at.astimezone(UTC).isoformat(),
+        "Time-Source": (
+            "RFC 3161 time-stamp over seal.sig (seal.tsr or a later timestamped custody event)"
+            if meta.timestamping.configured
+            else "local clock only: no time-stamp authority configured"
+        ),
         "Signer-Key-Fingerprint": actor.user.key_fingerprint,
         "Bag-Software-Agent": f"{TOOL_NAME} {__version__}",
     }

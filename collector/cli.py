@@ -35,11 +35,13 @@ auth_app = typer.Typer(
 ledger_app = typer.Typer(help="The ledger of every decision and action.", no_args_is_help=True)
 custody_app = typer.Typer(help="Chain of custody of a bundle.", no_args_is_help=True)
 keys_app = typer.Typer(help="The key registry.", no_args_is_help=True)
+timestamp_app = typer.Typer(help="RFC 3161 time-stamps of seals.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(auth_app, name="auth")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(custody_app, name="custody")
 app.add_typer(keys_app, name="keys")
+app.add_typer(timestamp_app, name="timestamp")
 
 
 class State:
@@ -126,6 +128,20 @@ def init(
     chromium: Annotated[
         str | None, typer.Option(help="Path of the Chromium executable [env: COLLECTOR_CHROMIUM].")
     ] = None,
+    tsa_url: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tsa-url", help="RFC 3161 time-stamp authority; repeatable, tried in order."
+        ),
+    ] = None,
+    tsa_root: Annotated[
+        list[Path] | None,
+        typer.Option("--tsa-root", help="PEM root CA the authority's tokens must chain to."),
+    ] = None,
+    ntp_server: Annotated[
+        str | None,
+        typer.Option(help="NTP server (host[:port]) to measure the clock offset against."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Create an evidence store: config and policy (TOML), ledger, bundles/ and keys/."""
@@ -134,6 +150,9 @@ def init(
         agency=agency,
         allow_private_network=allow_private_network,
         chromium=chromium or os.environ.get("COLLECTOR_CHROMIUM"),
+        tsa_urls=tsa_url,
+        tsa_roots=tsa_root,
+        ntp_server=ntp_server,
     )
     result = {"store": str(store.root.resolve()), "store_id": store.config.store_id}
     if json_out:
@@ -369,6 +388,11 @@ def capture(
     typer.echo(f"  status   {result.status}  title {result.title!r}")
     typer.echo(f"  path     {result.path}")
     typer.echo(f"  seal     sha256 {result.seal_sha256}")
+    stamp = result.timestamp
+    if stamp.status == "stamped" and stamp.gen_time:
+        typer.echo(f"  time     RFC 3161 {stamp.gen_time:%Y-%m-%d %H:%M:%SZ} from {stamp.url}")
+    else:
+        typer.echo(f"  time     {stamp.status}")
 
 
 def _print_report(report: VerifyReport) -> None:
@@ -500,6 +524,50 @@ def custody_verify(bundle_id: str, json_out: JsonOpt = False) -> None:
         for fingerprint, owner in report.signers.items():
             typer.echo(f"  signer {owner}: {fingerprint}")
     raise typer.Exit(0 if report.ok else 1)
+
+
+# --------------------------------------------------------------------- time-stamps
+
+
+@timestamp_app.command("pending")
+def timestamp_pending(json_out: JsonOpt = False) -> None:
+    """List bundles whose seal still lacks a time-stamp."""
+    from collector import stamping
+
+    ids = stamping.pending(_store())
+    if json_out:
+        _emit(ids)
+    else:
+        typer.echo("\n".join(ids) if ids else "no time-stamps pending")
+
+
+@timestamp_app.command("retry")
+def timestamp_retry(
+    bundle_ids: Annotated[
+        list[str] | None, typer.Argument(metavar="[ID]...", help="Bundles; default: all pending.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Obtain missing time-stamps and append each as a signed `timestamped` custody event."""
+    from collector import stamping
+
+    store = _store()
+    actor = _need_actor(store)
+    targets = bundle_ids or stamping.pending(store)
+    done = []
+    for bundle_id in targets:
+        event = stamping.retry(store, actor, bundle_id)
+        done.append(
+            {"bundle_id": bundle_id, "seq": event.seq, "gen_time": event.details["gen_time"]}
+        )
+        if not json_out:
+            typer.echo(
+                f"{bundle_id}: time-stamped {event.details['gen_time']} (custody event {event.seq})"
+            )
+    if json_out:
+        _emit(done)
+    elif not targets:
+        typer.echo("no time-stamps pending")
 
 
 # --------------------------------------------------------------------- ledger

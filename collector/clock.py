@@ -14,31 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import ntplib
-from pydantic import Field
 
 from collector.errors import UsageError
-from collector.models import Model
+from collector.models import ClockReport
 
-SOURCE = "local system clock"
 NTP_PORT = 123
 NTP_VERSION = 4
-
-
-class ClockReport(Model):
-    """Where a capture's times come from, measured just before (or after) the capture."""
-
-    source: str = Field(SOURCE, description="Where times come from: the local system clock.")
-    timezone: str = Field(description="The machine's time zone, an IANA name when known.")
-    utc_offset_s: int = Field(description="Local time minus UTC, seconds, at measured_at.")
-    ntp_server: str | None = Field(description="host:port queried; None when not configured.")
-    ntp_offset_s: float | None = Field(
-        None, description="NTP server time minus local clock, seconds (positive: local is behind)."
-    )
-    ntp_delay_s: float | None = Field(None, description="Round-trip delay of the NTP query.")
-    ntp_stratum: int | None = None
-    ntp_error: str | None = Field(None, description="Why the NTP query failed, if it did.")
-    measured_at: datetime = Field(description="When this report was made (UTC, local clock).")
-    warnings: list[str] = Field(default_factory=list)
 
 
 def clock_report(

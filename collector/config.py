@@ -96,6 +96,29 @@ class Policy(Model):
         return value
 
 
+class TimestampConfig(Model):
+    """RFC 3161 time-stamp authorities, tried in order, and the roots their tokens must chain to."""
+
+    urls: list[str] = Field(default_factory=list)
+    roots: list[str] = Field(
+        default_factory=list, description="PEM files, relative to the store (copied at init)."
+    )
+    timeout_s: float = Field(10.0, gt=0)
+    late_limit_s: float = Field(
+        600.0, gt=0, description="A seal's stamp may be at most this long after the capture."
+    )
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.urls)
+
+
+class ClockConfig(Model):
+    ntp_server: str | None = None
+    warn_offset_s: float = Field(1.0, gt=0)
+    timeout_s: float = Field(2.0, gt=0)
+
+
 class StoreConfig(Model):
     """Everything in `collector.toml`."""
 
@@ -104,6 +127,8 @@ class StoreConfig(Model):
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     policy: Policy = Field(default_factory=Policy)
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
+    timestamp: TimestampConfig = Field(default_factory=TimestampConfig)
+    clock: ClockConfig = Field(default_factory=ClockConfig)
 
 
 def load_config(path: Path) -> StoreConfig:

@@ -251,10 +251,30 @@ class ToolInfo(Model):
     configuration: BrowserSettings
 
 
-class ClockInfo(Model):
-    source: str = Field(description="Where times come from: the local system clock.")
-    timezone: str
-    utc_offset_s: int
+class ClockReport(Model):
+    """Where a capture's times come from, measured just before (or after) the capture."""
+
+    source: str = Field("local system clock", description="Where times come from: the local system clock.")
+    timezone: str = Field(description="The machine's time zone, an IANA name when known.")
+    utc_offset_s: int = Field(description="Local time minus UTC, seconds, at measured_at.")
+    ntp_server: str | None = Field(description="host:port queried; None when not configured.")
+    ntp_offset_s: float | None = Field(
+        None, description="NTP server time minus local clock, seconds (positive: local is behind)."
+    )
+    ntp_delay_s: float | None = Field(None, description="Round-trip delay of the NTP query.")
+    ntp_stratum: int | None = None
+    ntp_error: str | None = Field(None, description="Why the NTP query failed, if it did.")
+    measured_at: datetime = Field(description="When this report was made (UTC, local clock).")
+    warnings: list[str] = Field(default_factory=list)
+
+
+class TimestampPlan(Model):
+    """What the seal's time rests on, as decided before sealing."""
+
+    configured: bool
+    authorities: list[str] = Field(default_factory=list)
+    roots_sha256: list[str] = Field(default_factory=list)
+    statement: str
 
 
 class Metadata(Model):
@@ -270,7 +290,8 @@ class Metadata(Model):
     operator: Person
     note: str | None = None
     host_name: str
-    clock: ClockInfo
+    clock: ClockReport
+    timestamping: TimestampPlan
     tool: ToolInfo
     capture: CaptureRecord
     artifacts: list[Artifact]

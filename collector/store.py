@@ -71,6 +71,10 @@ class Store:
     def public_key_path(self, name: str) -> Path:
         return self.keys_dir / f"{name}.pub.pem"
 
+    def tsa_roots(self) -> list[bytes]:
+        """The PEM roots time-stamp tokens must chain to."""
+        return [(self.root / name).read_bytes() for name in self.config.timestamp.roots]
+
     def bundle_path(self, row: BundleRow) -> Path:
         """Where a recorded bundle lives (the ledger keeps paths relative to the store)."""
         return self.root / row.path
@@ -82,7 +86,15 @@ class Store:
 
     @classmethod
     def init(
-        cls, root: Path, *, agency: str, allow_private_network: bool, chromium: str | None = None
+        cls,
+        root: Path,
+        *,
+        agency: str,
+        allow_private_network: bool,
+        chromium: str | None = None,
+        tsa_urls: list[str] | None = None,
+        tsa_roots: list[Path] | None = None,
+        ntp_server: str | None = None,
     ) -> Store:
         """Create a new store; refuses to touch a directory that already holds one."""
         if (root / CONFIG_NAME).exists():
@@ -93,10 +105,25 @@ class Store:
         config.policy.allow_private_network = allow_private_network
         if chromium:
             config.browser.executable_path = chromium
+        roots = _read_roots(tsa_roots or [])
+        for url in tsa_urls or []:
+            if not re.match(r"^https?://[^\s]+$", url):
+                raise UsageError(f"time-stamp authority URL must be http(s): {url!r}")
+        if tsa_urls and not roots:
+            raise UsageError("--tsa-url needs --tsa-root: the CA its tokens must chain to")
+        config.timestamp.urls = list(tsa_urls or [])
+        config.timestamp.roots = [f"tsa/root-{n}.pem" for n in range(1, len(roots) + 1)]
+        if ntp_server:
+            from collector.clock import parse_server
+
+            parse_server(ntp_server)
+            config.clock.ntp_server = ntp_server
         root.mkdir(parents=True, exist_ok=True, mode=0o750)
-        for sub in ("bundles", "work"):
+        for sub in ("bundles", "work", "tsa"):
             (root / sub).mkdir(mode=0o750)
         (root / "keys").mkdir(mode=0o700)
+        for name, pem in zip(config.timestamp.roots, roots, strict=True):
+            (root / name).write_bytes(pem)
         (root / CONFIG_NAME).write_text(dump_config(config), encoding="utf-8")
         Ledger.create(root / "ledger.sqlite").close()
         store = cls(root)
@@ -107,6 +134,9 @@ class Store:
                 "store_id": config.store_id,
                 "allow_private_network": allow_private_network,
                 "chromium": config.browser.executable_path,
+                "tsa_urls": config.timestamp.urls,
+                "tsa_roots_sha256": [hashlib.sha256(pem).hexdigest() for pem in roots],
+                "ntp_server": config.clock.ntp_server,
                 "config_sha256": store.config_sha256(),
             },
         )
@@ -200,6 +230,20 @@ class Store:
                 details={"reason": reason},
             )
             raise Refused(f"{actor.user.name}: {reason}")
+
+
+def _read_roots(paths: list[Path]) -> list[bytes]:
+    from cryptography import x509
+
+    roots = []
+    for path in paths:
+        try:
+            pem = path.read_bytes()
+            x509.load_pem_x509_certificates(pem)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"--tsa-root {path}: not a readable PEM certificate ({exc})") from exc
+        roots.append(pem)
+    return roots
 
 
 def default_store_path() -> Path:

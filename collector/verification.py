@@ -7,7 +7,7 @@ from pathlib import Path
 from collector import services
 from collector.bundle import layout
 from collector.bundle.hashing import sha256_bytes
-from collector.bundle.verify import CustodyInput, VerifyReport, verify_bundle
+from collector.bundle.verify import CustodyInput, TimeTrust, VerifyReport, verify_bundle
 from collector.config import CONFIG_NAME
 from collector.custody import ChainReport, EventType, verify_chain
 from collector.errors import UsageError
@@ -31,6 +31,10 @@ def find_bundle(store: Store | None, target: str) -> tuple[Path, BundleRow | Non
     return store.bundle_path(row), row
 
 
+def time_trust(store: Store) -> TimeTrust:
+    return TimeTrust(store.tsa_roots(), store.config.timestamp.late_limit_s)
+
+
 def custody_input(store: Store, bundle_id: str) -> CustodyInput:
     return CustodyInput(
         events=store.ledger.custody(bundle_id),
@@ -49,7 +53,7 @@ def verify_in_store(store: Store | None, target: str, actor: Actor | None) -> Ve
     if store is None:
         return verify_bundle(path)
     custody = custody_input(store, row.id) if row is not None else None
-    report = verify_bundle(path, store.ledger.key, custody)
+    report = verify_bundle(path, store.ledger.key, custody, time_trust(store))
     failed = [f"{c.name}: {c.detail}" for c in report.checks if not c.ok]
     store.ledger.record(
         "bundle.verify",

@@ -101,9 +101,11 @@ class Cli:
         return sorted((self.store / "bundles").iterdir())
 
 
-def make_store(root: Path, *, allow_private: bool = True, chromium: str | None = None) -> Cli:
+def make_store(
+    root: Path, *, allow_private: bool = True, chromium: str | None = None, extra: list[str] | None = None
+) -> Cli:
     cli = Cli(root / "store")
-    args = ["init", "--agency", "Test Police Department"]
+    args = ["init", "--agency", "Test Police Department", *(extra or [])]
     if allow_private:
         args.append("--allow-private-network")
     if chromium:

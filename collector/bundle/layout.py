@@ -20,11 +20,12 @@ ARTIFACT_ROLES = {
 }
 
 SIGNATURE = "seal.sig"
+TIMESTAMP = "seal.tsr"
 SIGNER_KEY = "signer.pub.pem"
 SIGNED_FILE = "tagmanifest-sha256.txt"
 ALGORITHMS = ("sha256", "sha512")
 # Files at the bag root that the tag manifests do not (and cannot) list.
-UNLISTED_TAG_FILES = {SIGNATURE, "tagmanifest-sha256.txt", "tagmanifest-sha512.txt"}
+UNLISTED_TAG_FILES = {SIGNATURE, TIMESTAMP, "tagmanifest-sha256.txt", "tagmanifest-sha512.txt"}
 
 REQUIRED_BAG_INFO = (
     "Bundle-Format",

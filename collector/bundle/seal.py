@@ -2,7 +2,8 @@
 
 Order: describe artifacts → metadata.json → BagIt (SHA-256 + SHA-512 manifests) →
 signer key as a tag file → tag manifests → Ed25519 signature over
-tagmanifest-sha256.txt (`seal.sig`) → self-check → read-only → rename into place.
+tagmanifest-sha256.txt (`seal.sig`) → self-check → RFC 3161 token over seal.sig
+(`seal.tsr`, when an authority answers) → read-only → rename into place.
 Until the final rename nothing exists where bundles live.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +36,11 @@ class Sealed:
     bundle_id: str
     path: Path
     seal_sha256: str
+    stamped: bool
+
+
+Stamper = Callable[[bytes], bytes | None]
+"""Given the bytes of seal.sig, return an RFC 3161 TimeStampResp, or None when none was had."""
 
 
 def describe(path: Path, relative: str, role: str) -> Artifact:
@@ -69,6 +76,7 @@ def seal(
     signing_key: Ed25519PrivateKey,
     public_key_pem: bytes,
     destination: Path,
+    stamp: Stamper | None = None,
 ) -> Sealed:
     """Turn `workdir` (payload files only) into a sealed bag at `destination`.
 
@@ -90,12 +98,15 @@ def seal(
     signed = (workdir / layout.SIGNED_FILE).read_bytes()
     (workdir / layout.SIGNATURE).write_bytes(keys.sign(signing_key, signed))
     _self_check(workdir, public_key_pem)
+    token = stamp((workdir / layout.SIGNATURE).read_bytes()) if stamp is not None else None
+    if token is not None:
+        (workdir / layout.TIMESTAMP).write_bytes(token)
     _make_read_only(workdir)
     try:
         os.rename(workdir, destination)
     except OSError as exc:
         raise CaptureFailed(f"could not move the sealed bundle into place: {exc}") from exc
-    return Sealed(metadata.bundle_id, destination, sha256_bytes(signed))
+    return Sealed(metadata.bundle_id, destination, sha256_bytes(signed), token is not None)
 
 
 def _self_check(bag_dir: Path, public_key_pem: bytes) -> None:

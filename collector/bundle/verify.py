@@ -16,9 +16,10 @@ from pydantic import Field, ValidationError
 from collector import keys
 from collector.bundle import layout
 from collector.bundle.hashing import Digests, digest_file
-from collector.custody import ChainHead, CustodyEvent, verify_chain
+from collector.custody import ChainHead, CustodyEvent, EventType, verify_chain
 from collector.keys import KeyLookup
 from collector.models import Metadata, Model
+from collector.timestamp import TimestampInvalid, check_time_window, verify_timestamp
 
 
 class Check(Model):
@@ -95,8 +96,19 @@ def _files_under(root: Path, sub: str) -> set[str]:
     return found
 
 
+@dataclass(frozen=True)
+class TimeTrust:
+    """The roots time-stamp tokens must chain to, and how late a seal's stamp may be."""
+
+    roots: list[bytes]
+    late_limit_s: float = 600.0
+
+
 def verify_bundle(
-    bag: Path, key_lookup: KeyLookup | None = None, custody: CustodyInput | None = None
+    bag: Path,
+    key_lookup: KeyLookup | None = None,
+    custody: CustodyInput | None = None,
+    time_trust: TimeTrust | None = None,
 ) -> VerifyReport:
     """Run every check on the bag at `bag`; never raises for a bad bundle."""
     c = _Checklist()
@@ -107,7 +119,8 @@ def verify_bundle(
     payload = _check_payload(bag, c)
     _check_tags(bag, c)
     _check_signature(bag, c, info, key_lookup)
-    _check_metadata(bag, c, info, payload)
+    meta = _check_metadata(bag, c, info, payload)
+    _check_time(bag, c, meta, custody, time_trust)
     _check_custody(bag, c, info, key_lookup, custody)
     ok = all(check.ok for check in c.checks)
     return VerifyReport(
@@ -239,14 +252,14 @@ def _check_signature(
 
 def _check_metadata(
     bag: Path, c: _Checklist, info: dict[str, str], payload: dict[str, Digests]
-) -> None:
+) -> Metadata | None:
     path = bag / "data" / layout.METADATA
     try:
         meta = Metadata.model_validate_json(path.read_bytes())
     except (OSError, ValidationError) as exc:
         first = str(exc).splitlines()[0]
         c.add("metadata", False, f"metadata.json unreadable or invalid: {first}")
-        return
+        return None
     problems = []
     if meta.bundle_id != info.get("External-Identifier"):
         problems.append("bundle id differs from bag-info")
@@ -261,6 +274,84 @@ def _check_metadata(
         not problems,
         "; ".join(problems) or f"{len(meta.artifacts)} artifacts agree with metadata.json",
     )
+    return meta
+
+
+def _check_time(
+    bag: Path,
+    c: _Checklist,
+    meta: Metadata | None,
+    custody: CustodyInput | None,
+    trust: TimeTrust | None,
+) -> None:
+    """The seal's time-stamp (seal.tsr, or a late `timestamped` custody event) and the clock."""
+    if meta is None:
+        return
+    clock = meta.clock
+    if clock.warnings:
+        c.add("clock", True, "; ".join(clock.warnings), warning=True)
+    elif clock.ntp_offset_s is not None:
+        c.add("clock", True, f"{clock.ntp_offset_s:+.3f} s from NTP server {clock.ntp_server}")
+    else:
+        c.add(
+            "clock", True, f"local clock ({clock.timezone}); no NTP server configured", warning=True
+        )
+    token: bytes | None = None
+    late_event: CustodyEvent | None = None
+    tsr = bag / layout.TIMESTAMP
+    if tsr.is_file():
+        token = tsr.read_bytes()
+    elif custody is not None:
+        late_event = next((e for e in custody.events if e.type is EventType.timestamped), None)
+        token = keys.unb64(str(late_event.details.get("token", ""))) if late_event else None
+    if token is None:
+        if meta.timestamping.configured:
+            c.add("time-stamp", True, "PENDING: no authority answered at sealing; run "
+                  "`collector timestamp retry` (time rests on the local clock until then)",
+                  warning=True)  # fmt: skip
+        else:
+            c.add("time-stamp", True, meta.timestamping.statement, warning=True)
+        return
+    if trust is None or not trust.roots:
+        c.add("time-stamp", True, "token present but not checked: no trusted authority root given",
+              warning=True)  # fmt: skip
+        return
+    try:
+        info = verify_timestamp(token, (bag / layout.SIGNATURE).read_bytes(), trust.roots)
+    except (TimestampInvalid, OSError) as exc:
+        c.add("time-stamp", False, str(exc))
+        return
+    started, ended = meta.capture.started_at, meta.capture.ended_at
+    slack = max(1.0, info.accuracy_s or 0.0)
+    if late_event is None:
+        ok, why = check_time_window(
+            info.gen_time, started, ended, trust.late_limit_s, slack_s=slack
+        )
+        c.add("time-stamp", ok, f"{info.gen_time:%Y-%m-%d %H:%M:%SZ} by {info.tsa_name}: {why}")
+        return
+    ok, why = check_time_window(info.gen_time, started, ended, float("inf"), slack_s=slack)
+    delay = info.gen_time - ended
+    c.add(
+        "time-stamp",
+        ok,
+        f"late stamp {info.gen_time:%Y-%m-%d %H:%M:%SZ} by {info.tsa_name}, obtained "
+        f"{_duration(delay.total_seconds())} after the capture ended (custody event "
+        f"{late_event.seq}): until then the time rested on the local clock"
+        + ("" if ok else f"; {why}"),
+        warning=ok,
+    )
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [
+        f"{days} d" if days else "",
+        f"{hours} h" if hours else "",
+        f"{minutes} min" if minutes else "",
+    ]
+    return " ".join(p for p in parts if p) or f"{secs} s"
 
 
 def _check_custody(
@@ -271,7 +362,12 @@ def _check_custody(
     custody: CustodyInput | None,
 ) -> None:
     if custody is None or key_lookup is None:
-        c.add("custody chain", True, "not checked: no store or export holds this bundle's custody log", warning=True)
+        c.add(
+            "custody chain",
+            True,
+            "not checked: no store or export holds this bundle's custody log",
+            warning=True,
+        )
         return
     try:
         anchor = hashlib.sha256((bag / layout.SIGNED_FILE).read_bytes()).hexdigest()
