@@ -376,11 +376,11 @@ def capture(
     store = _store()
     actor = _need_actor(store)
     result = capturing.run(store, actor, url, auth, note)
+    for warning in result.warnings:
+        _warn(warning)
     if json_out:
         _emit(result.model_dump(mode="json"))
         return
-    for warning in result.warnings:
-        _warn(warning)
     typer.echo(f"sealed {result.bundle_id}")
     typer.echo(f"  url      {result.requested_url}")
     if result.final_url != result.requested_url:

@@ -21,6 +21,9 @@ from collector.keys import KeyLookup
 from collector.models import Metadata, Model
 from collector.timestamp import TimestampInvalid, check_time_window, verify_timestamp
 
+NO_LIMIT_S = 100 * 365 * 86400.0
+"""A late stamp (custody event) is judged only for being after the capture started."""
+
 
 class Check(Model):
     name: str
@@ -329,7 +332,7 @@ def _check_time(
         )
         c.add("time-stamp", ok, f"{info.gen_time:%Y-%m-%d %H:%M:%SZ} by {info.tsa_name}: {why}")
         return
-    ok, why = check_time_window(info.gen_time, started, ended, float("inf"), slack_s=slack)
+    ok, why = check_time_window(info.gen_time, started, ended, NO_LIMIT_S, slack_s=slack)
     delay = info.gen_time - ended
     c.add(
         "time-stamp",
