@@ -409,14 +409,23 @@ def verify(
         str,
         typer.Argument(metavar="PATH-OR-ID", help="Bundle directory, bundle id, or export .zip."),
     ],
+    trust: Annotated[
+        Path | None,
+        typer.Option(help="For an export: the agency's key list (`collector keys export`)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Verify a bundle: hashes, completeness, signature, metadata, custody. Exit 0 only if all pass.
+    """Verify a bundle or an export: hashes, signatures, time-stamps, custody. Exit 0 only if all pass.
 
-    With --as (and the passphrase) the verification is also a signed `verified` custody event.
+    With --as (and the passphrase) verifying a stored bundle is also a signed `verified`
+    custody event. An export .zip is verified without any store.
     """
     from collector import verification
 
+    if target.lower().endswith(".zip") and Path(target).is_file():
+        _verify_export(Path(target), trust, json_out)
+    if trust is not None:
+        raise UsageError("--trust applies to an export .zip")
     store = verification.open_store_if_any(state.store_path)
     actor = _actor(store) if store is not None and state.acting else None
     report = verification.verify_in_store(store, target, actor)
@@ -425,6 +434,92 @@ def verify(
     else:
         _print_report(report)
     raise typer.Exit(0 if report.ok else 1)
+
+
+def _verify_export(path: Path, trust_path: Path | None, json_out: bool) -> None:
+    from collector.export_verify import load_trust, verify_export
+
+    report = verify_export(path, load_trust(trust_path) if trust_path else None)
+    if json_out:
+        _emit(report.model_dump(mode="json"))
+        raise typer.Exit(0 if report.ok else 1)
+    typer.echo(f"export {report.export_id or '?'}  {report.path}")
+    for check in report.checks:
+        mark = "✗" if not check.ok else ("!" if check.warning else "✓")
+        typer.echo(f"  {mark} {check.name}: {check.detail}")
+    for bundle in report.bundles:
+        _print_report(bundle)
+    typer.echo("signers:")
+    for fingerprint, owner in sorted(report.signers.items(), key=lambda kv: kv[1]):
+        typer.echo(f"  {fingerprint}  {owner}")
+    typer.echo("VERIFIED" if report.ok else "FAILED")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command("export")
+def export_cmd(
+    bundle_ids: Annotated[list[str], typer.Argument(metavar="ID...", help="Bundles to export.")],
+    recipient: Annotated[str, typer.Option(help="Who receives the export (name).")],
+    reason: Annotated[str, typer.Option(help="Why (need to know / right to know).")],
+    out: Annotated[Path, typer.Option(help="The .zip to write (never overwritten).")],
+    agency: Annotated[str | None, typer.Option(help="The recipient's agency.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Export bundles for a recipient (custodian): a zip they can verify without a store.
+
+    Recorded as a signed `exported` custody event in each bundle (the dissemination record).
+    """
+    from collector.export import export
+
+    store = _store()
+    result = export(
+        store,
+        _need_actor(store),
+        bundle_ids,
+        recipient=recipient,
+        recipient_agency=agency,
+        reason=reason,
+        out=out,
+    )
+    for warning in result.warnings:
+        _warn(warning)
+    if json_out:
+        _emit(result.model_dump(mode="json"))
+    else:
+        typer.echo(f"exported {len(result.bundles)} bundle(s) as {result.export_id}")
+        typer.echo(f"  file     {result.path}")
+        typer.echo(f"  sha256   {result.sha256}")
+
+
+@keys_app.command("list")
+def keys_list(json_out: JsonOpt = False) -> None:
+    """The key registry: fingerprint, owner, role, created and retired times."""
+    entries = _store().ledger.key_registry()
+    if json_out:
+        _emit([{k: v for k, v in e.items() if k != "public_key_pem"} for e in entries])
+        return
+    for e in entries:
+        retired = f"  retired {e['retired_at']}" if e["retired_at"] else ""
+        typer.echo(
+            f"{e['fingerprint']}  {e['owner']:<12} {e['role']:<12} created {e['created_at']}{retired}"
+        )
+
+
+@keys_app.command("export")
+def keys_export(
+    out: Annotated[
+        Path | None, typer.Option(help="File to write; default standard output.")
+    ] = None,
+) -> None:
+    """Publish the agency's public keys and time-stamp roots, for `verify --trust`."""
+    from collector.export import key_list
+
+    text = key_list(_store()).model_dump_json(indent=2) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}")
 
 
 @app.command()

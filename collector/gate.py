@@ -15,7 +15,7 @@ from collector import keys
 from collector.config import Policy
 from collector.errors import CollectorError
 from collector.keys import SignerKey
-from collector.models import Authorization, AuthStatus, Role, User
+from collector.models import Authorization, AuthorizationSummary, AuthStatus, Role, User
 from collector.urls import Resolver, Url, non_public, parse_scope, parse_url
 
 
@@ -34,7 +34,7 @@ class Refusal:
 Decision = Allowed | Refusal
 
 
-def approval_payload(auth: Authorization) -> bytes:
+def approval_payload(auth: Authorization | AuthorizationSummary) -> bytes:
     """The exact bytes an approver signs (RFC 8785 canonical JSON)."""
     return bytes(rfc8785.dumps(auth.signed_fields()))  # type: ignore[arg-type]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -69,7 +69,7 @@ def fingerprint(public_key_pem: bytes) -> str:
 def load_public(pem: bytes) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(pem)
-    except ValueError as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise CollectorError(f"unreadable public key: {exc}") from exc
     if not isinstance(key, Ed25519PublicKey):
         raise CollectorError("public key is not Ed25519")

@@ -235,11 +235,22 @@ class AuthorizationSummary(Model):
     retention_class: str
     valid_from: datetime
     valid_until: datetime
+    investigators: list[str]
     requested_by: Person
+    requested_at: datetime
     approved_by: Person
     approved_at: datetime
     approval_signature: str = Field(description="Base64 Ed25519 signature of the approver.")
     approver_key_fingerprint: str
+
+    def signed_fields(self) -> dict[str, object]:
+        """The fields the approver signed, rebuilt from the bundle (see docs/FORMAT.md)."""
+        return approval_fields(
+            self.id, self.case_number, self.predicate, self.standard, self.purpose, self.facts,
+            self.scopes, self.retention_class, self.investigators, self.requested_by.user,
+            self.requested_at, self.approved_by.user, self.approved_at, self.valid_from,
+            self.valid_until,
+        )  # fmt: skip
 
 
 class ToolInfo(Model):
@@ -254,7 +265,9 @@ class ToolInfo(Model):
 class ClockReport(Model):
     """Where a capture's times come from, measured just before (or after) the capture."""
 
-    source: str = Field("local system clock", description="Where times come from: the local system clock.")
+    source: str = Field(
+        "local system clock", description="Where times come from: the local system clock."
+    )
     timezone: str = Field(description="The machine's time zone, an IANA name when known.")
     utc_offset_s: int = Field(description="Local time minus UTC, seconds, at measured_at.")
     ntp_server: str | None = Field(description="host:port queried; None when not configured.")
@@ -357,23 +370,12 @@ class Authorization(Model):
 
     def signed_fields(self) -> dict[str, object]:
         """What the approver signs: every field the gate relies on."""
-        return {
-            "id": self.id,
-            "case_number": self.case_number,
-            "predicate": self.predicate,
-            "standard": self.standard,
-            "purpose": self.purpose,
-            "facts": self.facts,
-            "scopes": self.scopes,
-            "retention_class": self.retention_class,
-            "investigators": self.investigators,
-            "requested_by": self.requested_by,
-            "requested_at": _iso(self.requested_at),
-            "approved_by": self.approved_by,
-            "approved_at": _iso(self.approved_at),
-            "valid_from": _iso(self.valid_from),
-            "valid_until": _iso(self.valid_until),
-        }
+        return approval_fields(
+            self.id, self.case_number, self.predicate, self.standard, self.purpose, self.facts,
+            self.scopes, self.retention_class, self.investigators, self.requested_by,
+            self.requested_at, self.approved_by, self.approved_at, self.valid_from,
+            self.valid_until,
+        )  # fmt: skip
 
 
 class LedgerEvent(Model):
@@ -399,6 +401,43 @@ class BundleRow(Model):
     source_url: str
     captured_by: str
     created_at: datetime
+
+
+def approval_fields(
+    id: str,
+    case_number: str,
+    predicate: str,
+    standard: str,
+    purpose: str,
+    facts: str,
+    scopes: list[str],
+    retention_class: str,
+    investigators: list[str],
+    requested_by: str,
+    requested_at: datetime,
+    approved_by: str | None,
+    approved_at: datetime | None,
+    valid_from: datetime | None,
+    valid_until: datetime | None,
+) -> dict[str, object]:
+    """The one definition of what an approval signature covers (RFC 8785 over this dict)."""
+    return {
+        "id": id,
+        "case_number": case_number,
+        "predicate": predicate,
+        "standard": standard,
+        "purpose": purpose,
+        "facts": facts,
+        "scopes": scopes,
+        "retention_class": retention_class,
+        "investigators": investigators,
+        "requested_by": requested_by,
+        "requested_at": _iso(requested_at),
+        "approved_by": approved_by,
+        "approved_at": _iso(approved_at),
+        "valid_from": _iso(valid_from),
+        "valid_until": _iso(valid_until),
+    }
 
 
 def _iso(value: datetime | None) -> str | None:

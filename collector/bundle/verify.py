@@ -17,6 +17,7 @@ from collector import keys
 from collector.bundle import layout
 from collector.bundle.hashing import Digests, digest_file
 from collector.custody import ChainHead, CustodyEvent, EventType, verify_chain
+from collector.gate import approval_payload
 from collector.keys import KeyLookup
 from collector.models import Metadata, Model
 from collector.timestamp import TimestampInvalid, check_time_window, verify_timestamp
@@ -123,6 +124,7 @@ def verify_bundle(
     _check_tags(bag, c)
     _check_signature(bag, c, info, key_lookup)
     meta = _check_metadata(bag, c, info, payload)
+    _check_authorization(c, meta, key_lookup)
     _check_time(bag, c, meta, custody, time_trust)
     _check_custody(bag, c, info, key_lookup, custody)
     ok = all(check.ok for check in c.checks)
@@ -278,6 +280,43 @@ def _check_metadata(
         "; ".join(problems) or f"{len(meta.artifacts)} artifacts agree with metadata.json",
     )
     return meta
+
+
+def _check_authorization(
+    c: _Checklist, meta: Metadata | None, key_lookup: KeyLookup | None
+) -> None:
+    """The authorization recorded in the bundle is exactly what its approver signed."""
+    if meta is None:
+        return
+    auth = meta.authorization
+    if key_lookup is None:
+        c.add("authorization", True, f"{auth.id}: approval not checked (no key registry given)",
+              warning=True)  # fmt: skip
+        return
+    key = key_lookup(auth.approver_key_fingerprint)
+    if key is None:
+        c.add("authorization", False, f"{auth.id}: the approver's key is not known")
+    elif key.owner != auth.approved_by.user:
+        c.add(
+            "authorization",
+            False,
+            f"{auth.id}: approval key belongs to {key.owner}, not {auth.approved_by.user}",
+        )
+    elif not keys.verify(
+        key.public_key_pem.encode(), approval_payload(auth), keys.unb64(auth.approval_signature)
+    ):
+        c.add(
+            "authorization",
+            False,
+            f"{auth.id}: the recorded authorization differs from what {auth.approved_by.user} approved",
+        )
+    else:
+        c.add(
+            "authorization",
+            True,
+            f"{auth.id} ({auth.predicate}, {auth.standard}) approved by {auth.approved_by.full_name}, "
+            f"badge {auth.approved_by.badge}; signature verified",
+        )
 
 
 def _check_time(

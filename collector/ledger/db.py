@@ -306,7 +306,7 @@ class Ledger:
             retired_at=None if retired is None else datetime.fromisoformat(retired),
         )
 
-    def keys(self) -> list[dict[str, Any]]:
+    def key_registry(self) -> list[dict[str, Any]]:
         """The whole key registry: fingerprint, owner, role, created and retired times."""
         rows = self._db.execute(
             "SELECT k.fingerprint, k.owner, u.full_name, u.badge, u.role, k.created_at,"

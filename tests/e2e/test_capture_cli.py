@@ -233,6 +233,25 @@ def test_tamper_resealed_with_unregistered_key(sealed: dict[str, Any], tmp_path:
     verify_fails(sealed["cli"], bundle, "metadata", "page.html differs")
 
 
+def test_investigator_resealing_a_widened_authorization_caught(sealed: dict[str, Any], tmp_path: Path) -> None:
+    """Even the capturing investigator, with her own valid key, cannot rewrite what was approved."""
+    import bagit
+
+    from collector import keys
+    from tests.helpers import PASSPHRASES
+
+    bundle = tampered_copy(sealed, tmp_path)
+    meta_path = bundle / "data" / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    meta["authorization"]["scopes"] = ["https://*.example.com/*"]
+    meta_path.write_text(json.dumps(meta, indent=2))
+    bag = bagit.Bag(str(bundle))
+    bag.save(manifests=True)
+    alice = keys.load_private(sealed["cli"].store / "keys" / "alice.key.pem", PASSPHRASES["alice"], "alice")
+    (bundle / "seal.sig").write_bytes(alice.sign((bundle / "tagmanifest-sha256.txt").read_bytes()))
+    verify_fails(sealed["cli"], bundle, "authorization", "differs from what bob approved")
+
+
 # ------------------------------------------------------------------ refusals
 
 

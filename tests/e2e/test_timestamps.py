@@ -183,3 +183,29 @@ def test_init_rejects_bad_tsa_settings(tmp_path: Path, tsa: TsaServer) -> None:
     result = cli.run("init", "--tsa-url", tsa.url, "--tsa-root", str(bogus))
     assert result.returncode == 2 and "not a readable PEM certificate" in result.stderr
     assert not (tmp_path / "s" / "collector.toml").exists()
+
+
+def test_export_is_time_stamped_and_verifies_storeless(tstore: Cli, site: FixtureServer, tsa: TsaServer, tmp_path: Path) -> None:
+    result, _, _ = capture(tstore, site)
+    out = tmp_path / "export.zip"
+    tstore.ok("export", result["bundle_id"], "--recipient", "Defence counsel", "--reason", "discovery",
+              "--out", str(out), as_user="erin")
+    keys = tmp_path / "keys.json"
+    tstore.ok("keys", "export", "--out", str(keys))
+    import zipfile
+
+    unzipped = tmp_path / "x"
+    with zipfile.ZipFile(out) as zf:
+        zf.extractall(unzipped)
+    openssl = subprocess.run(
+        ["openssl", "ts", "-verify", "-data", "export.sig", "-in", "export.tsr", "-CAfile", "tsa/root-1.pem"],
+        cwd=unzipped, capture_output=True, text=True,
+    )
+    assert "Verification: OK" in openssl.stdout
+    verified = Cli(tmp_path / "none").run("verify", str(out), "--trust", str(keys), "--json")
+    assert verified.returncode == 0, verified.stdout
+    data = json.loads(verified.stdout)
+    export_checks = {c["name"]: c for c in data["checks"]}
+    assert export_checks["export time-stamp"]["ok"] and not export_checks["export time-stamp"]["warning"]
+    bundle_checks = {c["name"]: c for c in data["bundles"][0]["checks"]}
+    assert bundle_checks["time-stamp"]["ok"] and not bundle_checks["time-stamp"]["warning"]
