@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-FORMAT = "collector-bundle/1.0"
+FORMAT = "collector-bundle/1.1"
 
 METADATA = "metadata.json"
 SCREENSHOT = "screenshot.png"
