@@ -183,6 +183,13 @@ def run(
         },
         captured=captured,
     )
+    if stamped.info is not None:
+        store.ledger.record(
+            "timestamp.obtained",
+            actor=actor.user.name,
+            subject=bundle_id,
+            details=stamped.info.model_dump(mode="json"),
+        )
     if stamped.status == "pending":
         store.ledger.record(
             "timestamp.pending",

@@ -23,13 +23,16 @@ from collector.keys import b64
 from collector.models import Metadata, Model, TimestampPlan
 from collector.roles import Action
 from collector.store import Actor, Store
-from collector.timestamp import Attempt, TimestampUnavailable, request_timestamp
+from collector.timestamp import Attempt, TimestampInfo, TimestampUnavailable, request_timestamp
 
 
 class StampOutcome(Model):
     status: Literal["stamped", "pending", "not-configured"]
     gen_time: datetime | None = None
     url: str | None = None
+    info: TimestampInfo | None = Field(
+        None, description="The token's details, its signer's certificate chain included."
+    )
     attempts: list[Attempt] = Field(default_factory=list)
     error: str | None = None
 
@@ -72,6 +75,7 @@ def stamper(store: Store) -> tuple[Stamper | None, StampOutcome]:
         outcome.status = "stamped"
         outcome.gen_time = info.gen_time
         outcome.url = info.url
+        outcome.info = info
         outcome.attempts = attempts
         return token
 
@@ -133,6 +137,9 @@ def retry(store: Store, actor: Actor, bundle_id: str) -> CustodyEvent:
             "authority": info.url,
             "stamps": layout.SIGNATURE,
             "message_imprint": info.message_imprint,
+            "tsa_name": info.tsa_name,
+            "serial_number": info.serial_number,
+            "chain": info.chain,
             "attempts": [a.model_dump(mode="json") for a in attempts],
         },
     )

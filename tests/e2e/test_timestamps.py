@@ -87,6 +87,11 @@ def test_seal_is_time_stamped_and_verifies_with_openssl(tstore: Cli, site: Fixtu
     assert "during the capture" in found["time-stamp"]["detail"] or "after the capture ended" in found["time-stamp"]["detail"]
     assert subprocess.run([TOOLS / "bagit.py", "--validate", bundle], capture_output=True).returncode == 0
     assert "Time-Source: RFC 3161" in (bundle / "bag-info.txt").read_text()
+    obtained = [e for e in tstore.events() if e["action"] == "timestamp.obtained"][-1]
+    assert obtained["subject"] == result["bundle_id"]
+    chain = obtained["details"]["chain"]
+    assert chain[0].startswith("-----BEGIN CERTIFICATE-----") and len(chain) >= 2
+    assert chain[-1].strip() == tsa.root_cert_path.read_text().strip()
 
 
 def test_large_clock_offset_is_recorded_and_warned(tstore: Cli, site: FixtureServer, ntp_skewed: NtpServer) -> None:
