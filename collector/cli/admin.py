@@ -1,0 +1,203 @@
+"""Store set-up, users, keys and the ledger."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import collector
+from collector.cli.common import (
+    JsonOpt,
+    acting_user,
+    app,
+    ask_passphrase,
+    emit,
+    keys_app,
+    ledger_app,
+    open_store,
+    state,
+    user_app,
+    warn,
+)
+from collector.models import Role
+from collector.store import Store
+
+# --------------------------------------------------------------------- store and users
+
+
+@app.command()
+def init(
+    agency: Annotated[str, typer.Option(help="Agency name recorded in every bundle.")] = "Agency",
+    allow_private_network: Annotated[
+        bool,
+        typer.Option(help="Allow capturing hosts on private, loopback or link-local addresses."),
+    ] = False,
+    chromium: Annotated[
+        str | None, typer.Option(help="Path of the Chromium executable (env COLLECTOR_CHROMIUM).")
+    ] = None,
+    tsa_url: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tsa-url", help="RFC 3161 time-stamp authority; repeatable, tried in order."
+        ),
+    ] = None,
+    tsa_root: Annotated[
+        list[Path] | None,
+        typer.Option("--tsa-root", help="PEM root CA the authority's tokens must chain to."),
+    ] = None,
+    ntp_server: Annotated[
+        str | None,
+        typer.Option(help="NTP server (host[:port]) to measure the clock offset against."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create an evidence store: config and policy (TOML), ledger, bundles/ and keys/."""
+    store = Store.init(
+        state.store_path,
+        agency=agency,
+        allow_private_network=allow_private_network,
+        chromium=chromium or os.environ.get("COLLECTOR_CHROMIUM"),
+        tsa_urls=tsa_url,
+        tsa_roots=tsa_root,
+        ntp_server=ntp_server,
+    )
+    result = {"store": str(store.root.resolve()), "store_id": store.config.store_id}
+    if json_out:
+        emit(result)
+    else:
+        typer.echo(f"evidence store created at {result['store']}")
+        if allow_private_network:
+            warn("this store allows capturing private-network addresses")
+
+
+@user_app.command("add")
+def user_add(
+    name: str,
+    role: Annotated[
+        Role, typer.Option(help="investigator, supervisor, custodian, auditor or admin")
+    ],
+    full_name: Annotated[str, typer.Option("--name", help="Full name.")],
+    badge: Annotated[str, typer.Option(help="Badge or employee number.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Create a user and an Ed25519 key pair encrypted with the user's own passphrase.
+
+    The new user's passphrase comes from $COLLECTOR_NEW_PASSPHRASE or a prompt.
+    Done with no acting user by whoever controls the store directory, or by an admin.
+    """
+    store = open_store()
+    actor = acting_user(store, required=False)
+    passphrase = ask_passphrase(
+        f"New passphrase for {name}: ", "COLLECTOR_NEW_PASSPHRASE", confirm=True
+    )
+    user = store.add_user(
+        name, role=role, full_name=full_name, badge=badge, passphrase=passphrase, actor=actor
+    )
+    if json_out:
+        emit({"name": user.name, "role": user.role.value, "key_fingerprint": user.key_fingerprint})
+    else:
+        typer.echo(f"user {user.name} ({user.role.value}) created; key {user.key_fingerprint}")
+
+
+@user_app.command("retire")
+def user_retire(name: str) -> None:
+    """Retire a user: their key stays registered for verifying what it signed."""
+    store = open_store()
+    store.retire_user(name, actor=acting_user(store, required=False))
+    typer.echo(f"user {name} retired")
+
+
+@user_app.command("list")
+def user_list(json_out: JsonOpt = False) -> None:
+    """List users, roles and key fingerprints."""
+    users = open_store().ledger.users()
+    if json_out:
+        emit([u.model_dump(mode="json", exclude={"public_key_pem"}) for u in users])
+        return
+    for u in users:
+        retired = f"  retired {u.retired_at:%Y-%m-%d}" if u.retired_at else ""
+        typer.echo(
+            f"{u.name:<16} {u.role.value:<13} {u.full_name} (badge {u.badge})  key {u.key_fingerprint[:16]}…{retired}"
+        )
+
+
+@keys_app.command("list")
+def keys_list(json_out: JsonOpt = False) -> None:
+    """The key registry: fingerprint, owner, role, created and retired times."""
+    entries = open_store().ledger.key_registry()
+    if json_out:
+        emit([{k: v for k, v in e.items() if k != "public_key_pem"} for e in entries])
+        return
+    for e in entries:
+        retired = f"  retired {e['retired_at']}" if e["retired_at"] else ""
+        typer.echo(
+            f"{e['fingerprint']}  {e['owner']:<12} {e['role']:<12} created {e['created_at']}{retired}"
+        )
+
+
+@keys_app.command("export")
+def keys_export(
+    out: Annotated[
+        Path | None, typer.Option(help="File to write; default standard output.")
+    ] = None,
+) -> None:
+    """Publish the agency's public keys and time-stamp roots, for `verify --trust`."""
+    from collector.export import key_list
+
+    text = key_list(open_store()).model_dump_json(indent=2) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}")
+
+
+# --------------------------------------------------------------------- ledger
+
+
+@ledger_app.command("show")
+def ledger_show(
+    subject: Annotated[str | None, typer.Option(help="Only events about this id.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show ledger events, oldest first."""
+    events = open_store().ledger.events(subject)
+    if json_out:
+        emit([e.model_dump(mode="json") for e in events])
+        return
+    for e in events:
+        typer.echo(
+            f"{e.seq:>5} {e.at:%Y-%m-%d %H:%M:%S}Z {e.outcome:<7} {e.action:<18} "
+            f"{e.actor or '-':<12} {e.subject or '-'}  {json.dumps(e.details, ensure_ascii=False)[:160]}"
+        )
+
+
+@ledger_app.command("verify")
+def ledger_verify() -> None:
+    """Recompute the ledger's hash chain."""
+    ok, reason = open_store().ledger.verify_chain()
+    typer.echo(("✓ " if ok else "✗ ") + reason)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def schema(
+    out: Annotated[Path, typer.Option(help="Directory for the JSON Schema files.")] = Path(
+        "schemas"
+    ),
+) -> None:
+    """Write the JSON Schemas of the bundle metadata."""
+    from collector.schemas import write_schemas
+
+    for path in write_schemas(out):
+        typer.echo(str(path))
+
+
+@app.command()
+def version() -> None:
+    """Print the tool version."""
+    typer.echo(f"collector {collector.__version__}")

@@ -1,0 +1,157 @@
+"""Authorizations: the legal predicate for capturing."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from collector.cli.common import (
+    JsonOpt,
+    auth_app,
+    emit,
+    open_store,
+    require_actor,
+)
+from collector.errors import UsageError
+from collector.models import Authorization
+
+# --------------------------------------------------------------------- authorizations
+
+
+@auth_app.command("request")
+def auth_request(
+    case: Annotated[str, typer.Option("--case", help="Case number in the policy's format.")],
+    predicate: Annotated[str, typer.Option(help="criminal-predicate | public-safety-threat")],
+    standard: Annotated[str, typer.Option(help="reasonable-suspicion | probable-cause")],
+    purpose: Annotated[
+        str,
+        typer.Option(
+            help="criminal-investigation | prosecution | crime-analysis | situational-awareness"
+        ),
+    ],
+    facts: Annotated[str, typer.Option(help="The articulable facts supporting the predicate.")],
+    scope: Annotated[list[str], typer.Option("--scope", help="http(s) URL glob; repeatable.")],
+    retention: Annotated[str, typer.Option("--retention", help="Retention class from the policy.")],
+    valid_days: Annotated[
+        int | None, typer.Option(help="Validity after approval, in days.")
+    ] = None,
+    investigator: Annotated[
+        list[str] | None, typer.Option("--investigator", help="Another investigator; repeatable.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Request an authorization to capture (needs a supervisor's approval)."""
+    from collector import authorizations
+    from collector.config import REASONABLE_SUSPICION
+
+    store = open_store()
+    actor = require_actor(store)
+    if not json_out:
+        typer.echo(REASONABLE_SUSPICION, err=True)
+    auth = authorizations.request(
+        store,
+        actor,
+        authorizations.AuthRequest(
+            case_number=case,
+            predicate=predicate,
+            standard=standard,
+            purpose=purpose,
+            facts=facts,
+            scopes=scope,
+            retention_class=retention,
+            valid_days=valid_days,
+            investigators=investigator or [],
+        ),
+    )
+    if json_out:
+        emit({"id": auth.id, "status": auth.status.value})
+    else:
+        typer.echo(f"{auth.id} requested for case {auth.case_number}: pending approval")
+
+
+def _show_auth(auth: Authorization) -> None:
+    lines = [
+        f"{auth.id}  {auth.status.value}",
+        f"  case         {auth.case_number}",
+        f"  predicate    {auth.predicate} ({auth.standard})",
+        f"  purpose      {auth.purpose}",
+        f"  facts        {auth.facts}",
+        f"  scopes       {', '.join(auth.scopes)}",
+        f"  retention    {auth.retention_class}",
+        f"  requested    {auth.requested_by} at {auth.requested_at:%Y-%m-%d %H:%M:%SZ}",
+        f"  investigators {', '.join(auth.investigators)}",
+    ]
+    if auth.approved_by and auth.approved_at and auth.valid_until:
+        lines.append(
+            f"  approved     {auth.approved_by} at {auth.approved_at:%Y-%m-%d %H:%M:%SZ},"
+            f" valid until {auth.valid_until:%Y-%m-%d %H:%M:%SZ}"
+        )
+    if auth.decision_reason:
+        lines.append(
+            f"  decision     {auth.status.value} by {auth.decided_by}: {auth.decision_reason}"
+        )
+    typer.echo("\n".join(lines))
+
+
+@auth_app.command("approve")
+def auth_approve(auth_id: str, json_out: JsonOpt = False) -> None:
+    """Approve and sign a pending authorization (a supervisor who is not the requester)."""
+    from collector import authorizations
+
+    store = open_store()
+    auth = authorizations.approve(store, require_actor(store), auth_id)
+    if json_out:
+        emit(auth.model_dump(mode="json"))
+    else:
+        typer.echo(f"{auth.id} approved by {auth.approved_by}, valid until {auth.valid_until}")
+
+
+@auth_app.command("deny")
+def auth_deny(
+    auth_id: str,
+    reason: Annotated[str, typer.Option(help="Why it is denied.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Deny a pending authorization."""
+    from collector import authorizations
+
+    store = open_store()
+    auth = authorizations.deny(store, require_actor(store), auth_id, reason)
+    emit(auth.model_dump(mode="json")) if json_out else typer.echo(f"{auth.id} denied")
+
+
+@auth_app.command("revoke")
+def auth_revoke(
+    auth_id: str,
+    reason: Annotated[str, typer.Option(help="Why it is revoked.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Revoke an approved authorization: no further captures under it."""
+    from collector import authorizations
+
+    store = open_store()
+    auth = authorizations.revoke(store, require_actor(store), auth_id, reason)
+    emit(auth.model_dump(mode="json")) if json_out else typer.echo(f"{auth.id} revoked")
+
+
+@auth_app.command("list")
+def auth_list(json_out: JsonOpt = False) -> None:
+    """List authorizations."""
+    auths = open_store().ledger.authorizations()
+    if json_out:
+        emit([a.model_dump(mode="json") for a in auths])
+        return
+    for a in auths:
+        typer.echo(
+            f"{a.id}  {a.status.value:<9} {a.case_number:<18} {a.requested_by:<12} {', '.join(a.scopes)}"
+        )
+
+
+@auth_app.command("show")
+def auth_show(auth_id: str, json_out: JsonOpt = False) -> None:
+    """Show one authorization."""
+    auth = open_store().ledger.authorization(auth_id)
+    if auth is None:
+        raise UsageError(f"unknown authorization {auth_id!r}")
+    emit(auth.model_dump(mode="json")) if json_out else _show_auth(auth)

@@ -1,0 +1,117 @@
+"""Shared pieces of the command line: the Typer apps, global options, prompts, output."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from collector.bundle.verify import VerifyReport
+from collector.errors import Refused, UsageError
+from collector.store import Actor, Store, default_store_path
+
+app = typer.Typer(
+    name="collector",
+    help="Capture public social-media pages as sealed, verifiable evidence bundles.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+user_app = typer.Typer(help="Users and their keys (administration).", no_args_is_help=True)
+auth_app = typer.Typer(
+    help="Authorizations: the legal predicate for capturing.", no_args_is_help=True
+)
+ledger_app = typer.Typer(help="The ledger of every decision and action.", no_args_is_help=True)
+custody_app = typer.Typer(help="Chain of custody of a bundle.", no_args_is_help=True)
+keys_app = typer.Typer(help="The key registry.", no_args_is_help=True)
+timestamp_app = typer.Typer(help="RFC 3161 time-stamps of seals.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(auth_app, name="auth")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(custody_app, name="custody")
+app.add_typer(keys_app, name="keys")
+app.add_typer(timestamp_app, name="timestamp")
+
+
+class State:
+    store_path: Path = Path("evidence")
+    acting: str | None = None
+
+
+state = State()
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+@app.callback()
+def _global(
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store", help="Evidence store directory (env COLLECTOR_STORE; default ./evidence)."
+        ),
+    ] = None,
+    as_user: Annotated[
+        str | None,
+        typer.Option("--as", help="Acting user (env COLLECTOR_USER)."),
+    ] = None,
+) -> None:
+    state.store_path = store if store is not None else default_store_path()
+    state.acting = as_user or os.environ.get("COLLECTOR_USER") or None
+
+
+# --------------------------------------------------------------------- helpers
+
+
+def emit(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def open_store() -> Store:
+    return Store.open(state.store_path)
+
+
+def ask_passphrase(prompt: str, env: str, confirm: bool = False) -> str:
+    value = os.environ.get(env)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise Refused(f"a passphrase is required: set {env} or run on a terminal")
+    first = getpass.getpass(prompt)
+    if confirm and getpass.getpass("Repeat passphrase: ") != first:
+        raise UsageError("passphrases do not match")
+    return first
+
+
+def acting_user(store: Store, required: bool = True) -> Actor | None:
+    """Authenticate the acting user by unlocking their key with their passphrase."""
+    if state.acting is None:
+        if required:
+            raise Refused("no acting user: pass --as NAME or set COLLECTOR_USER")
+        return None
+    return store.authenticate(
+        state.acting, ask_passphrase(f"Passphrase for {state.acting}: ", "COLLECTOR_PASSPHRASE")
+    )
+
+
+def require_actor(store: Store) -> Actor:
+    actor = acting_user(store)
+    assert actor is not None
+    return actor
+
+
+def warn(message: str) -> None:
+    typer.echo(f"warning: {message}", err=True)
+
+
+def print_report(report: VerifyReport) -> None:
+    typer.echo(f"bundle {report.bundle_id or '?'}  {report.path}")
+    for check in report.checks:
+        mark = "✗" if not check.ok else ("!" if check.warning else "✓")
+        typer.echo(f"  {mark} {check.name}: {check.detail}")
+    typer.echo("VERIFIED" if report.ok else "FAILED")

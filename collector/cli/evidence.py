@@ -1,0 +1,228 @@
+"""Capture, verify, show, export and time-stamps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from collector.cli.common import (
+    JsonOpt,
+    acting_user,
+    app,
+    emit,
+    open_store,
+    print_report,
+    require_actor,
+    state,
+    timestamp_app,
+    warn,
+)
+from collector.errors import UsageError
+
+# --------------------------------------------------------------------- capture and verify
+
+
+@app.command()
+def capture(
+    url: str,
+    auth: Annotated[str | None, typer.Option("--auth", help="Approved authorization id.")] = None,
+    note: Annotated[
+        str | None, typer.Option(help="Investigator's note, stored in metadata.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Capture URL under an approved authorization and seal an evidence bundle.
+
+    Exit 3 when the gate refuses (nothing is written), 4 on a technical failure.
+    """
+    from collector import capture as capturing
+
+    store = open_store()
+    actor = require_actor(store)
+    result = capturing.run(store, actor, url, auth, note)
+    for warning in result.warnings:
+        warn(warning)
+    if json_out:
+        emit(result.model_dump(mode="json"))
+        return
+    typer.echo(f"sealed {result.bundle_id}")
+    typer.echo(f"  url      {result.requested_url}")
+    if result.final_url != result.requested_url:
+        typer.echo(f"  final    {result.final_url}")
+    typer.echo(f"  status   {result.status}  title {result.title!r}")
+    typer.echo(f"  path     {result.path}")
+    typer.echo(f"  seal     sha256 {result.seal_sha256}")
+    stamp = result.timestamp
+    if stamp.status == "stamped" and stamp.gen_time:
+        typer.echo(f"  time     RFC 3161 {stamp.gen_time:%Y-%m-%d %H:%M:%SZ} from {stamp.url}")
+    else:
+        typer.echo(f"  time     {stamp.status}")
+
+
+@app.command()
+def verify(
+    target: Annotated[
+        str,
+        typer.Argument(metavar="PATH-OR-ID", help="Bundle directory, bundle id, or export .zip."),
+    ],
+    trust: Annotated[
+        Path | None,
+        typer.Option(help="For an export: the agency's key list (`collector keys export`)."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Verify a bundle or an export: hashes, signatures, time-stamps, custody. Exit 0 only if all pass.
+
+    With --as (and the passphrase) verifying a stored bundle is also a signed `verified`
+    custody event. An export .zip is verified without any store.
+    """
+    from collector import verification
+
+    if target.lower().endswith(".zip") and Path(target).is_file():
+        _verify_export(Path(target), trust, json_out)
+    if trust is not None:
+        raise UsageError("--trust applies to an export .zip")
+    store = verification.open_store_if_any(state.store_path)
+    actor = acting_user(store) if store is not None and state.acting else None
+    report = verification.verify_in_store(store, target, actor)
+    if json_out:
+        emit(report.model_dump(mode="json"))
+    else:
+        print_report(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _verify_export(path: Path, trust_path: Path | None, json_out: bool) -> None:
+    from collector.export_verify import load_trust, verify_export
+
+    report = verify_export(path, load_trust(trust_path) if trust_path else None)
+    if json_out:
+        emit(report.model_dump(mode="json"))
+        raise typer.Exit(0 if report.ok else 1)
+    typer.echo(f"export {report.export_id or '?'}  {report.path}")
+    for check in report.checks:
+        mark = "✗" if not check.ok else ("!" if check.warning else "✓")
+        typer.echo(f"  {mark} {check.name}: {check.detail}")
+    for bundle in report.bundles:
+        print_report(bundle)
+    typer.echo("signers:")
+    for fingerprint, owner in sorted(report.signers.items(), key=lambda kv: kv[1]):
+        typer.echo(f"  {fingerprint}  {owner}")
+    typer.echo("VERIFIED" if report.ok else "FAILED")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command("export")
+def export_cmd(
+    bundle_ids: Annotated[list[str], typer.Argument(metavar="ID...", help="Bundles to export.")],
+    recipient: Annotated[str, typer.Option(help="Who receives the export (name).")],
+    reason: Annotated[str, typer.Option(help="Why (need to know / right to know).")],
+    out: Annotated[Path, typer.Option(help="The .zip to write (never overwritten).")],
+    agency: Annotated[str | None, typer.Option(help="The recipient's agency.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Export bundles for a recipient (custodian): a zip they can verify without a store.
+
+    Recorded as a signed `exported` custody event in each bundle (the dissemination record).
+    """
+    from collector.export import export
+
+    store = open_store()
+    result = export(
+        store,
+        require_actor(store),
+        bundle_ids,
+        recipient=recipient,
+        recipient_agency=agency,
+        reason=reason,
+        out=out,
+    )
+    for warning in result.warnings:
+        warn(warning)
+    if json_out:
+        emit(result.model_dump(mode="json"))
+    else:
+        typer.echo(f"exported {len(result.bundles)} bundle(s) as {result.export_id}")
+        typer.echo(f"  file     {result.path}")
+        typer.echo(f"  sha256   {result.sha256}")
+
+
+@app.command()
+def show(bundle_id: str, json_out: JsonOpt = False) -> None:
+    """Show a bundle's metadata summary; recorded as a signed `viewed` custody event."""
+    from collector import services
+    from collector.bundle.layout import METADATA
+    from collector.custody import EventType
+    from collector.models import Metadata
+    from collector.roles import Action
+
+    store = open_store()
+    actor = require_actor(store)
+    store.require(actor, Action.read, subject=bundle_id)
+    row = store.ledger.bundle(bundle_id)
+    if row is None:
+        raise UsageError(f"unknown bundle {bundle_id!r}")
+    meta = Metadata.model_validate_json((store.bundle_path(row) / "data" / METADATA).read_bytes())
+    services.append(store, actor, bundle_id, EventType.viewed, {"what": "metadata"})
+    if json_out:
+        emit(meta.model_dump(mode="json"))
+        return
+    cap = meta.capture
+    typer.echo(f"{meta.bundle_id}  case {meta.case_number}  authorization {meta.authorization.id}")
+    typer.echo(f"  url        {cap.requested_url}")
+    typer.echo(f"  final      {cap.final_url} ({cap.status})  {cap.title!r}")
+    typer.echo(
+        f"  captured   {cap.started_at:%Y-%m-%d %H:%M:%SZ} by {meta.operator.full_name} (badge {meta.operator.badge})"
+    )
+    typer.echo(
+        f"  authorized by {meta.authorization.approved_by.full_name} (badge {meta.authorization.approved_by.badge})"
+    )
+    typer.echo(f"  retention  {meta.retention_class}")
+    for art in meta.artifacts:
+        typer.echo(f"  {art.path:<18} {art.size:>10} B  {art.mime_type:<24} sha256 {art.sha256}")
+
+
+# --------------------------------------------------------------------- time-stamps
+
+
+@timestamp_app.command("pending")
+def timestamp_pending(json_out: JsonOpt = False) -> None:
+    """List bundles whose seal still lacks a time-stamp."""
+    from collector import stamping
+
+    ids = stamping.pending(open_store())
+    if json_out:
+        emit(ids)
+    else:
+        typer.echo("\n".join(ids) if ids else "no time-stamps pending")
+
+
+@timestamp_app.command("retry")
+def timestamp_retry(
+    bundle_ids: Annotated[
+        list[str] | None, typer.Argument(metavar="[ID]...", help="Bundles; default: all pending.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Obtain missing time-stamps and append each as a signed `timestamped` custody event."""
+    from collector import stamping
+
+    store = open_store()
+    actor = require_actor(store)
+    targets = bundle_ids or stamping.pending(store)
+    done = []
+    for bundle_id in targets:
+        event = stamping.retry(store, actor, bundle_id)
+        done.append(
+            {"bundle_id": bundle_id, "seq": event.seq, "gen_time": event.details["gen_time"]}
+        )
+        if not json_out:
+            typer.echo(
+                f"{bundle_id}: time-stamped {event.details['gen_time']} (custody event {event.seq})"
+            )
+    if json_out:
+        emit(done)
+    elif not targets:
+        typer.echo("no time-stamps pending")
