@@ -116,7 +116,9 @@ def run(
         update={"block_private_network": not store.config.policy.allow_private_network}
     )
     clock = clock_report(
-        store.config.clock.ntp_server, store.config.clock.warn_offset_s, store.config.clock.timeout_s
+        store.config.clock.ntp_server,
+        store.config.clock.warn_offset_s,
+        store.config.clock.timeout_s,
     )
     started = now()
     bundle_id = new_bundle_id(started)
@@ -207,7 +209,9 @@ def run(
             "Run `collector timestamp retry` when an authority is reachable."
         )
     elif stamped.status == "not-configured":
-        warnings.append("no time-stamp authority configured: the capture time rests on the local clock")
+        warnings.append(
+            "no time-stamp authority configured: the capture time rests on the local clock"
+        )
     return CaptureResult(
         bundle_id=bundle_id,
         path=str(sealed.path),

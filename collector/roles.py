@@ -21,8 +21,14 @@ class Action(StrEnum):
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.investigator: frozenset(
-        {Action.auth_request, Action.capture, Action.verify, Action.read, Action.custody,
-         Action.timestamp}
+        {
+            Action.auth_request,
+            Action.capture,
+            Action.verify,
+            Action.read,
+            Action.custody,
+            Action.timestamp,
+        }
     ),
     Role.supervisor: frozenset(
         {Action.auth_request, Action.auth_decide, Action.verify, Action.read, Action.custody}

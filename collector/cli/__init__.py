@@ -11,7 +11,15 @@ import sys
 
 import typer
 
-from collector.cli import admin, authz, custody, evidence  # noqa: F401 - registers the commands
+from collector.cli import (  # noqa: F401 - importing registers the commands
+    admin,
+    authz,
+    custody,
+    evidence,
+    grading,
+    policy,
+    retention,
+)
 from collector.cli.common import app
 from collector.errors import EXIT_TECHNICAL, CollectorError
 

@@ -141,6 +141,41 @@ class Ledger:
             raise
         self._db.execute("COMMIT")
 
+    # ------------------------------------------------------------------ for feature modules
+
+    def ensure_schema(self, sql: str) -> None:
+        """Create a feature module's tables (idempotent `CREATE … IF NOT EXISTS` statements)."""
+        self._db.executescript(sql)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """An IMMEDIATE transaction: reads and writes inside it are serialised store-wide."""
+        with self._tx() as db:
+            yield db
+
+    def record_in(
+        self,
+        db: sqlite3.Connection,
+        action: str,
+        outcome: Outcome = "ok",
+        *,
+        actor: str | None = None,
+        subject: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> LedgerEvent:
+        """Append a ledger event inside a transaction opened with `transaction()`."""
+        return self._append(db, action, outcome, actor, subject, details or {})
+
+    def append_custody_in(
+        self, db: sqlite3.Connection, bundle_id: str, build: CustodyBuilder
+    ) -> CustodyEvent:
+        """Append a custody event inside a transaction opened with `transaction()`."""
+        return self._append_custody(db, bundle_id, build)
+
+    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """Read-only queries for feature modules and reports."""
+        return list(self._db.execute(sql, args).fetchall())
+
     # ------------------------------------------------------------------ events
 
     def _append(
