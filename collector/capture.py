@@ -16,14 +16,14 @@ from pathlib import Path
 
 import rfc8785
 
-from collector import TOOL_NAME, __version__, gate
+from collector import TOOL_NAME, __version__, equipment, exigent, gate
 from collector.browser import capture as browser_capture
 from collector.browser import chromium_version_warning
 from collector.bundle import layout
 from collector.bundle.seal import Sealed, describe, seal
 from collector.clock import clock_report
 from collector.custody import EventType
-from collector.errors import CaptureFailed, CollectorError, Refused
+from collector.errors import CaptureFailed, CollectorError, Refused, UsageError
 from collector.ledger.db import now
 from collector.models import (
     Authorization,
@@ -32,6 +32,7 @@ from collector.models import (
     BundleRow,
     CaptureRecord,
     ClockReport,
+    MachineRecord,
     Metadata,
     Model,
     Person,
@@ -67,8 +68,23 @@ def settings_hash(settings: BrowserSettings) -> str:
     return hashlib.sha256(rfc8785.dumps(settings.model_dump(mode="json"))).hexdigest()
 
 
-def authorize(store: Store, actor: Actor, url: str, auth_id: str | None) -> Authorization:
-    """Run the gate; a refusal is recorded in the ledger and raised."""
+def _refuse(
+    store: Store, actor: Actor, auth_id: str | None, url: str, reason: str, code: str
+) -> Refused:
+    store.ledger.record(
+        "capture.refused",
+        "refused",
+        actor=actor.user.name,
+        subject=auth_id,
+        details={"url": url[:2048], "reason": reason, "code": code},
+    )
+    return Refused(reason)
+
+
+def authorize(
+    store: Store, actor: Actor, url: str, auth_id: str | None
+) -> tuple[Authorization, MachineRecord]:
+    """Run the gate and the equipment rule; a refusal is recorded in the ledger and raised."""
     auth = store.ledger.authorization(auth_id) if auth_id else None
     approver_key = None
     if auth is not None and auth.approver_key_fingerprint:
@@ -84,22 +100,24 @@ def authorize(store: Store, actor: Actor, url: str, auth_id: str | None) -> Auth
         resolver=resolve,
     )
     if isinstance(decision, gate.Refusal):
-        store.ledger.record(
-            "capture.refused",
-            "refused",
-            actor=actor.user.name,
-            subject=auth_id,
-            details={"url": url[:2048], "reason": decision.reason, "code": decision.code},
-        )
-        raise Refused(decision.reason)
+        raise _refuse(store, actor, auth_id, url, decision.reason, decision.code)
     assert auth is not None
+    machine = equipment.identify(store)
+    why = equipment.refusal(store, machine, auth.conditions.allow_personal_equipment)
+    if why:
+        raise _refuse(store, actor, auth_id, url, why, "equipment")
     store.ledger.record(
         "capture.allowed",
         actor=actor.user.name,
         subject=auth.id,
-        details={"url": decision.url.normalized, "addresses": decision.addresses},
+        details={
+            "url": decision.url.normalized,
+            "addresses": decision.addresses,
+            "exigent": auth.conditions.exigent,
+            "machine": machine.model_dump(mode="json"),
+        },
     )
-    return auth
+    return auth, machine
 
 
 def run(
@@ -109,9 +127,14 @@ def run(
     auth_id: str | None,
     note: str | None = None,
     browser: BrowserCapture = browser_capture,
+    exigent_case: tuple[str, str] | None = None,
 ) -> CaptureResult:
-    """Capture `url` under `auth_id` and seal the bundle."""
-    auth = authorize(store, actor, url, auth_id)
+    """Capture `url` under `auth_id` (or an exigent authorization made now) and seal the bundle."""
+    if exigent_case is not None:
+        if auth_id:
+            raise UsageError("--exigent makes its own authorization: leave out --auth")
+        auth_id = exigent.create(store, actor, url, *exigent_case).id
+    auth, machine = authorize(store, actor, url, auth_id)
     settings = store.config.browser.model_copy(
         update={"block_private_network": not store.config.policy.allow_private_network}
     )
@@ -128,7 +151,7 @@ def run(
     try:
         record = browser(url, settings, workdir)
         metadata = build_metadata(
-            store, actor, auth, bundle_id, record, settings, workdir, note, clock
+            store, actor, auth, bundle_id, record, settings, workdir, note, clock, machine
         )
         signer = store.public_key_path(actor.user.name).read_bytes()
         stamp, stamped = stamper(store)
@@ -256,9 +279,9 @@ def build_metadata(
     workdir: Path,
     note: str | None,
     clock: ClockReport,
+    machine: MachineRecord,
 ) -> Metadata:
-    assert auth.approved_by and auth.approved_at and auth.approval_signature
-    assert auth.valid_from and auth.valid_until and auth.approver_key_fingerprint
+    assert auth.valid_from and auth.valid_until
     artifacts = []
     for name in record.artifacts:
         path = workdir / name
@@ -282,12 +305,17 @@ def build_metadata(
             investigators=auth.investigators,
             requested_by=_person(store, auth.requested_by),
             requested_at=auth.requested_at,
-            approved_by=_person(store, auth.approved_by),
+            conditions=auth.conditions,
+            approved_by=_person(store, auth.approved_by) if auth.approved_by else None,
             approved_at=auth.approved_at,
             approval_signature=auth.approval_signature,
             approver_key_fingerprint=auth.approver_key_fingerprint,
         ),
         retention_class=auth.retention_class,
+        engagement=auth.conditions.engagement,
+        exigent=auth.conditions.exigent,
+        policy=store.policy_stamp(),
+        machine=machine,
         operator=actor.user.person(),
         note=note,
         host_name=socket.gethostname(),
@@ -316,8 +344,11 @@ def bag_info(store: Store, meta: Metadata, actor: Actor) -> dict[str, str]:
         "Source-Organization": store.config.agency,
         "Case-Number": meta.case_number,
         "Authorization-Id": auth.id,
-        "Authorizing-Officer": f"{_person_line(auth.approved_by)}, approved "
-        f"{auth.approved_at.astimezone(UTC).isoformat()}",
+        "Authorizing-Officer": (
+            f"{_person_line(auth.approved_by)}, approved {auth.approved_at.astimezone(UTC).isoformat()}"
+            if auth.approved_by and auth.approved_at
+            else "none: exigent capture without prior approval; a supervisor's review is owed"
+        ),
         "Retention-Class": meta.retention_class,
         "Operator": _person_line(meta.operator),
         "Source-URL": meta.capture.requested_url,

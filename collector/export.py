@@ -227,7 +227,8 @@ def _signer_fingerprints(store: Store, bundle_id: str, events: list[CustodyEvent
         (store.bundle_path(row) / "data" / layout.METADATA).read_bytes()
     )
     found = {e.key_fingerprint for e in events}
-    found.add(meta.authorization.approver_key_fingerprint)
+    if meta.authorization.approver_key_fingerprint:
+        found.add(meta.authorization.approver_key_fingerprint)
     found.add(keys.fingerprint((store.bundle_path(row) / layout.SIGNER_KEY).read_bytes()))
     return found
 

@@ -59,15 +59,20 @@ def check(
         return Refusal("no authorization given: pass --auth ID", "no-authorization")
     if auth is None:
         return Refusal(f"unknown authorization {auth_id!r}", "unknown-authorization")
-    if auth.status is not AuthStatus.approved:
+    exigent = auth.status is AuthStatus.exigent and auth.conditions.exigent
+    if auth.status is not AuthStatus.approved and not exigent:
         return Refusal(f"authorization {auth.id} is {auth.status.value}, not approved", "status")
+    if exigent and auth.requested_by != user.name:
+        return Refusal(
+            f"exigent authorization {auth.id} is {auth.requested_by}'s alone", "not-investigator"
+        )
     if auth.valid_from is None or auth.valid_until is None:
         return Refusal(f"authorization {auth.id} has no validity window", "validity")
     if now < auth.valid_from:
         return Refusal(f"authorization {auth.id} is not valid before {auth.valid_from}", "validity")
     if now >= auth.valid_until:
         return Refusal(f"authorization {auth.id} expired at {auth.valid_until}", "expired")
-    problem = _approval_problem(auth, approver_key)
+    problem = None if exigent else _approval_problem(auth, approver_key)
     if problem:
         return Refusal(f"authorization {auth.id}: {problem}", "approval-signature")
     if user.role is not Role.investigator or user.name not in auth.investigators:

@@ -6,7 +6,7 @@ a test fails when the committed schemas drift from the code.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
@@ -224,6 +224,18 @@ class Person(Model):
     badge: str
 
 
+class Conditions(Model):
+    """Terms of an authorization beyond the predicate, all covered by the approval signature."""
+
+    engagement: Literal["public", "alias"] = "public"
+    alias: str | None = None
+    nexus: str | None = Field(
+        None, description="How protected-category content relates to the criminal conduct."
+    )
+    allow_personal_equipment: bool = False
+    exigent: bool = False
+
+
 class AuthorizationSummary(Model):
     id: str
     case_number: str
@@ -236,20 +248,23 @@ class AuthorizationSummary(Model):
     valid_from: datetime
     valid_until: datetime
     investigators: list[str]
+    conditions: Conditions = Field(default_factory=Conditions)
     requested_by: Person
     requested_at: datetime
-    approved_by: Person
-    approved_at: datetime
-    approval_signature: str = Field(description="Base64 Ed25519 signature of the approver.")
-    approver_key_fingerprint: str
+    approved_by: Person | None = Field(None, description="None for an exigent capture.")
+    approved_at: datetime | None = None
+    approval_signature: str | None = Field(
+        None, description="Base64 Ed25519 signature of the approver."
+    )
+    approver_key_fingerprint: str | None = None
 
     def signed_fields(self) -> dict[str, object]:
         """The fields the approver signed, rebuilt from the bundle (see docs/FORMAT.md)."""
         return approval_fields(
             self.id, self.case_number, self.predicate, self.standard, self.purpose, self.facts,
             self.scopes, self.retention_class, self.investigators, self.requested_by.user,
-            self.requested_at, self.approved_by.user, self.approved_at, self.valid_from,
-            self.valid_until,
+            self.requested_at, self.approved_by.user if self.approved_by else None,
+            self.approved_at, self.valid_from, self.valid_until, self.conditions,
         )  # fmt: skip
 
 
@@ -290,6 +305,24 @@ class TimestampPlan(Model):
     statement: str
 
 
+class MachineRecord(Model):
+    """The machine a capture ran on, as recorded in the bundle."""
+
+    host_name: str
+    machine_id: str = Field(description="SHA-256 of /etc/machine-id (the raw id is not exposed).")
+    equipment_id: str | None
+    kind: Literal["agency", "personal", "unregistered"]
+    description: str | None = None
+
+
+class PolicyStamp(Model):
+    """Which version of the agency policy the capture ran under."""
+
+    version: str
+    sha256: str = Field(description="SHA-256 of the RFC 8785 canonical JSON of the [policy] table.")
+    last_reviewed: date
+
+
 class Metadata(Model):
     """`data/metadata.json`: everything known about one capture."""
 
@@ -298,11 +331,14 @@ class Metadata(Model):
     case_number: str
     authorization: AuthorizationSummary
     retention_class: str
-    engagement: Literal["public"] = "public"
+    engagement: Literal["public", "alias"] = "public"
     virtual_identity: str = "none: public, logged out"
+    exigent: bool = False
+    policy: PolicyStamp
     operator: Person
     note: str | None = None
     host_name: str
+    machine: MachineRecord
     clock: ClockReport
     timestamping: TimestampPlan
     tool: ToolInfo
@@ -340,6 +376,8 @@ class AuthStatus(StrEnum):
     approved = "approved"
     denied = "denied"
     revoked = "revoked"
+    exigent = "exigent"  # captured without prior approval; a supervisor's review is owed
+    rejected = "rejected"  # an exigent capture whose review rejected it
 
 
 class Authorization(Model):
@@ -357,6 +395,7 @@ class Authorization(Model):
     investigators: list[str]
     requested_by: str
     requested_at: datetime
+    conditions: Conditions = Field(default_factory=Conditions)
     status: AuthStatus = AuthStatus.pending
     approved_by: str | None = None
     approved_at: datetime | None = None
@@ -374,7 +413,7 @@ class Authorization(Model):
             self.id, self.case_number, self.predicate, self.standard, self.purpose, self.facts,
             self.scopes, self.retention_class, self.investigators, self.requested_by,
             self.requested_at, self.approved_by, self.approved_at, self.valid_from,
-            self.valid_until,
+            self.valid_until, self.conditions,
         )  # fmt: skip
 
 
@@ -419,6 +458,7 @@ def approval_fields(
     approved_at: datetime | None,
     valid_from: datetime | None,
     valid_until: datetime | None,
+    conditions: Conditions,
 ) -> dict[str, object]:
     """The one definition of what an approval signature covers (RFC 8785 over this dict)."""
     return {
@@ -437,6 +477,7 @@ def approval_fields(
         "approved_at": _iso(approved_at),
         "valid_from": _iso(valid_from),
         "valid_until": _iso(valid_until),
+        "conditions": conditions.model_dump(mode="json"),
     }
 
 

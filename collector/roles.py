@@ -17,27 +17,32 @@ class Action(StrEnum):
     custody = "custody"
     export = "export"
     timestamp = "timestamp"
+    grade = "grade"
 
 
+_I, _S, _C, _A, _ADM = (
+    Role.investigator,
+    Role.supervisor,
+    Role.custodian,
+    Role.auditor,
+    Role.admin,
+)
+
+# Who may do what. Rows are actions; every command checks its row through Store.require.
+MATRIX: dict[Action, frozenset[Role]] = {
+    Action.user_admin: frozenset({_ADM}),
+    Action.auth_request: frozenset({_I, _S}),
+    Action.auth_decide: frozenset({_S}),
+    Action.capture: frozenset({_I}),
+    Action.verify: frozenset({_I, _S, _C, _A}),
+    Action.read: frozenset({_I, _S, _C, _A, _ADM}),
+    Action.custody: frozenset({_I, _S, _C}),
+    Action.export: frozenset({_C}),
+    Action.timestamp: frozenset({_I, _C}),
+    Action.grade: frozenset({_I, _S}),
+}
 PERMISSIONS: dict[Role, frozenset[Action]] = {
-    Role.investigator: frozenset(
-        {
-            Action.auth_request,
-            Action.capture,
-            Action.verify,
-            Action.read,
-            Action.custody,
-            Action.timestamp,
-        }
-    ),
-    Role.supervisor: frozenset(
-        {Action.auth_request, Action.auth_decide, Action.verify, Action.read, Action.custody}
-    ),
-    Role.custodian: frozenset(
-        {Action.verify, Action.read, Action.custody, Action.export, Action.timestamp}
-    ),
-    Role.auditor: frozenset({Action.verify, Action.read}),
-    Role.admin: frozenset({Action.user_admin, Action.read}),
+    role: frozenset(action for action, roles in MATRIX.items() if role in roles) for role in Role
 }
 
 

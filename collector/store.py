@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from collector import keys
@@ -25,7 +26,7 @@ from collector.config import CONFIG_NAME, StoreConfig, dump_config, load_config
 from collector.errors import Refused, UsageError
 from collector.ledger import Ledger
 from collector.ledger.db import now
-from collector.models import BundleRow, Role, User
+from collector.models import BundleRow, PolicyStamp, Role, User
 from collector.roles import Action, allowed
 
 USER_NAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
@@ -70,6 +71,14 @@ class Store:
 
     def public_key_path(self, name: str) -> Path:
         return self.keys_dir / f"{name}.pub.pem"
+
+    def policy_stamp(self) -> PolicyStamp:
+        """The policy's version and the SHA-256 of its canonical JSON, for every bundle."""
+        policy = self.config.policy
+        digest = hashlib.sha256(rfc8785.dumps(policy.model_dump(mode="json"))).hexdigest()
+        return PolicyStamp(
+            version=policy.version, sha256=digest, last_reviewed=policy.last_reviewed
+        )
 
     def tsa_roots(self) -> list[bytes]:
         """The PEM roots time-stamp tokens must chain to."""

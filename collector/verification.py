@@ -7,7 +7,13 @@ from pathlib import Path
 from collector import services
 from collector.bundle import layout
 from collector.bundle.hashing import sha256_bytes
-from collector.bundle.verify import CustodyInput, TimeTrust, VerifyReport, verify_bundle
+from collector.bundle.verify import (
+    Check,
+    CustodyInput,
+    TimeTrust,
+    VerifyReport,
+    verify_bundle,
+)
 from collector.config import CONFIG_NAME
 from collector.custody import ChainReport, EventType, verify_chain
 from collector.errors import UsageError
@@ -47,8 +53,13 @@ def verify_in_store(store: Store | None, target: str, actor: Actor | None) -> Ve
     """Verify a bundle; with a store, against its key registry and custody log.
 
     The result is recorded in the ledger; with an authenticated actor it is also a signed
-    `verified` custody event.
+    `verified` custody event. A bundle purged under policy raises `BundlePurged` (exit 5)
+    when its custody log, `purged` event included, verifies; otherwise the report fails.
     """
+    if store is not None and not (Path(target) / "bagit.txt").is_file():
+        purged = _purged_report(store, target, actor)
+        if purged is not None:
+            return purged
     path, row = find_bundle(store, target)
     if store is None:
         return verify_bundle(path)
@@ -71,6 +82,41 @@ def verify_in_store(store: Store | None, target: str, actor: Actor | None) -> Ve
             {"result": "pass" if report.ok else "fail", "failed": failed},
         )
     return report
+
+
+def _purged_report(store: Store, target: str, actor: Actor | None) -> VerifyReport | None:
+    """None unless the target names a purged bundle; a failed report if its log does not hold."""
+    from collector import retention
+
+    bundle_id = target if store.ledger.bundle(target) is not None else Path(target).name
+    if store.ledger.bundle(bundle_id) is None:
+        return None
+    grave = retention.tombstone(store, bundle_id)
+    if grave is None:
+        return None
+    chain = verify_custody(store, bundle_id)
+    event = next((e for e in custody_input(store, bundle_id).events
+                  if e.seq == grave.custody_seq), None)  # fmt: skip
+    problems = [] if chain.ok else [f"custody chain: {chain.reason}"]
+    if event is None or event.type is not EventType.purged or event.hash != grave.custody_hash:
+        problems.append(f"tombstone: custody event {grave.custody_seq} is not its `purged` event")
+    row = store.ledger.bundle(bundle_id)
+    if row is not None and row.seal_sha256 != grave.seal_sha256:
+        problems.append("tombstone: its seal digest differs from the ledger's")
+    notice = retention.purged_notice(store, grave)
+    store.ledger.record(
+        "bundle.verify",
+        "failed" if problems else "ok",
+        actor=actor.user.name if actor else None,
+        subject=bundle_id,
+        details={"purged": True, "request_id": grave.request_id, "failed": problems},
+    )
+    if not problems:
+        raise retention.BundlePurged(f"{notice}; custody log intact ({chain.reason})")
+    checks = [Check(name="purged", ok=True, detail=notice, warning=True)]
+    checks += [Check(name=p.split(":", 1)[0], ok=False, detail=p.split(": ", 1)[1]) for p in problems]
+    return VerifyReport(path=str(store.root / grave.path), bundle_id=bundle_id, ok=False,
+                        checks=checks)  # fmt: skip
 
 
 def verify_custody(store: Store, bundle_id: str) -> ChainReport:

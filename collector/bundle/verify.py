@@ -124,7 +124,7 @@ def verify_bundle(
     _check_tags(bag, c)
     _check_signature(bag, c, info, key_lookup)
     meta = _check_metadata(bag, c, info, payload)
-    _check_authorization(c, meta, key_lookup)
+    _check_authorization(c, meta, key_lookup, custody)
     _check_time(bag, c, meta, custody, time_trust)
     _check_custody(bag, c, info, key_lookup, custody)
     ok = all(check.ok for check in c.checks)
@@ -283,39 +283,61 @@ def _check_metadata(
 
 
 def _check_authorization(
-    c: _Checklist, meta: Metadata | None, key_lookup: KeyLookup | None
+    c: _Checklist, meta: Metadata | None, key_lookup: KeyLookup | None, custody: CustodyInput | None
 ) -> None:
-    """The authorization recorded in the bundle is exactly what its approver signed."""
+    """The authorization recorded in the bundle is exactly what its approver signed.
+
+    An exigent capture has no prior approval: its supervisor review is a custody event.
+    """
     if meta is None:
         return
     auth = meta.authorization
-    if key_lookup is None:
+    if auth.conditions.exigent:
+        review = next(
+            (e for e in (custody.events if custody else []) if e.type is EventType.reviewed
+             and e.details.get("kind") == "exigent"),
+            None,
+        )  # fmt: skip
+        if review is None:
+            c.add("authorization", True, f"{auth.id}: EXIGENT capture without prior approval; "
+                  "a supervisor's review is owed", warning=True)  # fmt: skip
+        else:
+            decision = review.details.get("decision")
+            c.add(
+                "authorization",
+                True,
+                f"{auth.id}: exigent capture, review {decision} by {review.actor.full_name} "
+                f"(badge {review.actor.badge}) at {review.at}: {review.details.get('reason')}",
+                warning=decision != "approved",
+            )
+        return
+    approver = auth.approved_by
+    if key_lookup is None or approver is None or auth.approver_key_fingerprint is None:
         c.add("authorization", True, f"{auth.id}: approval not checked (no key registry given)",
               warning=True)  # fmt: skip
         return
     key = key_lookup(auth.approver_key_fingerprint)
     if key is None:
         c.add("authorization", False, f"{auth.id}: the approver's key is not known")
-    elif key.owner != auth.approved_by.user:
+    elif key.owner != approver.user:
         c.add(
             "authorization",
             False,
-            f"{auth.id}: approval key belongs to {key.owner}, not {auth.approved_by.user}",
+            f"{auth.id}: approval key belongs to {key.owner}, not {approver.user}",
         )
     elif not keys.verify(
-        key.public_key_pem.encode(), approval_payload(auth), keys.unb64(auth.approval_signature)
+        key.public_key_pem.encode(),
+        approval_payload(auth),
+        keys.unb64(auth.approval_signature or ""),
     ):
-        c.add(
-            "authorization",
-            False,
-            f"{auth.id}: the recorded authorization differs from what {auth.approved_by.user} approved",
-        )
+        c.add("authorization", False,
+              f"{auth.id}: the recorded authorization differs from what {approver.user} approved")  # fmt: skip
     else:
         c.add(
             "authorization",
             True,
-            f"{auth.id} ({auth.predicate}, {auth.standard}) approved by {auth.approved_by.full_name}, "
-            f"badge {auth.approved_by.badge}; signature verified",
+            f"{auth.id} ({auth.predicate}, {auth.standard}) approved by {approver.full_name}, "
+            f"badge {approver.badge}; signature verified",
         )
 
 

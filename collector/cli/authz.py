@@ -135,6 +135,31 @@ def auth_revoke(
     emit(auth.model_dump(mode="json")) if json_out else typer.echo(f"{auth.id} revoked")
 
 
+@auth_app.command("review")
+def auth_review(
+    auth_id: str,
+    approve: Annotated[
+        bool, typer.Option("--approve", help="The exigent capture was justified.")
+    ] = False,
+    reject: Annotated[
+        bool, typer.Option("--reject", help="It was not: its bundles go to purge review.")
+    ] = False,
+    reason: Annotated[str, typer.Option(help="The supervisor's reasons.")] = "",
+    json_out: JsonOpt = False,
+) -> None:
+    """Review an exigent capture (a supervisor other than the requester), within the deadline."""
+    from collector import exigent
+
+    if approve == reject:
+        raise UsageError("give exactly one of --approve or --reject")
+    store = open_store()
+    auth = exigent.review(store, require_actor(store), auth_id, approve=approve, reason=reason)
+    if json_out:
+        emit(auth.model_dump(mode="json"))
+    else:
+        typer.echo(f"{auth.id} {auth.status.value} by {auth.decided_by}: {auth.decision_reason}")
+
+
 @auth_app.command("list")
 def auth_list(json_out: JsonOpt = False) -> None:
     """List authorizations."""

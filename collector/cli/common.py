@@ -30,17 +30,24 @@ ledger_app = typer.Typer(help="The ledger of every decision and action.", no_arg
 custody_app = typer.Typer(help="Chain of custody of a bundle.", no_args_is_help=True)
 keys_app = typer.Typer(help="The key registry.", no_args_is_help=True)
 timestamp_app = typer.Typer(help="RFC 3161 time-stamps of seals.", no_args_is_help=True)
+policy_app = typer.Typer(help="The agency's social-media policy.", no_args_is_help=True)
+equipment_app = typer.Typer(
+    help="The equipment registry (agency and personal).", no_args_is_help=True
+)
 app.add_typer(user_app, name="user")
 app.add_typer(auth_app, name="auth")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(custody_app, name="custody")
 app.add_typer(keys_app, name="keys")
 app.add_typer(timestamp_app, name="timestamp")
+app.add_typer(policy_app, name="policy")
+app.add_typer(equipment_app, name="equipment")
 
 
 class State:
     store_path: Path = Path("evidence")
     acting: str | None = None
+    warned: bool = False
 
 
 state = State()
@@ -73,7 +80,15 @@ def emit(data: Any) -> None:
 
 
 def open_store() -> Store:
-    return Store.open(state.store_path)
+    """Open the store and show, once, the standing warnings (overdue reviews)."""
+    store = Store.open(state.store_path)
+    if not state.warned:
+        from collector.standing import warnings
+
+        state.warned = True
+        for message in warnings(store):
+            warn(message)
+    return store
 
 
 def ask_passphrase(prompt: str, env: str, confirm: bool = False) -> str:

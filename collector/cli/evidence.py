@@ -31,6 +31,16 @@ def capture(
     note: Annotated[
         str | None, typer.Option(help="Investigator's note, stored in metadata.")
     ] = None,
+    exigent: Annotated[
+        bool,
+        typer.Option(help="Imminent threat to public safety: capture now, supervisor review owed."),
+    ] = False,
+    case: Annotated[
+        str | None, typer.Option("--case", help="With --exigent: the case number.")
+    ] = None,
+    facts: Annotated[
+        str | None, typer.Option(help="With --exigent: the articulable facts of the threat.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Capture URL under an approved authorization and seal an evidence bundle.
@@ -39,9 +49,20 @@ def capture(
     """
     from collector import capture as capturing
 
+    if exigent and (not case or not facts):
+        raise UsageError("--exigent needs --case and --facts")
+    if not exigent and (case or facts):
+        raise UsageError("--case and --facts go with --exigent; otherwise use --auth")
     store = open_store()
     actor = require_actor(store)
-    result = capturing.run(store, actor, url, auth, note)
+    result = capturing.run(
+        store,
+        actor,
+        url,
+        auth,
+        note,
+        exigent_case=(case, facts) if exigent and case and facts else None,
+    )
     for warning in result.warnings:
         warn(warning)
     if json_out:
@@ -176,8 +197,11 @@ def show(bundle_id: str, json_out: JsonOpt = False) -> None:
     typer.echo(
         f"  captured   {cap.started_at:%Y-%m-%d %H:%M:%SZ} by {meta.operator.full_name} (badge {meta.operator.badge})"
     )
+    approver = meta.authorization.approved_by
     typer.echo(
-        f"  authorized by {meta.authorization.approved_by.full_name} (badge {meta.authorization.approved_by.badge})"
+        f"  authorized by {approver.full_name} (badge {approver.badge})"
+        if approver
+        else "  authorized by nobody yet: exigent capture, review owed"
     )
     typer.echo(f"  retention  {meta.retention_class}")
     for art in meta.artifacts:

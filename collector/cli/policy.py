@@ -1,1 +1,132 @@
-"""policy commands."""
+"""The agency's policy (show, check, record its review) and the equipment registry."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from collector.cli.common import (
+    JsonOpt,
+    acting_user,
+    emit,
+    equipment_app,
+    open_store,
+    policy_app,
+    require_actor,
+    warn,
+)
+from collector.errors import Refused
+
+
+@policy_app.command("show")
+def policy_show(json_out: JsonOpt = False) -> None:
+    """Show the policy in force, its version and SHA-256 (stamped into every bundle)."""
+    store = open_store()
+    stamp = store.policy_stamp()
+    data = store.config.policy.model_dump(mode="json")
+    if json_out:
+        emit({"stamp": stamp.model_dump(mode="json"), "policy": data})
+        return
+    typer.echo(
+        f"policy version {stamp.version}  sha256 {stamp.sha256}  last reviewed {stamp.last_reviewed}"
+    )
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@policy_app.command("check")
+def policy_check() -> None:
+    """Check the policy for mistakes an agency could make editing it. Exit 1 on any problem."""
+    from collector.policy_check import problems
+
+    store = open_store()
+    found = problems(store.config)
+    for problem in found:
+        typer.echo(f"✗ {problem}")
+    if not found:
+        typer.echo(f"✓ policy version {store.config.policy.version} is consistent")
+    raise typer.Exit(1 if found else 0)
+
+
+@policy_app.command("reviewed")
+def policy_reviewed(
+    reason: Annotated[str, typer.Option(help="What the review covered and concluded.")],
+    version: Annotated[str | None, typer.Option(help="New policy version, if it changed.")] = None,
+) -> None:
+    """Record the policy's periodic review (a supervisor or admin): sets last_reviewed to today."""
+    from collector.policy_check import record_review
+
+    store = open_store()
+    stamp = record_review(store, require_actor(store), reason, version)
+    typer.echo(
+        f"policy version {stamp.version} reviewed {stamp.last_reviewed}; sha256 {stamp.sha256}"
+    )
+
+
+@equipment_app.command("add")
+def equipment_add(
+    equipment_id: Annotated[str, typer.Argument(metavar="ID")],
+    kind: Annotated[str, typer.Option(help="agency or personal")],
+    description: Annotated[str, typer.Option(help="Make, model, asset tag.")],
+    machine_id: Annotated[
+        str | None,
+        typer.Option(
+            help="The machine's id from `collector equipment whoami` (default: this one)."
+        ),
+    ] = None,
+    assigned_to: Annotated[
+        str | None, typer.Option(help="User the equipment is issued to.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Register equipment (administration: the store's owner, an admin or a supervisor)."""
+    from collector import equipment
+
+    store = open_store()
+    entry = equipment.register(
+        store, acting_user(store, required=False), equipment_id, kind=kind,
+        description=description, machine_id=machine_id, assigned_to=assigned_to,
+    )  # fmt: skip
+    if json_out:
+        emit(entry.model_dump(mode="json"))
+    else:
+        typer.echo(
+            f"equipment {entry.id} ({entry.kind}) registered: machine {entry.machine_id[:16]}…"
+        )
+
+
+@equipment_app.command("list")
+def equipment_list(json_out: JsonOpt = False) -> None:
+    """The equipment registry."""
+    from collector import equipment
+
+    entries = equipment.registry(open_store())
+    if json_out:
+        emit([e.model_dump(mode="json") for e in entries])
+        return
+    for e in entries:
+        typer.echo(
+            f"{e.id:<20} {e.kind:<9} {e.machine_id[:16]}…  {e.description}  {e.assigned_to or ''}"
+        )
+
+
+@equipment_app.command("whoami")
+def equipment_whoami(json_out: JsonOpt = False) -> None:
+    """This machine's id and how the registry knows it."""
+    from collector import equipment
+
+    store = open_store()
+    machine = equipment.identify(store)
+    if json_out:
+        emit(machine.model_dump(mode="json"))
+        return
+    typer.echo(
+        f"machine {machine.machine_id}  host {machine.host_name}  {machine.kind} {machine.equipment_id or ''}"
+    )
+    try:
+        why = equipment.refusal(store, machine, allows_personal=False)
+    except Refused:  # pragma: no cover - refusal() only returns text
+        why = None
+    if why:
+        warn(f"captures here are refused by the policy: {why}")

@@ -1,0 +1,27 @@
+"""Standing warnings every command shows: what the policy says is overdue."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from collector import exigent
+from collector.ledger.db import now
+from collector.store import Store
+
+
+def warnings(store: Store) -> list[str]:
+    """Overdue annual policy review, overdue exigent-capture reviews (and other owed reviews)."""
+    found = []
+    policy = store.config.policy
+    age = now().date() - policy.last_reviewed
+    if age > timedelta(days=policy.review_interval_days):
+        found.append(
+            f"the annual policy review is overdue: last reviewed {policy.last_reviewed} "
+            f"({age.days} days ago; `collector policy reviewed` records a review)"
+        )
+    for auth in exigent.overdue(store):
+        found.append(
+            f"exigent capture {auth.id} by {auth.requested_by} awaits a supervisor's review, "
+            f"due {exigent.review_due(store, auth):%Y-%m-%d %H:%M}Z (`collector auth review`)"
+        )
+    return found
