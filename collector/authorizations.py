@@ -13,7 +13,7 @@ from collector.config import Policy
 from collector.errors import Refused, UsageError
 from collector.gate import approval_payload
 from collector.ledger.db import now
-from collector.models import Authorization, AuthStatus, Model, Role
+from collector.models import Authorization, AuthStatus, Conditions, Model, Role
 from collector.roles import Action
 from collector.store import Actor, Store
 from collector.urls import parse_scope
@@ -31,6 +31,7 @@ class AuthRequest(Model):
     retention_class: str
     valid_days: int | None = None
     investigators: list[str] = Field(default_factory=list)
+    conditions: Conditions = Field(default_factory=Conditions)
 
 
 def validate_request(req: AuthRequest, policy: Policy) -> list[str]:
@@ -59,6 +60,15 @@ def validate_request(req: AuthRequest, policy: Policy) -> list[str]:
             parse_scope(scope)
         except UsageError as exc:
             problems.append(str(exc))
+    nexus = req.conditions.nexus
+    if nexus is not None and len(" ".join(nexus.split())) < 20:
+        problems.append(
+            "a nexus statement must say how the protected content relates to the conduct"
+        )
+    if req.conditions.exigent:
+        problems.append("exigent authorizations are made by `capture --exigent`, not requested")
+    if (req.conditions.engagement == "alias") != (req.conditions.alias is not None):
+        problems.append("--engagement alias and --alias NAME go together")
     days = req.valid_days if req.valid_days is not None else policy.authorization_default_days
     if not 1 <= days <= policy.authorization_max_days:
         problems.append(f"validity must be 1 to {policy.authorization_max_days} days, not {days}")
@@ -119,6 +129,7 @@ def request(store: Store, actor: Actor, req: AuthRequest) -> Authorization:
         retention_class=req.retention_class,
         valid_days=req.valid_days or store.config.policy.authorization_default_days,
         investigators=investigators,
+        conditions=req.conditions,
         requested_by=actor.user.name,
         requested_at=now(),
     )

@@ -11,12 +11,12 @@ import secrets
 import shutil
 import socket
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import rfc8785
 
-from collector import TOOL_NAME, __version__, equipment, exigent, gate
+from collector import TOOL_NAME, __version__, equipment, exigent, gate, screening
 from collector.browser import capture as browser_capture
 from collector.browser import chromium_version_warning
 from collector.bundle import layout
@@ -36,6 +36,7 @@ from collector.models import (
     Metadata,
     Model,
     Person,
+    ScreeningRecord,
     ToolInfo,
 )
 from collector.services import custody_builder
@@ -150,9 +151,16 @@ def run(
     sealed: Sealed | None = None
     try:
         record = browser(url, settings, workdir)
+        screened = screen_capture(store, auth, workdir)
+        if screened.disposition == "quarantined" and store.config.policy.screening.mode == "refuse":
+            raise _refuse(
+                store, actor, auth.id, url, _protected_reason(screened, refused=True),
+                "protected-content",
+            )  # fmt: skip
         metadata = build_metadata(
-            store, actor, auth, bundle_id, record, settings, workdir, note, clock, machine
-        )
+            store, actor, auth, bundle_id, record, settings, workdir, note, clock, machine,
+            screened,
+        )  # fmt: skip
         signer = store.public_key_path(actor.user.name).read_bytes()
         stamp, stamped = stamper(store)
         sealed = seal(
@@ -164,6 +172,8 @@ def run(
             store.bundles_dir / bundle_id,
             stamp,
         )
+    except Refused:
+        raise
     except CollectorError as exc:
         _record_failure(store, actor, auth, url, bundle_id, str(exc))
         raise CaptureFailed(str(exc)) from exc
@@ -223,7 +233,10 @@ def run(
             subject=bundle_id,
             details={"attempts": [a.model_dump(mode="json") for a in stamped.attempts]},
         )
+    _record_screening(store, actor, bundle_id, screened)
     warnings = [w for w in (chromium_version_warning(record.browser.version),) if w]
+    if screened.disposition == "quarantined":
+        warnings.append(_protected_reason(screened, refused=False))
     warnings += clock.warnings
     if stamped.status == "pending":
         warnings.append(
@@ -280,6 +293,7 @@ def build_metadata(
     note: str | None,
     clock: ClockReport,
     machine: MachineRecord,
+    screened: ScreeningRecord,
 ) -> Metadata:
     assert auth.valid_from and auth.valid_until
     artifacts = []
@@ -315,6 +329,7 @@ def build_metadata(
         engagement=auth.conditions.engagement,
         exigent=auth.conditions.exigent,
         policy=store.policy_stamp(),
+        screening=screened,
         machine=machine,
         operator=actor.user.person(),
         note=note,
@@ -329,6 +344,51 @@ def build_metadata(
         ),
         capture=record,
         artifacts=artifacts,
+    )
+
+
+def screen_capture(store: Store, auth: Authorization, workdir: Path) -> ScreeningRecord:
+    """Screen the rendered page's text against the policy's protected categories."""
+    html = (workdir / layout.DOM).read_text(encoding="utf-8", errors="replace")
+    result = screening.screen(screening.page_text(html), store.config.policy.screening.categories)
+    nexus = auth.conditions.nexus
+    if not result.matched:
+        return ScreeningRecord(result=result, nexus=nexus, disposition="clear")
+    if nexus:
+        return ScreeningRecord(result=result, nexus=nexus, disposition="nexus-stated")
+    due = now() + timedelta(hours=store.config.policy.screening.review_hours)
+    return ScreeningRecord(result=result, nexus=None, disposition="quarantined", review_due=due)
+
+
+def _record_screening(
+    store: Store, actor: Actor, bundle_id: str, screened: ScreeningRecord
+) -> None:
+    if not screened.result.matched:
+        return
+    store.ledger.record(
+        "screening.quarantine" if screened.disposition == "quarantined" else "screening.nexus",
+        actor=actor.user.name,
+        subject=bundle_id,
+        details={
+            "terms": {m.category: m.terms for m in screened.result.matches},
+            "nexus": screened.nexus,
+            "review_due": screened.review_due.isoformat() if screened.review_due else None,
+        },
+    )
+
+
+def _protected_reason(record: ScreeningRecord, *, refused: bool) -> str:
+    found = "; ".join(f"{m.category}: {', '.join(m.terms)}" for m in record.result.matches)
+    if refused:
+        return (
+            f"the page matches protected categories ({found}) and the authorization states no "
+            "nexus to the criminal conduct; the policy refuses such captures"
+        )
+    due = f"{record.review_due:%Y-%m-%d %H:%M}Z" if record.review_due else "now"
+    return (
+        f"PROTECTED-CONTENT REVIEW PENDING: the page matches protected categories ({found}) and "
+        "the authorization states no nexus; the bundle is sealed but quarantined until a "
+        f"supervisor decides (`collector review protected`), due {due}"
     )
 
 

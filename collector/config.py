@@ -110,9 +110,9 @@ def _default_categories() -> dict[str, list[str]]:
     return {
         "political views, associations or activities": [
             "protest", "rally", "demonstration", "protest march", "political party",
-            "campaign rally", "election", "petition", "activist",
+            "campaign rally", "election",
         ],
-        "social views, associations or activities": ["labor union", "trade union", "strike"],
+        "social views, associations or activities": ["labor union", "trade union"],
         "religious views, associations or activities": [
             "church", "mosque", "synagogue", "temple", "worship", "prayer",
         ],

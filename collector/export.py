@@ -29,10 +29,10 @@ from typing import Any
 import rfc8785
 from pydantic import Field
 
-from collector import keys
+from collector import keys, protected
 from collector.bundle import layout
 from collector.custody import CustodyEvent, EventType
-from collector.errors import CollectorError, IntegrityError, UsageError
+from collector.errors import CollectorError, IntegrityError, Refused, UsageError
 from collector.ledger.db import CustodyBuilder, now
 from collector.models import Metadata, Model, Person
 from collector.roles import Action
@@ -135,6 +135,12 @@ def export(
         if row is None:
             raise UsageError(f"unknown bundle {bundle_id!r}")
         rows.append(row)
+    for row in rows:
+        if protected.state(store, row.id) in ("pending", "rejected"):
+            reason = f"{row.id} is quarantined for protected-content review: it is not disseminated"
+            store.ledger.record("denied.export", "refused", actor=actor.user.name, subject=row.id,
+                                details={"reason": reason})  # fmt: skip
+            raise Refused(reason)
     for row in rows:
         report = verify_in_store(store, row.id, None)
         if not report.ok:

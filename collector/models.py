@@ -315,6 +315,36 @@ class MachineRecord(Model):
     description: str | None = None
 
 
+class Match(Model):
+    """The policy terms of one category found in the screened text."""
+
+    category: str
+    terms: list[str] = Field(description="The policy terms that matched, sorted, unique.")
+    count: int = Field(ge=1, description="Places in the text where the category matched.")
+    excerpts: list[str] = Field(description="Up to three snippets of the text around a match.")
+
+
+class ScreeningResult(Model):
+    """What the screen found in a page's text. Describes the text, never a person."""
+
+    matched: bool
+    matches: list[Match] = Field(description="One per category that matched, by category name.")
+    text_sha256: str = Field(description="SHA-256 of the screened text, UTF-8.")
+    characters: int = Field(ge=0, description="Length of the screened text in code points.")
+    policy_terms_sha256: str = Field(
+        description="SHA-256 of the RFC 8785 canonical JSON of the categories screened for."
+    )
+
+
+class ScreeningRecord(Model):
+    """Information limitations (28 CFR 23.20(b)): what screening found and what followed."""
+
+    result: ScreeningResult
+    nexus: str | None = Field(None, description="The authorization's nexus statement, if any.")
+    disposition: Literal["clear", "nexus-stated", "quarantined"]
+    review_due: datetime | None = None
+
+
 class PolicyStamp(Model):
     """Which version of the agency policy the capture ran under."""
 
@@ -335,6 +365,7 @@ class Metadata(Model):
     virtual_identity: str = "none: public, logged out"
     exigent: bool = False
     policy: PolicyStamp
+    screening: ScreeningRecord
     operator: Person
     note: str | None = None
     host_name: str

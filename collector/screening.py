@@ -49,9 +49,8 @@ from html import unescape
 from html.parser import HTMLParser
 
 import rfc8785
-from pydantic import Field
 
-from collector.models import Model
+from collector.models import Match, ScreeningResult
 
 __all__ = ["Match", "ScreeningResult", "page_text", "screen"]
 
@@ -191,27 +190,6 @@ def page_text(html: str) -> str:
 
 
 # --------------------------------------------------------------------- screening
-
-
-class Match(Model):
-    """The policy terms of one category found in the screened text."""
-
-    category: str
-    terms: list[str] = Field(description="The policy terms that matched, sorted, unique.")
-    count: int = Field(ge=1, description="Places in the text where the category matched.")
-    excerpts: list[str] = Field(description="Up to three snippets of the text around a match.")
-
-
-class ScreeningResult(Model):
-    """What the screen found in a page's text. Describes the text, never a person."""
-
-    matched: bool
-    matches: list[Match] = Field(description="One per category that matched, by category name.")
-    text_sha256: str = Field(description="SHA-256 of the screened text, UTF-8.")
-    characters: int = Field(ge=0, description="Length of the screened text in code points.")
-    policy_terms_sha256: str = Field(
-        description="SHA-256 of the RFC 8785 canonical JSON of the categories screened for."
-    )
 
 
 _HYPHENS = r"\-\u2010\u2011"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from collector import exigent
+from collector import exigent, protected
 from collector.ledger.db import now
 from collector.store import Store
 
@@ -23,5 +23,10 @@ def warnings(store: Store) -> list[str]:
         found.append(
             f"exigent capture {auth.id} by {auth.requested_by} awaits a supervisor's review, "
             f"due {exigent.review_due(store, auth):%Y-%m-%d %H:%M}Z (`collector auth review`)"
+        )
+    for bundle_id, due in protected.overdue(store):
+        found.append(
+            f"bundle {bundle_id} awaits a protected-content review, due {due:%Y-%m-%d %H:%M}Z "
+            "(`collector review protected`)"
         )
     return found

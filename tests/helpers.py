@@ -84,7 +84,7 @@ class Cli:
             "--retention": "case-evidence",
         }
         args.update(extra)
-        flat = [x for kv in args.items() for x in kv]
+        flat = [x for key, value in args.items() for x in ((key, value) if value else (key,))]
         for scope in scopes:
             flat += ["--scope", scope]
         return str(self.json("auth", "request", *flat, as_user=as_user)["id"])

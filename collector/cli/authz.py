@@ -39,9 +39,28 @@ def auth_request(
     investigator: Annotated[
         list[str] | None, typer.Option("--investigator", help="Another investigator; repeatable.")
     ] = None,
+    nexus: Annotated[
+        str | None,
+        typer.Option(
+            help="How protected-category content (views, religion, ...) relates to the crime."
+        ),
+    ] = None,
+    engagement: Annotated[
+        str, typer.Option(help="public (logged out) or alias (online undercover).")
+    ] = "public",
+    alias: Annotated[
+        str | None, typer.Option(help="With --engagement alias: the approved alias.")
+    ] = None,
+    allow_personal_equipment: Annotated[
+        bool, typer.Option(help="Allow capturing on registered personal equipment.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Request an authorization to capture (needs a supervisor's approval)."""
+    from collector.models import Conditions
+
+    if engagement not in ("public", "alias"):
+        raise UsageError("--engagement must be public or alias")
     from collector import authorizations
     from collector.config import REASONABLE_SUSPICION
 
@@ -62,6 +81,12 @@ def auth_request(
             retention_class=retention,
             valid_days=valid_days,
             investigators=investigator or [],
+            conditions=Conditions(
+                engagement=engagement,
+                alias=alias,
+                nexus=" ".join(nexus.split()) if nexus else None,
+                allow_personal_equipment=allow_personal_equipment,
+            ),
         ),
     )
     if json_out:
@@ -81,7 +106,15 @@ def _show_auth(auth: Authorization) -> None:
         f"  retention    {auth.retention_class}",
         f"  requested    {auth.requested_by} at {auth.requested_at:%Y-%m-%d %H:%M:%SZ}",
         f"  investigators {', '.join(auth.investigators)}",
+        f"  engagement   {auth.conditions.engagement}"
+        + (f" as {auth.conditions.alias}" if auth.conditions.alias else ""),
     ]
+    if auth.conditions.nexus:
+        lines.append(f"  nexus        {auth.conditions.nexus}")
+    if auth.conditions.allow_personal_equipment:
+        lines.append("  personal equipment allowed")
+    if auth.conditions.exigent:
+        lines.append("  EXIGENT: captured without prior approval")
     if auth.approved_by and auth.approved_at and auth.valid_until:
         lines.append(
             f"  approved     {auth.approved_by} at {auth.approved_at:%Y-%m-%d %H:%M:%SZ},"

@@ -34,6 +34,7 @@ policy_app = typer.Typer(help="The agency's social-media policy.", no_args_is_he
 equipment_app = typer.Typer(
     help="The equipment registry (agency and personal).", no_args_is_help=True
 )
+review_app = typer.Typer(help="Supervisor reviews owed under the policy.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(auth_app, name="auth")
 app.add_typer(ledger_app, name="ledger")
@@ -42,6 +43,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(timestamp_app, name="timestamp")
 app.add_typer(policy_app, name="policy")
 app.add_typer(equipment_app, name="equipment")
+app.add_typer(review_app, name="review")
 
 
 class State:

@@ -15,6 +15,7 @@ from collector.cli.common import (
     open_store,
     policy_app,
     require_actor,
+    review_app,
     warn,
 )
 from collector.errors import Refused
@@ -130,3 +131,49 @@ def equipment_whoami(json_out: JsonOpt = False) -> None:
         why = None
     if why:
         warn(f"captures here are refused by the policy: {why}")
+
+
+@review_app.command("protected")
+def review_protected(
+    bundle_id: str,
+    approve: Annotated[bool, typer.Option("--approve", help="Keep it: state the nexus.")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="Purge it: state the reason.")] = False,
+    nexus: Annotated[
+        str | None, typer.Option(help="How the protected content relates to the criminal conduct.")
+    ] = None,
+    reason: Annotated[str | None, typer.Option(help="Why it is rejected.")] = None,
+) -> None:
+    """Decide a quarantined bundle's protected-content review (a supervisor)."""
+    from collector import protected
+    from collector.errors import UsageError
+
+    if approve == reject:
+        raise UsageError("give exactly one of --approve or --reject")
+    store = open_store()
+    decision = protected.review(
+        store, require_actor(store), bundle_id, approve=approve, nexus=nexus, reason=reason
+    )
+    typer.echo(f"{bundle_id}: protected-content review {decision}")
+
+
+@review_app.command("pending")
+def review_pending(json_out: JsonOpt = False) -> None:
+    """Reviews owed: exigent captures and quarantined bundles, with their deadlines."""
+    from collector import exigent, protected
+
+    store = open_store()
+    owed = [
+        {"kind": "exigent", "id": a.id, "due": exigent.review_due(store, a).isoformat()}
+        for a in store.ledger.authorizations()
+        if a.status.value == "exigent"
+    ] + [
+        {"kind": "protected", "id": b, "due": due.isoformat() if due else None}
+        for b, due in protected.pending(store)
+    ]
+    if json_out:
+        emit(owed)
+        return
+    for item in owed:
+        typer.echo(f"{item['kind']:<10} {item['id']:<32} due {item['due']}")
+    if not owed:
+        typer.echo("no reviews owed")
