@@ -18,6 +18,7 @@ from collector.cli.common import (
     emit,
     keys_app,
     ledger_app,
+    open_for_reading,
     open_store,
     state,
     user_app,
@@ -114,7 +115,7 @@ def user_retire(name: str) -> None:
 @user_app.command("list")
 def user_list(json_out: JsonOpt = False) -> None:
     """List users, roles and key fingerprints."""
-    users = open_store().ledger.users()
+    users = open_for_reading().ledger.users()
     if json_out:
         emit([u.model_dump(mode="json", exclude={"public_key_pem"}) for u in users])
         return
@@ -128,7 +129,7 @@ def user_list(json_out: JsonOpt = False) -> None:
 @keys_app.command("list")
 def keys_list(json_out: JsonOpt = False) -> None:
     """The key registry: fingerprint, owner, role, created and retired times."""
-    entries = open_store().ledger.key_registry()
+    entries = open_for_reading().ledger.key_registry()
     if json_out:
         emit([{k: v for k, v in e.items() if k != "public_key_pem"} for e in entries])
         return
@@ -165,7 +166,7 @@ def ledger_show(
     json_out: JsonOpt = False,
 ) -> None:
     """Show ledger events, oldest first."""
-    events = open_store().ledger.events(subject)
+    events = open_for_reading().ledger.events(subject)
     if json_out:
         emit([e.model_dump(mode="json") for e in events])
         return

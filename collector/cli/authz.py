@@ -10,6 +10,7 @@ from collector.cli.common import (
     JsonOpt,
     auth_app,
     emit,
+    open_for_reading,
     open_store,
     require_actor,
 )
@@ -196,7 +197,7 @@ def auth_review(
 @auth_app.command("list")
 def auth_list(json_out: JsonOpt = False) -> None:
     """List authorizations."""
-    auths = open_store().ledger.authorizations()
+    auths = open_for_reading().ledger.authorizations()
     if json_out:
         emit([a.model_dump(mode="json") for a in auths])
         return
@@ -209,7 +210,7 @@ def auth_list(json_out: JsonOpt = False) -> None:
 @auth_app.command("show")
 def auth_show(auth_id: str, json_out: JsonOpt = False) -> None:
     """Show one authorization."""
-    auth = open_store().ledger.authorization(auth_id)
+    auth = open_for_reading().ledger.authorization(auth_id)
     if auth is None:
         raise UsageError(f"unknown authorization {auth_id!r}")
     emit(auth.model_dump(mode="json")) if json_out else _show_auth(auth)

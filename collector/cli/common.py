@@ -116,6 +116,22 @@ def acting_user(store: Store, required: bool = True) -> Actor | None:
     )
 
 
+def open_for_reading() -> Store:
+    """Open the store for a read-only command.
+
+    With an acting user, the read permission is checked (and a denial recorded). Without
+    one, the command runs as the store's owner: the directory's permissions are the boundary.
+    """
+    store = open_store()
+    if state.acting:
+        from collector.roles import Action
+
+        actor = acting_user(store)
+        assert actor is not None
+        store.require(actor, Action.read)
+    return store
+
+
 def require_actor(store: Store) -> Actor:
     actor = acting_user(store)
     assert actor is not None

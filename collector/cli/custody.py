@@ -11,6 +11,7 @@ from collector.cli.common import (
     JsonOpt,
     custody_app,
     emit,
+    open_for_reading,
     open_store,
     require_actor,
 )
@@ -22,7 +23,7 @@ from collector.errors import UsageError
 @custody_app.command("show")
 def custody_show(bundle_id: str, json_out: JsonOpt = False) -> None:
     """Show a bundle's chain of custody, oldest first."""
-    store = open_store()
+    store = open_for_reading()
     if store.ledger.bundle(bundle_id) is None:
         raise UsageError(f"unknown bundle {bundle_id!r}")
     events = store.ledger.custody(bundle_id)

@@ -12,6 +12,7 @@ from collector.cli.common import (
     acting_user,
     app,
     emit,
+    open_for_reading,
     open_store,
     print_report,
     require_actor,
@@ -219,7 +220,7 @@ def timestamp_pending(json_out: JsonOpt = False) -> None:
     """List bundles whose seal still lacks a time-stamp."""
     from collector import stamping
 
-    ids = stamping.pending(open_store())
+    ids = stamping.pending(open_for_reading())
     if json_out:
         emit(ids)
     else:

@@ -12,6 +12,7 @@ from collector.cli.common import (
     acting_user,
     emit,
     equipment_app,
+    open_for_reading,
     open_store,
     policy_app,
     require_actor,
@@ -24,7 +25,7 @@ from collector.errors import Refused
 @policy_app.command("show")
 def policy_show(json_out: JsonOpt = False) -> None:
     """Show the policy in force, its version and SHA-256 (stamped into every bundle)."""
-    store = open_store()
+    store = open_for_reading()
     stamp = store.policy_stamp()
     data = store.config.policy.model_dump(mode="json")
     if json_out:
@@ -102,7 +103,7 @@ def equipment_list(json_out: JsonOpt = False) -> None:
     """The equipment registry."""
     from collector import equipment
 
-    entries = equipment.registry(open_store())
+    entries = equipment.registry(open_for_reading())
     if json_out:
         emit([e.model_dump(mode="json") for e in entries])
         return
@@ -161,7 +162,7 @@ def review_pending(json_out: JsonOpt = False) -> None:
     """Reviews owed: exigent captures and quarantined bundles, with their deadlines."""
     from collector import exigent, protected
 
-    store = open_store()
+    store = open_for_reading()
     owed = [
         {"kind": "exigent", "id": a.id, "due": exigent.review_due(store, a).isoformat()}
         for a in store.ledger.authorizations()

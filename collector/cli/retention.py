@@ -39,7 +39,8 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(purge_app, name="purge")
 
 AsOf = Annotated[
-    str | None, typer.Option("--as-of", metavar="YYYY-MM-DD", help="Date to judge by (default today, UTC).")
+    str | None,
+    typer.Option("--as-of", metavar="YYYY-MM-DD", help="Date to judge by (default today, UTC)."),
 ]
 
 
@@ -55,7 +56,7 @@ def _as_of(value: str | None) -> date:
 
 
 def _hold_text(held: bool) -> str:
-    return "HELD" if held else "-"
+    return "HELD (no purge)" if held else "-"
 
 
 # --------------------------------------------------------------------- retention
@@ -77,9 +78,8 @@ def retention_due(as_of: AsOf = None, json_out: JsonOpt = False) -> None:
     typer.echo(f"{'bundle':<28} {'case':<18} {'class':<22} {'due':<10} {'overdue':>8}  "
                f"{'action':<16} hold")  # fmt: skip
     for s in found:
-        action = f"{s.action} (suspended)" if s.held and s.action != "review" else s.action
         typer.echo(f"{s.bundle_id:<28} {s.case_number:<18} {s.retention_class:<22} "
-                   f"{s.until[:10]:<10} {s.days_overdue(when) or 0:>6} d  {action:<16} "
+                   f"{s.until[:10]:<10} {s.days_overdue(when) or 0:>6} d  {s.action:<16} "
                    f"{_hold_text(s.held)}"
                    + (f"  purge request {s.pending_request}" if s.pending_request else ""))  # fmt: skip
 

@@ -219,3 +219,11 @@ def test_init_records_chromium_path_in_config_and_ledger(tmp_path) -> None:
     assert config["policy"]["allow_private_network"] is False
     first = cli.events()[0]
     assert first["action"] == "store.init" and first["details"]["chromium"] == "/opt/chromium/chrome"
+
+
+def test_read_commands_authenticate_a_named_user(cli: Cli) -> None:
+    cli.request(["https://social.example/*"])
+    assert len(cli.json("auth", "list", as_user="erin")) == 1
+    wrong = cli.run("auth", "list", as_user="erin", passphrase="not-erins-passphrase")
+    assert wrong.returncode == 3 and wrong.stdout == ""
+    assert cli.events()[-1]["action"] == "auth.login" and cli.events()[-1]["actor"] == "erin"
