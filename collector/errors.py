@@ -48,3 +48,4 @@ EXIT_VERIFY_FAILED = 1
 EXIT_USAGE = 2
 EXIT_REFUSED = 3
 EXIT_TECHNICAL = 4
+EXIT_PURGED = 5  # verify: the bundle was purged under policy (tombstone and custody log intact)

@@ -167,6 +167,43 @@ class WarcRewrite(Model):
     reason: str
 
 
+RedactionKind = Literal[
+    "cookie",
+    "authorization",
+    "credential-header",
+    "set-cookie",
+    "url-parameter",
+    "form-parameter",
+    "stored-cookie",
+    "stored-local-storage",
+]
+
+
+class Redaction(Model):
+    """Credentials of an alias session replaced in one place of a capture; never the secret.
+
+    The value is replaced by `redacted:hmac-sha256:<16 hex>`: the first 16 hex digits of
+    HMAC-SHA256 over the value, keyed with the store's redaction key, so the same secret maps
+    to the same digest within a store and cannot be confirmed without the key.
+    """
+
+    artifact: str = Field(
+        description="File changed (traffic.warc.gz, page.html, ...), or capture-record."
+    )
+    url: str | None = Field(
+        None, description="WARC record's target URI (itself redacted); None outside the WARC."
+    )
+    where: str = Field(
+        description="Part of the record or file: e.g. 'request header', 'target URI', 'body'."
+    )
+    name: str | None = Field(
+        None, description="Header, cookie, parameter or storage key name; None for a body."
+    )
+    kind: RedactionKind
+    digest: str = Field(description="The text that replaced the value.")
+    count: int = Field(ge=1, description="Replacements made there.")
+
+
 class NetworkSummary(Model):
     requests: int = 0
     responses: int = 0
@@ -202,6 +239,10 @@ class CaptureRecord(Model):
     warc_rewrites: list[WarcRewrite]
     network: NetworkSummary
     artifacts: list[str] = Field(description="File names written into the work directory.")
+    redactions: list[Redaction] = Field(
+        default_factory=list,
+        description="Alias credentials replaced in the stored files (empty for a public capture).",
+    )
 
 
 # --------------------------------------------------------------------- bundle metadata

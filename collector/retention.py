@@ -46,12 +46,11 @@ from collector import services
 from collector.bundle import layout
 from collector.config import Policy, RetentionClass
 from collector.custody import CustodyEvent, EventType
-from collector.errors import CollectorError, Refused, UsageError
+from collector.errors import EXIT_PURGED, CollectorError, Refused, UsageError
 from collector.ledger.db import now
 from collector.models import BundleRow, Model, Role
 from collector.store import Actor, Store
 
-EXIT_PURGED = 5
 """`collector verify` of a bundle purged under policy: not tampered, nothing left to verify."""
 
 REVIEWERS: frozenset[Role] = frozenset({Role.supervisor})
@@ -61,7 +60,7 @@ PURGE_APPROVERS: frozenset[Role] = frozenset({Role.supervisor})
 
 KIND = "retention"
 
-Action = Literal[
+DueAction = Literal[
     "review-or-purge",  # intelligence: a review (retain starts a new period) or a purge
     "purge",  # preliminary, not promoted
     "review",  # preliminary after promotion
@@ -198,7 +197,7 @@ class RetentionState(Model):
     period_start: datetime = Field(description="The capture, or the last validated review.")
     period_years: int | None
     due: date | None
-    action: Action
+    action: DueAction
     until: str = Field(description="The due date, or why there is none.")
     promoted: bool = False
     hold: Hold | None = None
@@ -222,7 +221,6 @@ class RetentionState(Model):
         data = self.model_dump(mode="json")
         data["held"] = self.held
         data["days_overdue"] = self.days_overdue(as_of)
-        data["purge_blocked_by_hold"] = self.held
         return data
 
 
@@ -293,7 +291,7 @@ def _tombstone(store: Store, bundle_id: str) -> Tombstone | None:
 
 
 def _requests(store: Store, bundle_id: str | None = None) -> list[PurgeRequest]:
-    sql, args = "SELECT * FROM purge_requests", ()
+    sql, args = "SELECT * FROM purge_requests", tuple[str, ...]()
     if bundle_id is not None:
         sql, args = sql + " WHERE bundle_id = ?", (bundle_id,)
     rows = store.ledger.query(sql + " ORDER BY requested_at, id", args)
@@ -303,9 +301,7 @@ def _requests(store: Store, bundle_id: str | None = None) -> list[PurgeRequest]:
             Approval(approver=a["approver"], approved_at=_time(a["approved_at"]),
                      custody_seq=a["custody_seq"])
         )  # fmt: skip
-    done = {
-        r["request_id"] for r in store.ledger.query("SELECT request_id FROM purge_tombstones")
-    }
+    done = {r["request_id"] for r in store.ledger.query("SELECT request_id FROM purge_tombstones")}
     retained: dict[str, list[datetime]] = {}
     found = []
     for r in rows:
@@ -393,7 +389,7 @@ def _state(store: Store, row: BundleRow) -> RetentionState:
     grave = _tombstone(store, row.id)
     pending = [r.id for r in _requests(store, row.id) if r.status == "pending"]
     due_date: date | None
-    action: Action
+    action: DueAction
     if grave is not None:
         due_date, action, until = None, "purged", f"purged {grave.purged_at:%Y-%m-%d}"
     elif flagged is not None:
@@ -417,7 +413,7 @@ def _state(store: Store, row: BundleRow) -> RetentionState:
     )  # fmt: skip
 
 
-def _expiry_action(cls: RetentionClass, promoted: bool) -> Action:
+def _expiry_action(cls: RetentionClass, promoted: bool) -> DueAction:
     if cls.on_expiry == "review-or-purge":
         return "review-or-purge"
     if cls.on_expiry == "purge-unless-promoted":
@@ -804,9 +800,14 @@ def _stage(bag: Path, staging: Path) -> Path | None:
         return None
     if staging.exists():
         _destroy(staging)  # a leftover of an earlier, interrupted removal
-    staging.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(bag, 0o750)  # moving a directory to another parent rewrites its `..`
-    os.rename(bag, staging)
+    try:
+        staging.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(bag, 0o700)  # moving a directory to another parent rewrites its `..`
+        os.rename(bag, staging)
+    except OSError as exc:
+        if bag.is_dir():
+            os.chmod(bag, 0o550)  # noqa: S103 - back to the sealed bundle's mode
+        raise CollectorError(f"cannot move {bag} aside to purge it: {exc}") from exc
     return staging
 
 

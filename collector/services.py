@@ -36,7 +36,12 @@ def custody_builder(
 def append(
     store: Store, actor: Actor, bundle_id: str, type: EventType, details: dict[str, Any]
 ) -> CustodyEvent:
-    """Append one signed custody event to a bundle's log."""
+    """Append one signed custody event to a bundle's log; a purged bundle's log is closed."""
+    from collector import retention  # retention builds on these services
+
+    gone = retention.tombstone(store, bundle_id)
+    if gone is not None:
+        raise UsageError(f"{bundle_id} was purged on {gone.purged_at}: its custody log is closed")
     return store.ledger.append_custody(
         bundle_id, custody_builder(store, actor, bundle_id, type, details)
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from collector import exigent, protected
+from collector import exigent, protected, retention
 from collector.ledger.db import now
 from collector.store import Store
 
@@ -28,5 +28,12 @@ def warnings(store: Store) -> list[str]:
         found.append(
             f"bundle {bundle_id} awaits a protected-content review, due {due:%Y-%m-%d %H:%M}Z "
             "(`collector review protected`)"
+        )
+    today = now().date()
+    overdue_retention = [s for s in retention.due(store) if (s.days_overdue(today) or 0) > 0]
+    if overdue_retention:
+        found.append(
+            f"{len(overdue_retention)} bundle(s) overdue for retention review or purge "
+            "(`collector retention due`)"
         )
     return found

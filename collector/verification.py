@@ -114,7 +114,9 @@ def _purged_report(store: Store, target: str, actor: Actor | None) -> VerifyRepo
     if not problems:
         raise retention.BundlePurged(f"{notice}; custody log intact ({chain.reason})")
     checks = [Check(name="purged", ok=True, detail=notice, warning=True)]
-    checks += [Check(name=p.split(":", 1)[0], ok=False, detail=p.split(": ", 1)[1]) for p in problems]
+    checks += [
+        Check(name=p.split(":", 1)[0], ok=False, detail=p.split(": ", 1)[1]) for p in problems
+    ]
     return VerifyReport(path=str(store.root / grave.path), bundle_id=bundle_id, ok=False,
                         checks=checks)  # fmt: skip
 

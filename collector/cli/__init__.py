@@ -1,6 +1,7 @@
 """The command line: thin wrappers that turn results and typed errors into text, JSON and exit codes.
 
-Exit codes: 0 ok · 1 verification failed · 2 bad input · 3 refused · 4 technical failure.
+Exit codes: 0 ok · 1 verification failed · 2 bad input · 3 refused · 4 technical failure ·
+5 purged under policy (verify).
 """
 
 from __future__ import annotations

@@ -186,8 +186,11 @@ def show(bundle_id: str, json_out: JsonOpt = False) -> None:
     row = store.ledger.bundle(bundle_id)
     if row is None:
         raise UsageError(f"unknown bundle {bundle_id!r}")
-    from collector import protected
+    from collector import protected, retention
 
+    gone = retention.tombstone(store, bundle_id)
+    if gone is not None:
+        raise UsageError(f"{bundle_id} was purged on {gone.purged_at}: only its tombstone remains")
     protected.require_visible(store, actor, bundle_id, "view")
     meta = Metadata.model_validate_json((store.bundle_path(row) / "data" / METADATA).read_bytes())
     services.append(store, actor, bundle_id, EventType.viewed, {"what": "metadata"})
