@@ -110,6 +110,15 @@ def request(store: Store, actor: Actor, req: AuthRequest) -> Authorization:
             details={"case_number": req.case_number, "problems": problems},
         )
         raise UsageError("; ".join(problems))
+    if req.conditions.alias:
+        from collector import aliases
+
+        try:
+            aliases.require_active(store, req.conditions.alias)
+        except Refused as exc:
+            store.ledger.record("auth.request", "refused", actor=actor.user.name,
+                                details={"case_number": req.case_number, "problems": [str(exc)]})  # fmt: skip
+            raise
     own = [actor.user.name] if actor.user.role is Role.investigator else []
     investigators = list(dict.fromkeys([*own, *req.investigators]))
     for name in investigators:

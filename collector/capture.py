@@ -16,9 +16,9 @@ from pathlib import Path
 
 import rfc8785
 
-from collector import TOOL_NAME, __version__, equipment, exigent, gate, screening
+from collector import TOOL_NAME, __version__, aliases, equipment, exigent, gate, screening
+from collector.browser import AliasSession, chromium_version_warning
 from collector.browser import capture as browser_capture
-from collector.browser import chromium_version_warning
 from collector.bundle import layout
 from collector.bundle.seal import Sealed, describe, seal
 from collector.clock import clock_report
@@ -44,7 +44,7 @@ from collector.stamping import StampOutcome, plan, stamper
 from collector.store import Actor, Store
 from collector.urls import resolve
 
-BrowserCapture = Callable[[str, BrowserSettings, Path], CaptureRecord]
+BrowserCapture = Callable[[str, BrowserSettings, Path, AliasSession | None], CaptureRecord]
 
 
 class CaptureResult(Model):
@@ -129,6 +129,7 @@ def run(
     note: str | None = None,
     browser: BrowserCapture = browser_capture,
     exigent_case: tuple[str, str] | None = None,
+    profile: Path | None = None,
 ) -> CaptureResult:
     """Capture `url` under `auth_id` (or an exigent authorization made now) and seal the bundle."""
     if exigent_case is not None:
@@ -136,6 +137,7 @@ def run(
             raise UsageError("--exigent makes its own authorization: leave out --auth")
         auth_id = exigent.create(store, actor, url, *exigent_case).id
     auth, machine = authorize(store, actor, url, auth_id)
+    alias, session = _alias_session(store, actor, auth, url, profile)
     settings = store.config.browser.model_copy(
         update={"block_private_network": not store.config.policy.allow_private_network}
     )
@@ -150,7 +152,7 @@ def run(
     workdir.mkdir(parents=True)
     sealed: Sealed | None = None
     try:
-        record = browser(url, settings, workdir)
+        record = browser(url, settings, workdir, session)
         screened = screen_capture(store, auth, workdir)
         if screened.disposition == "quarantined" and store.config.policy.screening.mode == "refuse":
             raise _refuse(
@@ -159,7 +161,7 @@ def run(
             )  # fmt: skip
         metadata = build_metadata(
             store, actor, auth, bundle_id, record, settings, workdir, note, clock, machine,
-            screened,
+            screened, _identity(alias, session),
         )  # fmt: skip
         signer = store.public_key_path(actor.user.name).read_bytes()
         stamp, stamped = stamper(store)
@@ -294,6 +296,7 @@ def build_metadata(
     clock: ClockReport,
     machine: MachineRecord,
     screened: ScreeningRecord,
+    identity: str,
 ) -> Metadata:
     assert auth.valid_from and auth.valid_until
     artifacts = []
@@ -327,6 +330,7 @@ def build_metadata(
         ),
         retention_class=auth.retention_class,
         engagement=auth.conditions.engagement,
+        virtual_identity=identity,
         exigent=auth.conditions.exigent,
         policy=store.policy_stamp(),
         screening=screened,
@@ -345,6 +349,35 @@ def build_metadata(
         capture=record,
         artifacts=artifacts,
     )
+
+
+def _alias_session(
+    store: Store, actor: Actor, auth: Authorization, url: str, profile: Path | None
+) -> tuple[aliases.Alias | None, AliasSession | None]:
+    """An alias engagement needs an active alias; a logged-in profile needs an alias engagement."""
+    alias = None
+    if auth.conditions.engagement == "alias" and auth.conditions.alias:
+        try:
+            alias = aliases.require_active(store, auth.conditions.alias)
+        except Refused as exc:
+            raise _refuse(store, actor, auth.id, url, str(exc), "alias") from exc
+    if profile is None:
+        return alias, None
+    if alias is None:
+        raise _refuse(
+            store, actor, auth.id, url,
+            "a logged-in browser profile needs an authorization for an approved alias engagement",
+            "alias",
+        )  # fmt: skip
+    state = aliases.load_profile(profile)
+    return alias, AliasSession(storage_state=state, redaction_key=store.redaction_key())
+
+
+def _identity(alias: aliases.Alias | None, session: AliasSession | None) -> str:
+    if alias is None:
+        return "none: public, logged out"
+    how = "logged in with the alias's browser profile" if session else "logged out"
+    return f"alias {alias.name}: {alias.handle} on {alias.platform} ({how})"
 
 
 def screen_capture(store: Store, auth: Authorization, workdir: Path) -> ScreeningRecord:

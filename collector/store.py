@@ -12,6 +12,7 @@ STORE/
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -79,6 +80,14 @@ class Store:
         return PolicyStamp(
             version=policy.version, sha256=digest, last_reviewed=policy.last_reviewed
         )
+
+    def redaction_key(self) -> bytes:
+        """The store's secret for keyed digests of alias credentials (created once, mode 0600)."""
+        path = self.keys_dir / "redaction.key"
+        if not path.exists():
+            with contextlib.suppress(FileExistsError):  # another process made it first
+                keys.write_private(path, os.urandom(32))
+        return path.read_bytes()
 
     def tsa_roots(self) -> list[bytes]:
         """The PEM roots time-stamp tokens must chain to."""

@@ -2,13 +2,16 @@
 
 Public API::
 
-    capture(url, settings, workdir) -> CaptureRecord          # blocking
-    await capture_async(url, settings, workdir) -> CaptureRecord
+    capture(url, settings, workdir, session=None) -> CaptureRecord          # blocking
+    await capture_async(url, settings, workdir, session=None) -> CaptureRecord
+    AliasSession(storage_state, redaction_key)   # a logged-in capture under an alias
     chromium_version_warning(version) -> str | None
     TESTED_CHROMIUM_MAJORS
 
 `workdir` receives exactly ARTIFACTS: screenshot.png, page.html, response.html,
 page.mhtml and traffic.warc.gz. Technical failures raise `collector.errors.CaptureFailed`.
+With a `session`, the alias's credentials are redacted from every file and from the record
+(`CaptureRecord.redactions` lists each replacement; see `collector.browser.redaction`).
 """
 
 from __future__ import annotations
@@ -18,21 +21,31 @@ from pathlib import Path
 
 from collector.browser.journal import one_line
 from collector.browser.launch import TESTED_CHROMIUM_MAJORS, chromium_version_warning
+from collector.browser.redaction import CREDENTIAL_PARAMS, AliasSession, Redactor
 from collector.browser.session import ARTIFACTS, CaptureSession
 from collector.errors import CaptureFailed
 from collector.models import BrowserSettings, CaptureRecord
 
 __all__ = [
     "ARTIFACTS",
+    "CREDENTIAL_PARAMS",
     "TESTED_CHROMIUM_MAJORS",
+    "AliasSession",
+    "Redactor",
     "capture",
     "capture_async",
     "chromium_version_warning",
 ]
 
 
-async def capture_async(url: str, settings: BrowserSettings, workdir: Path) -> CaptureRecord:
+async def capture_async(
+    url: str, settings: BrowserSettings, workdir: Path, session: AliasSession | None = None
+) -> CaptureRecord:
     """Capture `url` into `workdir` within `settings.total_timeout_s`.
+
+    With `session`, the browser context starts with the alias's storage state and the
+    alias's credentials are redacted from everything stored (files, WARC, record, and the
+    message of a CaptureFailed).
 
     Raises CaptureFailed (never a Playwright error) when the browser cannot start, the URL
     cannot be reached at all, or the time limit passes before the capture is complete; the
@@ -40,22 +53,34 @@ async def capture_async(url: str, settings: BrowserSettings, workdir: Path) -> C
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    session = CaptureSession(url, settings, workdir)
+    run = CaptureSession(url, settings, workdir, session)
     try:
-        return await asyncio.wait_for(session.run(), timeout=settings.total_timeout_s)
-    except CaptureFailed:
-        session.remove_artifacts()
+        return await asyncio.wait_for(run.run(), timeout=settings.total_timeout_s)
+    except CaptureFailed as exc:
+        run.remove_artifacts()
+        if run.redactor is not None:
+            raise CaptureFailed(run.redactor.scrub(str(exc))) from None
         raise
     except TimeoutError as exc:
-        session.remove_artifacts()
+        run.remove_artifacts()
         raise CaptureFailed(
-            f"capture of {url} exceeded the total time limit of {settings.total_timeout_s:g}s"
+            f"capture of {_shown(run, url)} exceeded the total time limit of "
+            f"{settings.total_timeout_s:g}s"
         ) from exc
     except Exception as exc:
-        session.remove_artifacts()
-        raise CaptureFailed(f"capture of {url} failed: {one_line(exc)}") from exc
+        run.remove_artifacts()
+        message = f"capture of {url} failed: {one_line(exc)}"
+        if run.redactor is not None:
+            raise CaptureFailed(run.redactor.scrub(message)) from None
+        raise CaptureFailed(message) from exc
 
 
-def capture(url: str, settings: BrowserSettings, workdir: Path) -> CaptureRecord:
+def _shown(run: CaptureSession, url: str) -> str:
+    return url if run.redactor is None else run.redactor.scrub(url)
+
+
+def capture(
+    url: str, settings: BrowserSettings, workdir: Path, session: AliasSession | None = None
+) -> CaptureRecord:
     """Blocking wrapper around `capture_async` (not for use inside a running event loop)."""
-    return asyncio.run(capture_async(url, settings, workdir))
+    return asyncio.run(capture_async(url, settings, workdir, session))

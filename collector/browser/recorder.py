@@ -5,6 +5,10 @@ writer task takes them in that order, waits (bounded) for each body to finish, r
 reconciles the headers with the stored bytes and appends the request/response pair to the
 WARC scratch file. One body is held at a time. A body that does not arrive within its bound
 is stored empty, marked `WARC-Truncated`, and recorded as `body-unavailable`.
+
+With a `Redactor` (a capture under an alias), the URL, headers and bodies of each exchange
+are redacted before the headers are reconciled and the records written, so the WARC's
+digests and lengths describe the redacted bytes.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from playwright.async_api import BrowserContext, Page, Request, Response
 
 from collector.browser.journal import Journal, one_line, utcnow
 from collector.browser.network import PrivateNetworkGuard
+from collector.browser.redaction import HeaderList, Redactor
 from collector.browser.warc import (
     REDIRECT_STATUSES,
     Exchange,
@@ -29,6 +34,7 @@ from collector.browser.warc import (
     reconcile_request_headers,
     reconcile_response_headers,
 )
+from collector.bundle.layout import WARC
 from collector.models import NetworkSummary, WarcRewrite
 
 log = logging.getLogger(__name__)
@@ -52,8 +58,15 @@ class _Pending:
 class TrafficRecorder:
     """Listens on a browser context and streams its traffic into a `WarcSink`."""
 
-    def __init__(self, sink: WarcSink, journal: Journal, guard: PrivateNetworkGuard | None) -> None:
+    def __init__(
+        self,
+        sink: WarcSink,
+        journal: Journal,
+        guard: PrivateNetworkGuard | None,
+        redactor: Redactor | None = None,
+    ) -> None:
         self._sink = sink
+        self._redactor = redactor
         self._journal = journal
         self._guard = guard
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
@@ -201,6 +214,16 @@ class TrafficRecorder:
         except Exception:
             server_ip = None
 
+        request_body = request.post_data_buffer
+        if self._redactor is not None:
+            url, request_headers, response_headers = self._redact_meta(
+                self._redactor, url, request_headers, response_headers
+            )
+            if request_body:
+                request_body, request_headers = self._redact_request_body(
+                    self._redactor, url, request_body, request_headers
+                )
+
         status = response.status
         has_location = any(name.lower() == "location" for name, _ in response_headers)
         redirect = status in REDIRECT_STATUSES and has_location
@@ -215,6 +238,8 @@ class TrafficRecorder:
                     unavailable = "body could not be read in time"
                 except Exception as exc:
                     unavailable = one_line(exc)
+        if body and self._redactor is not None:
+            body = self._redactor.body(body, artifact=WARC, url=url, where="response body")
         if unavailable is not None:
             self.bodies_unavailable += 1
             self._journal.change("body-unavailable", f"{status} {url}: {unavailable}")
@@ -229,7 +254,7 @@ class TrafficRecorder:
             url=url,
             method=request.method,
             request_headers=request_reconciled.headers,
-            request_body=request.post_data_buffer,
+            request_body=request_body,
             status=status,
             reason=response.status_text,
             response_headers=reconciled.headers,
@@ -238,6 +263,32 @@ class TrafficRecorder:
             server_ip=server_ip,
             truncated="time" if unavailable is not None else None,
         )
+
+    @staticmethod
+    def _redact_meta(
+        redactor: Redactor, url: str, request_headers: HeaderList, response_headers: HeaderList
+    ) -> tuple[str, HeaderList, HeaderList]:
+        target = redactor.url(url, artifact=WARC, where="target URI and request line")
+        return (
+            target,
+            redactor.headers(request_headers, artifact=WARC, url=target, where="request header"),
+            redactor.headers(response_headers, artifact=WARC, url=target, where="response header"),
+        )
+
+    @staticmethod
+    def _redact_request_body(
+        redactor: Redactor, url: str, body: bytes, headers: HeaderList
+    ) -> tuple[bytes, HeaderList]:
+        content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+        if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+            redacted = redactor.form_body(body, artifact=WARC, url=url, where="request body")
+        else:
+            redacted = redactor.body(body, artifact=WARC, url=url, where="request body")
+        if len(redacted) != len(body):  # the request record's length must match what is stored
+            headers = [
+                (k, str(len(redacted)) if k.lower() == "content-length" else v) for k, v in headers
+            ]
+        return redacted, headers
 
     # ------------------------------------------------------------------ ending
 

@@ -1,5 +1,10 @@
 """One capture, start to finish: launch → navigate → settle → scroll → screenshot → dom →
-mhtml → tls → warc → close, each a timed `Step`, all inside one hard time limit."""
+mhtml → tls → (redact) → warc → close, each a timed `Step`, all inside one hard time limit.
+
+With an `AliasSession` the browser context starts with the alias's storage state, and the
+alias's credentials are replaced by keyed digests everywhere the capture stores them (see
+`collector.browser.redaction`): WARC records as they are written, the text files in the
+`redact` step, and the capture record at the end. Without one nothing of that runs."""
 
 from __future__ import annotations
 
@@ -45,6 +50,7 @@ from collector.browser.launch import (
 )
 from collector.browser.network import PrivateNetworkGuard, PrivateNetworkPolicy
 from collector.browser.recorder import TrafficRecorder
+from collector.browser.redaction import AliasSession, Redactor, redaction_lines
 from collector.browser.tls import collect_tls
 from collector.browser.warc import WarcSink, rewrite_lines
 from collector.bundle.layout import DOM as PAGE_HTML
@@ -107,10 +113,18 @@ class _State:
 class CaptureSession:
     """Runs one capture into `workdir`. Use `run()` once."""
 
-    def __init__(self, url: str, settings: BrowserSettings, workdir: Path) -> None:
+    def __init__(
+        self,
+        url: str,
+        settings: BrowserSettings,
+        workdir: Path,
+        alias: AliasSession | None = None,
+    ) -> None:
         self.url = url
         self.settings = settings
         self.workdir = workdir
+        self.alias = alias
+        self.redactor: Redactor | None = alias.redactor() if alias is not None else None
         self.journal = Journal()
         self.deadline = Deadline(settings.total_timeout_s)
         total = settings.total_timeout_s
@@ -195,6 +209,8 @@ class CaptureSession:
         }
         if settings.user_agent:
             options["user_agent"] = settings.user_agent
+        if self.alias is not None:
+            options["storage_state"] = self.alias.storage_state
         return await browser.new_context(**options)
 
     async def _capture(self, browser: Browser) -> None:
@@ -214,7 +230,7 @@ class CaptureSession:
                 else:
                     step.note("private-network blocking off: no request routing installed")
                 self._sink = WarcSink(self.workdir / WARC_SCRATCH)
-                recorder = TrafficRecorder(self._sink, journal, guard)
+                recorder = TrafficRecorder(self._sink, journal, guard, self.redactor)
                 recorder.attach(context)
                 page = await context.new_page()
                 recorder.main_page = page
@@ -222,12 +238,18 @@ class CaptureSession:
                 watch.attach(context, page)
                 cdp = await context.new_cdp_session(page)
                 await cdp.send("Network.enable")
+                stored = "no stored state" if self.alias is None else self.alias.describe()
                 step.note(
                     f"fresh context: viewport {settings.viewport_width}x"
                     f"{settings.viewport_height} @{settings.device_scale_factor:g}x, "
                     f"locale {settings.locale}, timezone {settings.timezone_id}, "
-                    "no stored state, downloads refused, service workers blocked"
+                    f"{stored}, downloads refused, service workers blocked"
                 )
+                if self.redactor is not None:
+                    step.note(
+                        "alias credentials are replaced by redacted:hmac-sha256 digests in "
+                        "every stored file and record"
+                    )
             await self._navigate(page, recorder, guard)
             await self._response_body()
             await self._settle(page)
@@ -238,6 +260,8 @@ class CaptureSession:
             await self._mhtml(cdp)
             await self._tls(cdp)
             await self._environment(page)
+            if self.redactor is not None:
+                await self._redact_files(self.redactor)
             await self._warc(context, recorder, watch)
             self.state.blocked = len(guard.blocked) if guard else 0
         finally:
@@ -450,6 +474,24 @@ class CaptureSession:
             step.note(f"user agent {state.user_agent!r}; navigator.webdriver={state.webdriver}")
             step.note(f"server {addr}; local address {state.egress.local_address}")
 
+    async def _redact_files(self, redactor: Redactor) -> None:
+        """Replace the alias's stored values in the text files (byte for byte, recorded)."""
+        with self.journal.step("redact") as step:
+            for name in (RESPONSE_HTML, PAGE_HTML, MHTML):
+                path = self.workdir / name
+                if not path.is_file():
+                    continue
+                data = await asyncio.to_thread(path.read_bytes)
+                if name == MHTML:
+                    redacted = await asyncio.to_thread(redactor.mhtml, data, artifact=name)
+                else:
+                    redacted = await asyncio.to_thread(
+                        redactor.body, data, artifact=name, url=None, where="file"
+                    )
+                if redacted != data:
+                    await asyncio.to_thread(path.write_bytes, redacted)
+                step.note(f"{name}: {redactor.total(name)} replacement(s)")
+
     async def _warc(
         self, context: BrowserContext, recorder: TrafficRecorder, watch: PageWatch
     ) -> None:
@@ -494,7 +536,10 @@ class CaptureSession:
                 "browser",
                 f"Chromium {self.state.version} ({self.settings.executable_path}, headless)",
             ),
-            ("requested-url", self.url),
+            (
+                "requested-url",
+                self.url if self.redactor is None else self.redactor.scrub(self.url),
+            ),
             (
                 "description",
                 "Traffic recorded by the capture browser. Bodies are stored as the browser hands "
@@ -505,6 +550,8 @@ class CaptureSession:
             ("header-rewrites", str(len(recorder.rewrites))),
         ]
         info.extend(rewrite_lines(recorder.rewrites))
+        if self.redactor is not None:
+            info.extend(redaction_lines(self.redactor.redactions))
         return info
 
     async def _close(self, browser: Browser) -> None:
@@ -527,7 +574,7 @@ class CaptureSession:
         if main is None or state.summary is None:
             raise CaptureFailed("the capture ended without a main response or a WARC")
         network = state.summary.model_copy(update={"blocked": state.blocked})
-        return CaptureRecord(
+        record = CaptureRecord(
             requested_url=self.url,
             final_url=main.url,
             status=main.status,
@@ -562,6 +609,9 @@ class CaptureSession:
             network=network,
             artifacts=[name for name in ARTIFACTS if (self.workdir / name).is_file()],
         )
+        if self.redactor is not None:
+            record = self.redactor.record(record)
+        return record
 
 
 async def _headers(source: Any, fallback: dict[str, str]) -> list[Header]:

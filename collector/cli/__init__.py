@@ -14,6 +14,8 @@ import typer
 
 from collector.cli import (  # noqa: F401 - importing registers the commands
     admin,
+    aliases,
+    audit,
     authz,
     custody,
     evidence,

@@ -42,6 +42,10 @@ def capture(
     facts: Annotated[
         str | None, typer.Option(help="With --exigent: the articulable facts of the threat.")
     ] = None,
+    profile: Annotated[
+        Path | None,
+        typer.Option(help="Playwright storage state of an approved alias (logged-in capture)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Capture URL under an approved authorization and seal an evidence bundle.
@@ -63,6 +67,7 @@ def capture(
         auth,
         note,
         exigent_case=(case, facts) if exigent and case and facts else None,
+        profile=profile,
     )
     for warning in result.warnings:
         warn(warning)
