@@ -34,11 +34,12 @@ from pydantic import Field
 
 from collector import keys
 from collector.errors import Refused, UsageError
-from collector.ledger.db import iso, now
+from collector.ledger.db import append_only, iso, now
 from collector.models import Model, Role
 from collector.store import Actor, Store
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS alias_requests (
     name TEXT PRIMARY KEY,
     platform TEXT NOT NULL,
@@ -58,15 +59,10 @@ CREATE TABLE IF NOT EXISTS alias_decisions (
     key_fingerprint TEXT,
     signature TEXT
 );
-CREATE TRIGGER IF NOT EXISTS alias_requests_no_update BEFORE UPDATE ON alias_requests
-BEGIN SELECT RAISE(ABORT, 'alias requests are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS alias_requests_no_delete BEFORE DELETE ON alias_requests
-BEGIN SELECT RAISE(ABORT, 'alias requests are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS alias_decisions_no_update BEFORE UPDATE ON alias_decisions
-BEGIN SELECT RAISE(ABORT, 'alias decisions are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS alias_decisions_no_delete BEFORE DELETE ON alias_decisions
-BEGIN SELECT RAISE(ABORT, 'alias decisions are append-only'); END;
 """
+    + append_only("alias_requests", "alias requests")
+    + append_only("alias_decisions", "alias decisions")
+)
 
 ALIAS_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_NAME = 48

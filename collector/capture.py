@@ -195,7 +195,7 @@ def run(
         EventType.captured,
         {
             "seal_sha256": sealed.seal_sha256,
-            "source_url": url,
+            "source_url": record.requested_url,
             "final_url": record.final_url,
             "status": record.status,
             "authorization_id": auth.id,
@@ -209,7 +209,7 @@ def run(
             authorization_id=auth.id,
             path=str(sealed.path.relative_to(store.root)),
             seal_sha256=sealed.seal_sha256,
-            source_url=url,
+            source_url=record.requested_url,
             captured_by=actor.user.name,
             created_at=now(),
         ),

@@ -47,7 +47,7 @@ from collector.bundle import layout
 from collector.config import Policy, RetentionClass
 from collector.custody import CustodyEvent, EventType
 from collector.errors import EXIT_PURGED, CollectorError, Refused, UsageError
-from collector.ledger.db import now
+from collector.ledger.db import append_only, now
 from collector.models import BundleRow, Model, Role
 from collector.store import Actor, Store
 
@@ -71,7 +71,8 @@ DueAction = Literal[
     "purged",
 ]
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS purge_requests (
     id TEXT PRIMARY KEY,
     bundle_id TEXT NOT NULL REFERENCES bundles(id),
@@ -102,19 +103,11 @@ CREATE TABLE IF NOT EXISTS purge_tombstones (
     files INTEGER NOT NULL,
     bytes INTEGER NOT NULL
 );
-CREATE TRIGGER IF NOT EXISTS purge_requests_no_update BEFORE UPDATE ON purge_requests
-BEGIN SELECT RAISE(ABORT, 'purge requests are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS purge_requests_no_delete BEFORE DELETE ON purge_requests
-BEGIN SELECT RAISE(ABORT, 'purge requests are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS purge_approvals_no_update BEFORE UPDATE ON purge_approvals
-BEGIN SELECT RAISE(ABORT, 'purge approvals are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS purge_approvals_no_delete BEFORE DELETE ON purge_approvals
-BEGIN SELECT RAISE(ABORT, 'purge approvals are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS purge_tombstones_no_update BEFORE UPDATE ON purge_tombstones
-BEGIN SELECT RAISE(ABORT, 'tombstones are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS purge_tombstones_no_delete BEFORE DELETE ON purge_tombstones
-BEGIN SELECT RAISE(ABORT, 'tombstones are append-only'); END;
 """
+    + append_only("purge_requests", "purge requests")
+    + append_only("purge_approvals", "purge approvals")
+    + append_only("purge_tombstones", "tombstones")
+)
 
 RETAIN_PLACEHOLDERS = frozenset(
     {"retain", "retained", "keep", "kept", "ok", "okay", "yes", "justified", "valid",

@@ -28,7 +28,18 @@ CustodyBuilder = Callable[[int, str], CustodyEvent]
 
 GENESIS = "0" * 64
 
-SCHEMA = """
+
+def append_only(table: str, what: str) -> str:
+    """SQLite triggers that refuse UPDATE and DELETE on `table` (no code path needs either)."""
+    return "".join(
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table}\n"
+        f"BEGIN SELECT RAISE(ABORT, '{what} are append-only'); END;\n"
+        for op in ("UPDATE", "DELETE")
+    )
+
+
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY,
     full_name TEXT NOT NULL,
@@ -78,19 +89,11 @@ CREATE TABLE IF NOT EXISTS custody (
     body TEXT NOT NULL,
     PRIMARY KEY (bundle_id, seq)
 );
-CREATE TRIGGER IF NOT EXISTS custody_no_update BEFORE UPDATE ON custody
-BEGIN SELECT RAISE(ABORT, 'custody events are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS custody_no_delete BEFORE DELETE ON custody
-BEGIN SELECT RAISE(ABORT, 'custody events are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
-BEGIN SELECT RAISE(ABORT, 'ledger events are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'ledger events are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS bundles_no_update BEFORE UPDATE ON bundles
-BEGIN SELECT RAISE(ABORT, 'bundle rows are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS bundles_no_delete BEFORE DELETE ON bundles
-BEGIN SELECT RAISE(ABORT, 'bundle rows are append-only'); END;
 """
+    + append_only("custody", "custody events")
+    + append_only("events", "ledger events")
+    + append_only("bundles", "bundle rows")
+)
 
 Outcome = Literal["ok", "refused", "failed"]
 
