@@ -35,7 +35,10 @@ def _interrupt(signum: int, _frame: object) -> None:
 
 def main() -> None:
     """Entry point: map typed errors to one-line messages and exit codes, never a traceback."""
-    signal.signal(signal.SIGTERM, _interrupt)  # a killed capture cleans up like Ctrl-C
+    # Our own handler for both: asyncio.run then leaves SIGINT alone, so Ctrl-C cannot be
+    # swallowed as a task cancellation inside the browser session; a kill cleans up likewise.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         code = app(standalone_mode=False)
     except typer.Abort:
