@@ -209,13 +209,19 @@ def deny(store: Store, actor: Actor, auth_id: str, reason: str) -> Authorization
     return _close(store, actor, auth, AuthStatus.denied, reason, "auth.deny")
 
 
-def revoke(store: Store, actor: Actor, auth_id: str, reason: str) -> Authorization:
+def for_decision(store: Store, actor: Actor, auth_id: str, reason: str) -> Authorization:
+    """A supervisor's decision needs the permission, a reason and a known authorization."""
     store.require(actor, Action.auth_decide, subject=auth_id)
     if not reason.strip():
         raise UsageError("--reason must not be empty")
     auth = store.ledger.authorization(auth_id)
     if auth is None:
         raise UsageError(f"unknown authorization {auth_id!r}")
+    return auth
+
+
+def revoke(store: Store, actor: Actor, auth_id: str, reason: str) -> Authorization:
+    auth = for_decision(store, actor, auth_id, reason)
     if auth.status is not AuthStatus.approved:
         raise UsageError(f"{auth_id} is {auth.status.value}; only an approved one can be revoked")
     return _close(store, actor, auth, AuthStatus.revoked, reason, "auth.revoke")

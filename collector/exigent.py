@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from collector import keys, services
-from collector.authorizations import AuthRequest, validate_request
+from collector.authorizations import AuthRequest, for_decision, validate_request
 from collector.custody import EventType
 from collector.errors import Refused, UsageError
 from collector.gate import approval_payload
@@ -89,12 +89,7 @@ def review(
     store: Store, actor: Actor, auth_id: str, *, approve: bool, reason: str
 ) -> Authorization:
     """A supervisor (not the requester) approves or rejects an exigent capture."""
-    store.require(actor, Action.auth_decide, subject=auth_id)
-    if not reason.strip():
-        raise UsageError("--reason must not be empty")
-    auth = store.ledger.authorization(auth_id)
-    if auth is None:
-        raise UsageError(f"unknown authorization {auth_id!r}")
+    auth = for_decision(store, actor, auth_id, reason)
     if auth.status is not AuthStatus.exigent:
         raise UsageError(f"{auth_id} is {auth.status.value}: only an exigent capture is reviewed")
     if auth.requested_by == actor.user.name or actor.user.role is not Role.supervisor:

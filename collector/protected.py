@@ -35,7 +35,10 @@ def _metadata(store: Store, bundle_id: str) -> Metadata | None:
 
 
 def state(store: Store, bundle_id: str) -> State:
-    meta = _metadata(store, bundle_id)
+    return _state(store, bundle_id, _metadata(store, bundle_id))
+
+
+def _state(store: Store, bundle_id: str, meta: Metadata | None) -> State:
     if meta is None or meta.screening.disposition != "quarantined":
         return "none"
     for event in reversed(store.ledger.custody(bundle_id)):
@@ -48,9 +51,9 @@ def pending(store: Store) -> list[tuple[str, datetime | None]]:
     """Quarantined bundles still awaiting a supervisor's decision, with their due times."""
     found = []
     for row in store.ledger.bundles():
-        if state(store, row.id) == "pending":
-            meta = _metadata(store, row.id)
-            found.append((row.id, meta.screening.review_due if meta else None))
+        meta = _metadata(store, row.id)
+        if meta is not None and _state(store, row.id, meta) == "pending":
+            found.append((row.id, meta.screening.review_due))
     return found
 
 

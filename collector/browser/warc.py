@@ -144,18 +144,9 @@ def reconcile_response_headers(
     if lengths and original != stored:
         out.append((ORIG_PREFIX + "Content-Length", original or ""))
     out.append(("Content-Length", stored))
-    if original != stored:
-        rewrites.append(
-            WarcRewrite(
-                url=url,
-                header="Content-Length",
-                original=original,
-                replacement=stored,
-                reason=reason,
-            )
-        )
-    elif redirect or unavailable is not None:
-        # The length did not change but the body was not stored as received: say so.
+    # Recorded when the length changed, and also when it did not but the body was not
+    # stored as received (a redirect, a body that never arrived).
+    if original != stored or redirect or unavailable is not None:
         rewrites.append(
             WarcRewrite(
                 url=url,
