@@ -39,6 +39,8 @@ from collector.models import (
     ScreeningRecord,
     ToolInfo,
 )
+from collector.platforms import summary
+from collector.platforms.model import PageState, Post
 from collector.services import custody_builder
 from collector.stamping import StampOutcome, plan, stamper
 from collector.store import Actor, Store
@@ -58,6 +60,8 @@ class CaptureResult(Model):
     started_at: datetime
     ended_at: datetime
     timestamp: StampOutcome
+    page_state: PageState | None = None
+    post: Post | None = None
     warnings: list[str]
 
 
@@ -198,6 +202,7 @@ def run(
             "source_url": record.requested_url,
             "final_url": record.final_url,
             "status": record.status,
+            "page_state": record.page_state.state if record.page_state else None,
             "authorization_id": auth.id,
             "timestamp": stamped.status,
         },
@@ -240,6 +245,11 @@ def run(
     if screened.disposition == "quarantined":
         warnings.append(_protected_reason(screened, refused=False))
     warnings += clock.warnings
+    if record.page_state is not None and record.page_state.state != "content":
+        warnings.append(
+            f"the capture shows no post content: {summary.state_line(record.page_state)}. "
+            "It is sealed as evidence of what the page showed."
+        )
     if stamped.status == "pending":
         warnings.append(
             "TIME-STAMP PENDING: no time-stamp authority answered; the bundle is sealed and "
@@ -261,6 +271,8 @@ def run(
         started_at=record.started_at,
         ended_at=record.ended_at,
         timestamp=stamped,
+        page_state=record.page_state,
+        post=record.post,
         warnings=warnings,
     )
 

@@ -12,7 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-BUNDLE_FORMAT_VERSION = "1.1"
+from collector.platforms.model import PageState, Post
+
+BUNDLE_FORMAT_VERSION = "1.2"
 
 
 class Model(BaseModel):
@@ -56,6 +58,64 @@ class BrowserSettings(Model):
         True, description="Abort page requests to private, loopback and link-local addresses."
     )
     proxy: str | None = None
+    feed_max_items: int = Field(
+        1000,
+        ge=0,
+        description="Stop scrolling once this many feed items were seen (0: no item cap).",
+    )
+    feed_max_screenshots: int = Field(
+        100,
+        ge=0,
+        le=9999,
+        description="Most viewport screenshots (viewport/0001.png, ...) taken while scrolling a "
+        "feed (0: none).",
+    )
+    feed_artifacts: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="When to keep the viewport screenshots and feed-items.jsonl: 'auto' when "
+        "the feed is virtualised (items seen while scrolling left the DOM), 'always' whenever "
+        "feed items were found, 'never'.",
+    )
+    expand_max_clicks: int = Field(
+        50,
+        ge=0,
+        description="Most 'Show more' / 'See more' expanders clicked per capture (0: none).",
+    )
+    dismiss_consent: bool = Field(
+        True,
+        description="Close cookie/consent overlays that match a rule in consent-rules.toml, "
+        "preferring 'reject' or 'only necessary'; overlays no rule matches are left in place.",
+    )
+    load_lazy_images: bool = Field(
+        True,
+        description="Before the screenshot, switch loading=lazy to eager and fill empty image "
+        "sources from data-src/data-srcset.",
+    )
+    pause_videos: bool = Field(
+        True, description="Before the screenshot, pause playing videos and seek them to 0 s."
+    )
+    platform_json_max: int = Field(
+        2000,
+        ge=0,
+        description="Most JSON responses listed in the capture record's platform_json index "
+        "(all stay in the WARC; the number left out is recorded).",
+    )
+    media_max_items: int = Field(
+        50, ge=0, description="Most media items of the post saved as files (0: none)."
+    )
+    media_max_item_bytes: int = Field(
+        200_000_000, ge=0, description="Largest single media file saved (bytes)."
+    )
+    media_max_total_bytes: int = Field(
+        1_000_000_000, ge=0, description="Most bytes of media files saved per capture."
+    )
+    media_max_time_s: float = Field(
+        60.0, ge=0, description="Longest time spent saving media (within the total limit)."
+    )
+    ffmpeg_path: str = Field(
+        "/usr/bin/ffmpeg",
+        description="ffmpeg used to assemble HLS/DASH segments into one file (local files only).",
+    )
 
 
 # --------------------------------------------------------------------- capture record
@@ -86,6 +146,11 @@ ChangeKind = Literal[
     "request-blocked",
     "navigation-timeout",
     "body-unavailable",
+    "consent-dismissed",
+    "consent-left-in-place",
+    "expanded",
+    "lazy-images-loaded",
+    "video-paused",
 ]
 
 
@@ -204,6 +269,45 @@ class Redaction(Model):
     count: int = Field(ge=1, description="Replacements made there.")
 
 
+class JsonResponse(Model):
+    """A JSON response the browser received (often the platform's own post objects).
+
+    The body itself is in the WARC: `warc_record_id` names its response record.
+    """
+
+    url: str
+    method: str
+    status: int
+    content_type: str | None
+    resource_type: str = Field(description="Chromium's resource type: xhr, fetch, script, ...")
+    size: int = Field(description="Bytes of the body as stored in the WARC (decoded).")
+    sha256: str = Field(description="SHA-256 of the body as stored in the WARC.")
+    warc_record_id: str = Field(description="WARC-Record-ID of the response record.")
+    received_at: datetime
+
+
+class StreamAssembly(Model):
+    """An HLS or DASH stream put together from the segments the page loaded."""
+
+    url: str = Field(description="The stream's manifest URL, as the post gives it.")
+    format: Literal["hls", "dash"]
+    playlists: list[str] = Field(
+        default_factory=list, description="Media playlists or representations used."
+    )
+    segments_listed: int = 0
+    segments_used: int = Field(0, description="Segments the page loaded and the file holds.")
+    missing: list[str] = Field(
+        default_factory=list, description="Listed segments the page did not load (first 20)."
+    )
+    artifact: str | None = Field(None, description="Path under data/ of the assembled file.")
+    sha256: str | None = None
+    ffmpeg_version: str | None = None
+    ffmpeg_command: list[str] = Field(
+        default_factory=list, description="The command run; <scratch> stands for its directory."
+    )
+    note: str = Field("", description="Complete, partial, or why nothing was assembled.")
+
+
 class NetworkSummary(Model):
     requests: int = 0
     responses: int = 0
@@ -211,6 +315,48 @@ class NetworkSummary(Model):
     blocked: int = 0
     bodies_unavailable: int = 0
     warc_records: int = 0
+
+
+class ViewportShot(Model):
+    """One viewport screenshot taken while scrolling a feed."""
+
+    path: str = Field(description="Relative to data/: viewport/0001.png, viewport/0002.png, ...")
+    scroll_y: int = Field(description="window.scrollY (CSS px) when it was taken.")
+    taken_at: datetime
+    new_items: int = Field(ge=0, description="Feed items first seen at this scroll position.")
+
+
+FeedStop = Literal["idle", "max-items", "max-height", "max-time", "interrupted", "not-scrolled"]
+
+
+class FeedRecord(Model):
+    """Feed items (posts, replies, comments) seen while scrolling; docs/FORMAT.md."""
+
+    selectors: list[str] = Field(description="The item selectors that matched, in list order.")
+    items_seen: int = Field(ge=0, description="Distinct items (by key) seen while scrolling.")
+    items_in_final_dom: int = Field(ge=0, description="Of those, items still in the final DOM.")
+    items_missing_from_final_dom: int = Field(ge=0)
+    virtualised: bool = Field(
+        description="Items seen while scrolling were gone from the final DOM: page.html and the "
+        "full-page screenshot do not show the whole feed."
+    )
+    rescanned: bool = Field(
+        description="Virtualisation was noticed while scrolling, so the feed was scanned again "
+        "from the top in viewport-sized steps."
+    )
+    complete: bool = Field(
+        description="Scrolling ended because the page stopped growing, not at a cap or an error."
+    )
+    stop_reason: FeedStop
+    items_artifact: str | None = Field(
+        None, description="feed-items.jsonl when written (see feed_artifacts)."
+    )
+    screenshots_taken: int = Field(ge=0)
+    screenshots_capped: bool = Field(description="feed_max_screenshots stopped the sequence.")
+    screenshots: list[ViewportShot] = Field(
+        default_factory=list, description="The viewport screenshots in the bundle, in order."
+    )
+    note: str = Field("", description="Why the artifacts were or were not kept.")
 
 
 class CaptureRecord(Model):
@@ -242,6 +388,25 @@ class CaptureRecord(Model):
     redactions: list[Redaction] = Field(
         default_factory=list,
         description="Alias credentials replaced in the stored files (empty for a public capture).",
+    )
+    page_state: PageState | None = Field(
+        None, description="What the page showed: content, a login wall, a deleted post, ..."
+    )
+    post: Post | None = Field(
+        None, description="The post's own identifiers, read from the page's data (see FORMAT.md)."
+    )
+    feed: FeedRecord | None = Field(
+        None, description="Feed items seen while scrolling; None when the page had none."
+    )
+    platform_json: list[JsonResponse] = Field(
+        default_factory=list,
+        description="Index of the JSON responses in the WARC (API, XHR and fetch responses).",
+    )
+    platform_json_omitted: int = Field(
+        0, ge=0, description="JSON responses in the WARC left out of platform_json by its cap."
+    )
+    streams: list[StreamAssembly] = Field(
+        default_factory=list, description="HLS/DASH streams of the post assembled with ffmpeg."
     )
 
 

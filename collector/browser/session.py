@@ -69,6 +69,8 @@ from collector.models import (
     TlsInfo,
     WarcRewrite,
 )
+from collector.platforms import PageInput, read_page
+from collector.platforms.model import PageState, Post
 
 ARTIFACTS: tuple[str, ...] = (SCREENSHOT, PAGE_HTML, RESPONSE_HTML, MHTML, WARC)
 WARC_SCRATCH = ".traffic.warc.partial"
@@ -77,6 +79,8 @@ CLOSE_RESERVE_S = 3.0
 """Kept back at the end of the time budget for closing the browser."""
 BODY_TIMEOUT_S = 15.0
 SMALL_CALL_S = 5.0
+READ_TIMEOUT_S = 20.0
+"""Longest time for reading the post out of the page (parsing runs in a thread)."""
 
 
 def finish_reserve(total_s: float) -> float:
@@ -108,6 +112,8 @@ class _State:
     blocked: int = 0
     rewrites: list[WarcRewrite] = field(default_factory=list)
     summary: NetworkSummary | None = None
+    post: Post | None = None
+    page_state: PageState | None = None
 
 
 class CaptureSession:
@@ -257,6 +263,7 @@ class CaptureSession:
             await watch.settle(1.0)
             await self._screenshot(page)
             await self._dom(page, recorder)
+            await self._post()
             await self._mhtml(cdp)
             await self._tls(cdp)
             await self._environment(page)
@@ -414,6 +421,34 @@ class CaptureSession:
                 self.state.main = latest
                 self.state.redirects = await _redirect_chain(latest.request)
                 await self._write_main_body(latest, step)
+
+    async def _post(self) -> None:
+        """Read the post and the page state from the stored response and rendered DOM."""
+        main = self._main()
+        with self.journal.step("post") as step:
+            page = PageInput(
+                url=main.url,
+                raw=(self.workdir / RESPONSE_HTML).read_bytes(),
+                rendered=(self.workdir / PAGE_HTML).read_text(encoding="utf-8", errors="replace"),
+                status=main.status,
+                content_type=main.headers.get("content-type"),
+            )
+            budget = max(1.0, self.deadline.budget(READ_TIMEOUT_S, self.reserve))
+            try:
+                reading = await asyncio.wait_for(asyncio.to_thread(read_page, page), budget)
+            except TimeoutError:
+                step.timeout(f"the page could not be read within {budget:.1f}s; no post recorded")
+                self.state.page_state = PageState(
+                    state="error", reason="the page could not be read within the time limit"
+                )
+                return
+            self.state.post, self.state.page_state = reading.post, reading.page_state
+            post = reading.post
+            step.note(
+                f"page state {reading.page_state.state} ({reading.page_state.reason}); platform "
+                f"{post.platform.name or 'none'} ({post.platform.basis}); extractor {post.extractor}; "
+                f"{len(post.sources)} value(s), {len(post.conflicts)} conflict(s)"
+            )
 
     async def _mhtml(self, cdp: CDPSession) -> None:
         with self.journal.step("mhtml") as step:
@@ -608,6 +643,8 @@ class CaptureSession:
             warc_rewrites=state.rewrites,
             network=network,
             artifacts=[name for name in ARTIFACTS if (self.workdir / name).is_file()],
+            page_state=state.page_state,
+            post=state.post,
         )
         if self.redactor is not None:
             record = self.redactor.record(record)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-FORMAT = "collector-bundle/1.1"
+import re
+from typing import TypeVar, overload
+
+_T = TypeVar("_T")
+
+FORMAT = "collector-bundle/1.2"
+READABLE_FORMATS = frozenset({"collector-bundle/1.1", FORMAT})
+"""Formats `verify` reads: minor versions only add fields."""
 
 METADATA = "metadata.json"
 SCREENSHOT = "screenshot.png"
@@ -10,14 +17,54 @@ DOM = "page.html"
 RAW_HTML = "response.html"
 MHTML = "page.mhtml"
 WARC = "traffic.warc.gz"
+FEED_ITEMS = "feed-items.jsonl"
+VIEWPORT_DIR = "viewport"
+VIEWPORT_ROLE = "viewport screenshot taken while scrolling a feed (numbered in order)"
+_VIEWPORT_NAME = re.compile(rf"{VIEWPORT_DIR}/\d{{4}}\.png")
 
-ARTIFACT_ROLES = {
-    SCREENSHOT: "full-page screenshot",
-    DOM: "rendered DOM after scripts",
-    RAW_HTML: "main document bytes as received",
-    MHTML: "MHTML snapshot",
-    WARC: "WARC of all traffic",
-}
+
+def viewport_name(number: int) -> str:
+    """The n-th viewport screenshot of a feed, relative to data/: viewport/0001.png, ..."""
+    return f"{VIEWPORT_DIR}/{number:04d}.png"
+
+
+class _ArtifactRoles(dict[str, str]):
+    """Roles by file name; the numbered viewport screenshots are matched by their pattern."""
+
+    def __missing__(self, key: str) -> str:
+        if _VIEWPORT_NAME.fullmatch(key):
+            return VIEWPORT_ROLE
+        raise KeyError(key)
+
+    @overload
+    def get(self, key: str, default: None = None, /) -> str | None: ...
+    @overload
+    def get(self, key: str, default: str, /) -> str: ...
+    @overload
+    def get(self, key: str, default: _T, /) -> str | _T: ...
+    def get(self, key: str, default: object = None, /) -> object:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
+ARTIFACT_ROLES = _ArtifactRoles(
+    {
+        SCREENSHOT: "full-page screenshot",
+        DOM: "rendered DOM after scripts",
+        RAW_HTML: "main document bytes as received",
+        MHTML: "MHTML snapshot",
+        WARC: "WARC of all traffic",
+        FEED_ITEMS: "feed items collected while scrolling (one JSON object per line)",
+    }
+)
+
+
+def artifact_role(name: str) -> str:
+    """The role recorded for an artifact path (relative to data/)."""
+    return ARTIFACT_ROLES.get(name, "artifact")
+
 
 SIGNATURE = "seal.sig"
 TIMESTAMP = "seal.tsr"

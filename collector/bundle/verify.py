@@ -142,7 +142,7 @@ def _check_bag_info(bag: Path, c: _Checklist, info: dict[str, str]) -> None:
     missing = [k for k in layout.REQUIRED_BAG_INFO if not info.get(k)]
     if missing:
         c.add("bag-info", False, f"missing fields: {', '.join(missing)}")
-    elif info["Bundle-Format"] != layout.FORMAT:
+    elif info["Bundle-Format"] not in layout.READABLE_FORMATS:
         c.add("bag-info", False, f"unknown bundle format {info['Bundle-Format']!r}")
     else:
         c.add("bag-info", True, f"{info['Bundle-Format']}, case {info['Case-Number']}")

@@ -21,6 +21,7 @@ from collector.cli.common import (
     warn,
 )
 from collector.errors import UsageError
+from collector.platforms import summary
 
 # --------------------------------------------------------------------- capture and verify
 
@@ -86,6 +87,8 @@ def capture(
         typer.echo(f"  time     RFC 3161 {stamp.gen_time:%Y-%m-%d %H:%M:%SZ} from {stamp.url}")
     else:
         typer.echo(f"  time     {stamp.status}")
+    for label, text in summary.lines(result.post, result.page_state):
+        typer.echo(f"  {label:<8} {text}")
 
 
 @app.command()

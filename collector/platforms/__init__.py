@@ -1,0 +1,31 @@
+"""Reading the post a page shows: platform, ids, author, time, text, media, page state.
+
+Public API::
+
+    read_page(PageInput(url, raw, rendered, status, content_type)) -> Reading
+
+`read_page` never raises on page content: malformed JSON, wrong charsets and missing
+fields leave the field empty with the reason in `Post.missing` / `Post.notes`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from collector.platforms.model import PageState, Post
+from collector.platforms.page import PageInput
+
+__all__ = ["PageInput", "Reading", "read_page"]
+
+
+@dataclass(frozen=True)
+class Reading:
+    post: Post
+    page_state: PageState
+
+
+def read_page(page: PageInput) -> Reading:
+    """The post and page state of one captured page."""
+    from collector.platforms.reader import read
+
+    return read(page)

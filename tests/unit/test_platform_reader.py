@@ -1,0 +1,220 @@
+"""The post reader's framework: charset, lenient JSON, conflicts, platform basis, page states."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from collector.platforms import PageInput, read_page
+from collector.platforms.draft import Draft, normalise_time, parse_count
+from collector.platforms.model import PlatformId
+from collector.platforms.page import decide_charset
+
+STATUS = Path(__file__).resolve().parents[2] / "fixtures" / "site" / "mastodon" / "status.html"
+
+
+def page(body: str, *, head: str = "", title: str = "A page") -> bytes:
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title>{head}</head>"
+        f"<body>{body}</body></html>"
+    ).encode()
+
+
+def read(raw: bytes, url: str = "https://example.org/p/1", status: int = 200, **kw: str):
+    return read_page(PageInput(url=url, raw=raw, status=status, **kw))
+
+
+# ----------------------------------------------------------------------------- charset
+
+
+def test_valid_utf8_wins_over_a_contrary_meta_declaration_and_says_so() -> None:
+    raw = ("<html><head>" + " " * 9000 + "<meta charset='windows-1251'></head><body>"
+           "Матрица</body></html>").encode()
+    text, notes = decide_charset(raw, None)
+    assert "Матрица" in text
+    assert notes and "declares cp1251" in notes[0]
+
+
+def test_header_charset_matching_the_bytes_adds_no_note() -> None:
+    text, notes = decide_charset("<p>Grüße</p>".encode(), "text/html; charset=utf-8")
+    assert "Grüße" in text and notes == []
+
+
+def test_undeclared_non_utf8_bytes_are_read_as_windows_1252_with_a_note() -> None:
+    text, notes = decide_charset("<p>café</p>".encode("latin-1"), None)
+    assert "café" in text
+    assert "windows-1252" in notes[0]
+
+
+def test_rendered_dom_is_used_unless_the_charset_was_overridden() -> None:
+    raw = page("<h1>raw</h1>")
+    reading = read_page(PageInput(url="https://example.org/", raw=raw, rendered=page("<h1>rendered</h1>").decode()))
+    assert reading.post.title == "A page"
+    bad = ("<html><head><meta charset='windows-1251'><title>Пикабу</title></head></html>").encode()
+    mojibake = bad.decode("cp1251")
+    reading = read_page(PageInput(url="https://example.org/", raw=bad, rendered=mojibake))
+    assert reading.post.title == "Пикабу"
+    assert any("rendered DOM" in n for n in reading.post.notes)
+
+
+# ----------------------------------------------------------------------------- hostile pages
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"\x00\xff\xfe garbage \x00",
+        b"<html>" + b"<div>" * 5000,
+        page("", head='<script type="application/ld+json">{"@type": "SocialMediaPosting", </script>'),
+        page("", head='<script type="application/ld+json">[1, "x", null, {"@graph": 5}]</script>'),
+        page("", head='<meta property="og:url" content="http://[::1">'),
+    ],
+    ids=["empty", "binary", "deep", "broken-json-ld", "odd-json-ld", "bad-url"],
+)
+def test_hostile_pages_never_crash_the_reader(raw: bytes) -> None:
+    reading = read(raw)
+    assert reading.page_state.state in {"content", "error"}
+    assert set(reading.post.missing) >= {"post_id", "author_id"}
+
+
+def test_malformed_json_ld_is_ignored_with_the_reason_recorded() -> None:
+    raw = page("", head='<script type="application/ld+json">{"@type": "SocialMediaPosting",</script>')
+    post = read(raw).post
+    assert any("JSON-LD block 1: not valid JSON" in n for n in post.notes)
+    assert post.published_at is None and post.missing["published_at"]
+
+
+def test_raw_newlines_in_json_ld_strings_are_read_leniently() -> None:
+    ld = '{"@type": "SocialMediaPosting", "articleBody": "line one\nline two", "datePublished": "2024-05-01T10:00:00+02:00"}'
+    post = read(page("", head=f'<script type="application/ld+json">{ld}</script>')).post
+    assert post.text == "line one\nline two"
+    assert post.published_at == "2024-05-01T08:00:00Z"
+    assert any("read leniently" in n for n in post.notes)
+
+
+# ----------------------------------------------------------------------------- conflicts
+
+
+def test_canonical_and_og_url_disagreeing_is_kept_and_flagged() -> None:
+    head = ('<link rel="canonical" href="https://example.org/p/1">'
+            '<meta property="og:url" content="https://example.org/p/2">')
+    post = read(page("", head=head)).post
+    assert post.url == "https://example.org/p/1"
+    [conflict] = post.conflicts
+    assert conflict.field == "url"
+    assert {c.value for c in conflict.values} == {"https://example.org/p/1", "https://example.org/p/2"}
+    assert "different values" in conflict.note
+
+
+def test_two_dates_are_flagged_but_the_same_instant_in_two_notations_only_noted() -> None:
+    head = ('<meta property="article:published_time" content="2024-05-01T10:00:00+02:00">'
+            '<meta name="date" content="2024-05-01T08:00:00Z">')
+    post = read(page('<time datetime="2023-01-01T00:00:00Z">x</time>', head=head)).post
+    [conflict] = post.conflicts
+    assert conflict.field == "published_at"
+    assert "different values" in conflict.note  # the <time> element gives another day
+    same = read(page("", head=head)).post
+    assert same.conflicts == []  # both meta tags name the same instant: normalised to one value
+
+
+def test_url_case_only_difference_is_flagged_as_a_difference_of_form() -> None:
+    head = ('<link rel="canonical" href="https://twitter.com/kingbeyoncestan/status/1">'
+            '<meta property="og:url" content="https://twitter.com/KingBeyonceStan/status/1">')
+    [conflict] = read(page("", head=head), url="https://127.0.0.1/x").post.conflicts
+    assert "only in form" in conflict.note
+
+
+# ----------------------------------------------------------------------------- platform basis
+
+
+def test_platform_established_only_by_the_final_url_host() -> None:
+    raw = STATUS.read_bytes()
+    established = read(raw, url="https://mastodon.social/@alice/109876543210").post
+    assert established.platform.basis == "established"
+    assert "mastodon.social" in established.platform.evidence
+    claimed = read(raw, url="http://127.0.0.1:8000/mastodon/status.html").post
+    assert (claimed.platform.id, claimed.platform.basis) == ("mastodon", "claimed")
+    assert "not a platform host" in claimed.platform.evidence
+
+
+def test_a_page_cannot_make_itself_established() -> None:
+    head = ('<link rel="canonical" href="https://x.com/someone/status/1">'
+            '<meta property="og:site_name" content="X (formerly Twitter)">')
+    post = read(page("", head=head), url="https://evil.example/x.com/status/1").post
+    assert post.platform.basis != "established"
+    assert "evil.example" in post.platform.evidence
+
+
+def test_no_claim_means_no_platform() -> None:
+    post = read(page("<p>hello</p>"), url="https://example.org/").post
+    assert post.platform == PlatformId(basis="none", evidence=post.platform.evidence)
+    assert post.extractor == "generic"
+
+
+# ----------------------------------------------------------------------------- page states
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "title", "url", "state"),
+    [
+        (429, "<p>slow down</p>", "x", "https://example.org/", "rate-limited"),
+        (404, "<p>nothing</p>", "x", "https://example.org/", "not-found"),
+        (410, "<p>gone</p>", "x", "https://example.org/", "not-found"),
+        (503, "<p>down</p>", "x", "https://example.org/", "error"),
+        (403, "<p>forbidden</p>", "x", "https://example.org/", "error"),
+        (200, "<h1>This post was deleted</h1>", "x", "https://example.org/", "not-found"),
+        (200, "<form><input type=password></form>", "Log in", "https://example.org/", "login-wall"),
+        (200, "<p>hi</p>", "x", "https://example.org/accounts/login/?next=/p/1", "login-wall"),
+        (200, "<h1>Update your browser</h1>", "x", "https://example.org/", "interstitial"),
+        (200, "<h1>Just a moment...</h1>", "x", "https://example.org/", "interstitial"),
+        (200, "<p>Rate limit exceeded</p>", "x", "https://example.org/", "rate-limited"),
+        (200, "<p>A post.</p>", "x", "https://example.org/", "content"),
+    ],
+)
+def test_page_states(status: int, body: str, title: str, url: str, state: str) -> None:
+    reading = read(page(body, title=title), url=url, status=status)
+    assert reading.page_state.state == state, reading.page_state.reason
+    assert reading.page_state.reason
+
+
+def test_a_long_thread_mentioning_a_login_wall_in_a_comment_stays_content() -> None:
+    ld = '{"@type": "SocialMediaPosting", "articleBody": "The post itself."}'
+    comments = "".join(f"<p>comment {i}: some text here to fill the thread</p>" for i in range(200))
+    body = comments + "<p>I had to log in to see this post on my phone</p>"
+    reading = read(page(body, head=f'<script type="application/ld+json">{ld}</script>'))
+    assert reading.page_state.state == "content"
+
+
+# ----------------------------------------------------------------------------- values
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2018-09-27T14:51:09+0200", "2018-09-27T12:51:09Z"),
+        ("2026-01-26T18:50:48.357Z", "2026-01-26T18:50:48.357Z"),
+        ("2014-02-06T20:37:20", "2014-02-06T20:37:20"),
+        ("2016-05-26", "2016-05-26"),
+        (1580398783, "2020-01-30T15:39:43Z"),
+        ("1580398783000", "2020-01-30T15:39:43Z"),
+        ("yesterday", None),
+        (True, None),
+    ],
+)
+def test_times_normalise_to_utc_only_when_the_page_gives_a_zone(value: object, expected: str | None) -> None:
+    assert normalise_time(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(1234, 1234), ("1,234", 1234), ("12.5K", 12500), ("3M", 3_000_000), ("n/a", None), (-1, None)],
+)
+def test_counts(value: object, expected: int | None) -> None:
+    assert parse_count(value) == expected
+
+
+def test_unknown_fields_are_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="unknown post field"):
+        Draft().offer("colour", "red", "x", 1)
