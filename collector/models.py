@@ -151,6 +151,7 @@ ChangeKind = Literal[
     "expanded",
     "lazy-images-loaded",
     "video-paused",
+    "screenshot-clipped",
 ]
 
 

@@ -8,8 +8,10 @@ Public API::
     chromium_version_warning(version) -> str | None
     TESTED_CHROMIUM_MAJORS
 
-`workdir` receives exactly ARTIFACTS: screenshot.png, page.html, response.html,
-page.mhtml and traffic.warc.gz. Technical failures raise `collector.errors.CaptureFailed`.
+`workdir` receives ARTIFACTS (screenshot.png, page.html, response.html, page.mhtml,
+traffic.warc.gz), plus the post's media under media/ and, for a virtualised feed,
+feed-items.jsonl and viewport/NNNN.png; `CaptureRecord.artifacts` lists every file.
+Technical failures raise `collector.errors.CaptureFailed`.
 With a `session`, the alias's credentials are redacted from every file and from the record
 (`CaptureRecord.redactions` lists each replacement; see `collector.browser.redaction`).
 """

@@ -1,6 +1,10 @@
 """What the capture does to and around the page, each action written to the journal.
 
-- scrolling until the page stops growing (lazy content), then back to the top;
+- scrolling until the page stops growing (lazy content), bounded by time, height and the
+  number of feed items, collecting feed items and clicking expanders on the way
+  (`collector.browser.feed`, `collector.browser.expand`), then back to the top;
+- closing consent overlays (`collector.browser.consent`) and preparing media for the
+  screenshot (`collector.browser.media_state`);
 - dismissing dialogs (alert, confirm, prompt, beforeunload);
 - closing popups;
 - noting downloads, which the context refuses (`accept_downloads=False`).
@@ -17,12 +21,17 @@ from typing import Any
 
 from playwright.async_api import BrowserContext, Dialog, Download, Page
 
+from collector.browser.expand import Expander
+from collector.browser.feed import FeedCollector
 from collector.browser.journal import Journal, StepHandle, one_line
+from collector.models import FeedStop
 
 POPUP_LOAD_WAIT_S = 2.0
 POPUP_FLUSH_WAIT_S = 2.0
 SCROLL_PAUSE_S = 0.1
 IMAGE_WAIT_S = 2.0
+FEED_STEP_RATIO = 0.8
+"""Step of a virtualised feed's scan, as a share of the viewport height (screenshots overlap)."""
 
 _METRICS_JS = """() => {
   const el = document.scrollingElement || document.documentElement;
@@ -129,6 +138,8 @@ class ScrollResult:
     reason: str
     height: int
     batches: int
+    stop: FeedStop = "idle"
+    items: int = 0
 
 
 async def scroll_until_stable(
@@ -138,22 +149,33 @@ async def scroll_until_stable(
     max_time_s: float,
     idle_ms: int,
     max_height_px: int,
+    max_items: int = 0,
+    feed: FeedCollector | None = None,
+    expander: Expander | None = None,
 ) -> ScrollResult:
     """Scroll down a viewport-ish step at a time until the page stops growing.
 
     Stops when the height has not grown for `idle_ms` while at the bottom, when the height
-    reaches `max_height_px`, or after `max_time_s`. Each batch of scrolling between two
-    growths of the page is one `scroll` PageChange (positions and heights).
+    reaches `max_height_px`, after `max_time_s`, or once `feed` has seen `max_items` items
+    (0: no item cap). Each batch of scrolling between two growths of the page is one `scroll`
+    PageChange (positions and heights). At each position the `expander` clicks new
+    expanders and the `feed` collects items; when items seen earlier have left the DOM (a
+    virtualised feed) the scan starts again from the top in steps of FEED_STEP_RATIO of the
+    viewport, so every item passes through the viewport (and its screenshots).
     """
     start = time.monotonic()
     metrics: dict[str, int] = await page.evaluate(_METRICS_JS)
-    step = max(200, int(metrics["viewport"] * 2))
+    coarse = max(200, int(metrics["viewport"] * 2))
+    fine = max(100, int(metrics["viewport"] * FEED_STEP_RATIO))
     height = int(metrics["height"])
     start_height = height
     positions: list[int] = []
     batches = 0
     idle_since = time.monotonic()
     reason = "max-time"
+    stop: FeedStop = "max-time"
+    if feed is not None:
+        await feed.observe()
 
     def flush(new_height: int) -> None:
         nonlocal batches, start_height
@@ -170,14 +192,37 @@ async def scroll_until_stable(
     while True:
         now = time.monotonic()
         if height >= max_height_px:
-            reason = f"max-height ({height}px >= {max_height_px}px)"
+            reason, stop = f"max-height ({height}px >= {max_height_px}px)", "max-height"
             break
         if now - start >= max_time_s:
-            reason = f"max-time ({max_time_s:g}s)"
+            reason, stop = f"max-time ({max_time_s:g}s)", "max-time"
             break
+        if feed is not None and max_items and feed.count >= max_items:
+            reason = f"max-items ({feed.count} feed items >= {max_items})"
+            stop = "max-items"
+            break
+        step = fine if feed is not None and feed.fine_steps else coarse
         state: dict[str, Any] = await page.evaluate(_SCROLL_STEP_JS, step)
         positions.append(int(state["y"]))
         await asyncio.sleep(SCROLL_PAUSE_S)
+        if expander is not None:
+            await expander.run(page, await feed.expanded_marks() if feed is not None else None)
+        if feed is not None:
+            await feed.observe()
+            if feed.wants_rescan():
+                flush(height)
+                await page.evaluate("() => window.scrollTo(0, 0)")
+                feed.start_rescan()
+                journal.change(
+                    "scroll",
+                    f"{feed.missing_now} feed item(s) seen earlier left the page (a virtualised "
+                    f"feed): back to the top (y=0) to scan again in {fine}px steps"
+                    + (" with viewport screenshots" if feed.screenshots_on else ""),
+                )
+                await asyncio.sleep(SCROLL_PAUSE_S)
+                await feed.observe()
+                idle_since = time.monotonic()
+                continue
         after: dict[str, int] = await page.evaluate(_METRICS_JS)
         new_height = int(after["height"])
         if new_height > height:
@@ -187,11 +232,12 @@ async def scroll_until_stable(
         elif not state["atBottom"]:
             idle_since = time.monotonic()
         elif (time.monotonic() - idle_since) * 1000 >= idle_ms:
-            reason = f"idle (no growth for {idle_ms}ms at the bottom)"
+            reason, stop = f"idle (no growth for {idle_ms}ms at the bottom)", "idle"
             break
         height = max(height, new_height)
     flush(height)
-    return ScrollResult(reason=reason, height=height, batches=batches)
+    items = feed.count if feed is not None else 0
+    return ScrollResult(reason=reason, height=height, batches=batches, stop=stop, items=items)
 
 
 async def wait_for_images(page: Page, timeout_s: float, handle: StepHandle) -> None:

@@ -114,9 +114,26 @@ class PrivateNetworkGuard:
         self._policy = policy
         self._journal = journal
         self.blocked: list[Request] = []
+        self.blocked_tool_requests: list[str] = []
 
     async def install(self, context: BrowserContext) -> None:
         await context.route("**/*", self._handle)
+
+    async def check_tool_request(self, method: str, url: str) -> Verdict:
+        """Judge a request the tool itself makes (not routed through the browser); a block
+        is recorded like the page's own."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            verdict = Verdict(True, f"{url[:200]}: not an http(s) URL")
+        else:
+            try:
+                verdict = await self._policy.decide(parts.hostname)
+            except Exception as exc:
+                verdict = Verdict(True, f"{parts.hostname}: check failed ({one_line(exc)})")
+        if verdict.blocked:
+            self.blocked_tool_requests.append(url)
+            self._journal.change("request-blocked", f"{method} {url} (tool): {verdict.reason}")
+        return verdict
 
     def was_blocked(self, request: Request) -> bool:
         return any(request is blocked for blocked in self.blocked)

@@ -9,6 +9,11 @@ is stored empty, marked `WARC-Truncated`, and recorded as `body-unavailable`.
 With a `Redactor` (a capture under an alias), the URL, headers and bodies of each exchange
 are redacted before the headers are reconciled and the records written, so the WARC's
 digests and lengths describe the redacted bytes.
+
+Every exchange written is indexed (`TrafficIndex`): where its body sits in the WARC, and
+whether it was JSON. Exchanges the tool makes itself (post media fetched in the browser
+context, see `collector.browser.media`) go through `archive`: the same writer and the same
+redaction, so the WARC stays a complete record of the traffic.
 """
 
 from __future__ import annotations
@@ -17,20 +22,23 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from playwright.async_api import BrowserContext, Page, Request, Response
 
 from collector.browser.journal import Journal, one_line, utcnow
 from collector.browser.network import PrivateNetworkGuard
 from collector.browser.redaction import HeaderList, Redactor
+from collector.browser.traffic_index import BodyLocation, TrafficIndex
 from collector.browser.warc import (
     REDIRECT_STATUSES,
     Exchange,
     WarcSink,
+    Written,
     reconcile_request_headers,
     reconcile_response_headers,
 )
@@ -55,6 +63,26 @@ class _Pending:
     received_at: datetime
 
 
+TOOL_FETCH = "tool-fetch"
+"""Resource type recorded for exchanges the tool made itself (not the page)."""
+
+
+@dataclass
+class _Fetched:
+    """An exchange the tool made in the browser context, to be archived like the page's."""
+
+    url: str
+    method: str
+    request_headers: HeaderList
+    status: int
+    reason: str
+    response_headers: HeaderList
+    body: bytes
+    received_at: datetime
+    keys: list[str]
+    done: asyncio.Future[Written | None]
+
+
 class TrafficRecorder:
     """Listens on a browser context and streams its traffic into a `WarcSink`."""
 
@@ -64,12 +92,13 @@ class TrafficRecorder:
         journal: Journal,
         guard: PrivateNetworkGuard | None,
         redactor: Redactor | None = None,
+        json_index_max: int = 2000,
     ) -> None:
         self._sink = sink
         self._redactor = redactor
         self._journal = journal
         self._guard = guard
-        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Pending | _Fetched | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._draining = asyncio.Event()
         self._drain_deadline = float("inf")
@@ -86,6 +115,7 @@ class TrafficRecorder:
         self.unwritten = 0
         self._enqueued = 0
         self._processed = 0
+        self.index = TrafficIndex(json_index_max)
 
     # ------------------------------------------------------------------ events
 
@@ -134,11 +164,21 @@ class TrafficRecorder:
             if item is None:
                 return
             try:
-                exchange = await self._exchange(item)
-                await asyncio.to_thread(self._sink.write, exchange)
+                if isinstance(item, _Fetched):
+                    exchange, resource_type, keys = self._fetched(item), TOOL_FETCH, item.keys
+                else:
+                    exchange = await self._exchange(item)
+                    resource_type, keys = _describe(item.response)
+                written = await asyncio.to_thread(self._sink.write, exchange)
+                self.index.add(keys, exchange, written, resource_type)
+                if isinstance(item, _Fetched) and not item.done.done():
+                    item.done.set_result(written)
             except Exception as exc:  # a broken WARC must fail the capture, not vanish
-                self.write_error = f"{item.response.url}: {one_line(exc)}"
+                url = item.url if isinstance(item, _Fetched) else item.response.url
+                self.write_error = f"{url}: {one_line(exc)}"
                 self._closed = True
+                if isinstance(item, _Fetched) and not item.done.done():
+                    item.done.set_result(None)
                 return
             finally:
                 self._processed += 1
@@ -156,6 +196,56 @@ class TrafficRecorder:
             elif time.monotonic() - quiet_since >= quiet_s:
                 return
             await asyncio.sleep(0.02)
+
+    async def settled(self, timeout_s: float) -> bool:
+        """Wait (bounded) until every response received so far is written; True when so."""
+        target = self._enqueued
+        end = time.monotonic() + timeout_s
+        while self._processed < target:
+            if self._writer is None or self._writer.done() or time.monotonic() >= end:
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
+    async def archive(
+        self,
+        *,
+        url: str,
+        method: str,
+        request_headers: HeaderList,
+        status: int,
+        reason: str,
+        response_headers: HeaderList,
+        body: bytes,
+        received_at: datetime,
+        keys: list[str],
+        timeout_s: float,
+    ) -> Written | None:
+        """Write an exchange the tool made itself; None when recording has stopped or failed."""
+        if self._closed or self._writer is None or self._writer.done():
+            return None
+        done: asyncio.Future[Written | None] = asyncio.get_running_loop().create_future()
+        self.requests += 1
+        self.responses += 1
+        self._enqueued += 1
+        self._queue.put_nowait(
+            _Fetched(url, method, request_headers, status, reason, response_headers, body,
+                     received_at, keys, done)
+        )  # fmt: skip
+        try:
+            return await asyncio.wait_for(asyncio.shield(done), max(0.001, timeout_s))
+        except TimeoutError:
+            return None
+
+    def location(self, url: str) -> BodyLocation | None:
+        """Where the WARC holds the body of `url` (following redirects), if it was written."""
+        return self.index.location(url)
+
+    @contextmanager
+    def payload(self, location: BodyLocation) -> Iterator[BinaryIO]:
+        """The stored body at `location`, read back from the WARC scratch file."""
+        with self._sink.payload(location.offset) as stream:
+            yield stream
 
     def _body_timeout(self) -> float:
         if not self._draining.is_set():
@@ -214,16 +304,6 @@ class TrafficRecorder:
         except Exception:
             server_ip = None
 
-        request_body = request.post_data_buffer
-        if self._redactor is not None:
-            url, request_headers, response_headers = self._redact_meta(
-                self._redactor, url, request_headers, response_headers
-            )
-            if request_body:
-                request_body, request_headers = self._redact_request_body(
-                    self._redactor, url, request_body, request_headers
-                )
-
         status = response.status
         has_location = any(name.lower() == "location" for name, _ in response_headers)
         redirect = status in REDIRECT_STATUSES and has_location
@@ -238,6 +318,50 @@ class TrafficRecorder:
                     unavailable = "body could not be read in time"
                 except Exception as exc:
                     unavailable = one_line(exc)
+        return self._stored(
+            Exchange(
+                url=url,
+                method=request.method,
+                request_headers=request_headers,
+                request_body=request.post_data_buffer,
+                status=status,
+                reason=response.status_text,
+                response_headers=response_headers,
+                body=body,
+                received_at=item.received_at,
+                server_ip=server_ip,
+            ),
+            redirect=redirect,
+            unavailable=unavailable,
+        )
+
+    def _fetched(self, item: _Fetched) -> Exchange:
+        exchange = Exchange(
+            url=item.url,
+            method=item.method,
+            request_headers=item.request_headers,
+            request_body=None,
+            status=item.status,
+            reason=item.reason,
+            response_headers=item.response_headers,
+            body=item.body,
+            received_at=item.received_at,
+            server_ip=None,
+        )
+        return self._stored(exchange, redirect=False, unavailable=None)
+
+    def _stored(self, raw: Exchange, *, redirect: bool, unavailable: str | None) -> Exchange:
+        """The exchange as it is stored: redacted (under an alias), headers reconciled."""
+        url, request_headers, response_headers = raw.url, raw.request_headers, raw.response_headers
+        request_body, body, status = raw.request_body, raw.body, raw.status
+        if self._redactor is not None:
+            url, request_headers, response_headers = self._redact_meta(
+                self._redactor, url, request_headers, response_headers
+            )
+            if request_body:
+                request_body, request_headers = self._redact_request_body(
+                    self._redactor, url, request_body, request_headers
+                )
         if body and self._redactor is not None:
             body = self._redactor.body(body, artifact=WARC, url=url, where="response body")
         if unavailable is not None:
@@ -252,15 +376,15 @@ class TrafficRecorder:
         self.rewrites.extend(request_reconciled.rewrites)
         return Exchange(
             url=url,
-            method=request.method,
+            method=raw.method,
             request_headers=request_reconciled.headers,
             request_body=request_body,
             status=status,
-            reason=response.status_text,
+            reason=raw.reason,
             response_headers=reconciled.headers,
             body=body,
-            received_at=item.received_at,
-            server_ip=server_ip,
+            received_at=raw.received_at,
+            server_ip=raw.server_ip,
             truncated="time" if unavailable is not None else None,
         )
 
@@ -332,3 +456,18 @@ class TrafficRecorder:
             bodies_unavailable=self.bodies_unavailable,
             warc_records=warc_records,
         )
+
+
+def _describe(response: Response) -> tuple[str, list[str]]:
+    """Chromium's resource type, and the URLs that lead to this response (redirects first)."""
+    request = response.request
+    try:
+        resource_type = request.resource_type
+    except Exception:
+        resource_type = "other"
+    keys = [response.url]
+    current = request.redirected_from
+    while current is not None and len(keys) < 32:
+        keys.append(current.url)
+        current = current.redirected_from
+    return resource_type, keys

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import struct
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,7 @@ from playwright.async_api import (
     Browser,
     BrowserContext,
     CDPSession,
+    FloatRect,
     Page,
     Playwright,
     Request,
@@ -38,7 +40,10 @@ from collector.browser.behaviours import (
     scroll_until_stable,
     wait_for_images,
 )
+from collector.browser.consent import ConsentRulesError, dismiss_consent, load_rules
 from collector.browser.egress import egress_for
+from collector.browser.expand import Expander
+from collector.browser.feed import FeedCollector
 from collector.browser.journal import Deadline, Journal, StepHandle, one_line, utcnow
 from collector.browser.launch import (
     TrustedCa,
@@ -48,13 +53,22 @@ from collector.browser.launch import (
     launch_args,
     launch_browser,
 )
+from collector.browser.media import MEDIA_SCRATCH, MediaOutcome, orphans, save_media
+from collector.browser.media_state import prepare_media
 from collector.browser.network import PrivateNetworkGuard, PrivateNetworkPolicy
 from collector.browser.recorder import TrafficRecorder
 from collector.browser.redaction import AliasSession, Redactor, redaction_lines
 from collector.browser.tls import collect_tls
 from collector.browser.warc import WarcSink, rewrite_lines
 from collector.bundle.layout import DOM as PAGE_HTML
-from collector.bundle.layout import MHTML, SCREENSHOT, WARC
+from collector.bundle.layout import (
+    FEED_ITEMS,
+    MEDIA_DIR,
+    MHTML,
+    SCREENSHOT,
+    VIEWPORT_DIR,
+    WARC,
+)
 from collector.bundle.layout import RAW_HTML as RESPONSE_HTML
 from collector.errors import CaptureFailed
 from collector.models import (
@@ -62,10 +76,14 @@ from collector.models import (
     BrowserSettings,
     CaptureRecord,
     Egress,
+    FeedRecord,
+    FeedStop,
     Header,
+    JsonResponse,
     NetworkSummary,
     RedirectHop,
     ServerAddress,
+    StreamAssembly,
     TlsInfo,
     WarcRewrite,
 )
@@ -79,6 +97,14 @@ CLOSE_RESERVE_S = 3.0
 """Kept back at the end of the time budget for closing the browser."""
 BODY_TIMEOUT_S = 15.0
 SMALL_CALL_S = 5.0
+CONSENT_TIMEOUT_S = 10.0
+EXPAND_TIMEOUT_S = 10.0
+MEDIA_TIMEOUT_S = 8.0
+"""Longest times of the consent, expand and media-state steps (within the total limit)."""
+MAX_SCREENSHOT_SIDE_PX = 16_384
+"""Widest screenshot taken whole (device px); Chromium cannot capture very wide documents."""
+MAX_SCREENSHOT_PIXELS = 120_000_000
+"""Largest screenshot taken whole (device px²); a 1280 px wide page up to ~93 000 px tall."""
 READ_TIMEOUT_S = 20.0
 """Longest time for reading the post out of the page (parsing runs in a thread)."""
 
@@ -114,6 +140,13 @@ class _State:
     summary: NetworkSummary | None = None
     post: Post | None = None
     page_state: PageState | None = None
+    media_artifacts: list[str] = field(default_factory=list)
+    streams: list[StreamAssembly] = field(default_factory=list)
+    tool_fetches: list[str] = field(default_factory=list)
+    platform_json: list[JsonResponse] = field(default_factory=list)
+    platform_json_omitted: int = 0
+    feed: FeedRecord | None = None
+    feed_artifacts: list[str] = field(default_factory=list)
 
 
 class CaptureSession:
@@ -137,6 +170,7 @@ class CaptureSession:
         self.reserve = finish_reserve(total) + min(CLOSE_RESERVE_S, 0.1 * total)
         self.state = _State()
         self._sink: WarcSink | None = None
+        self.expander = Expander(self.journal, settings.expand_max_clicks)
 
     # ------------------------------------------------------------------ entry
 
@@ -166,9 +200,12 @@ class CaptureSession:
 
     def remove_artifacts(self) -> None:
         """After a failure: nothing half-written may look like a capture."""
-        for name in (*ARTIFACTS, WARC_SCRATCH):
+        for name in (*ARTIFACTS, WARC_SCRATCH, FEED_ITEMS):
             with contextlib.suppress(OSError):
                 (self.workdir / name).unlink(missing_ok=True)
+        shutil.rmtree(self.workdir / VIEWPORT_DIR, ignore_errors=True)
+        for directory in (MEDIA_DIR, MEDIA_SCRATCH):
+            shutil.rmtree(self.workdir / directory, ignore_errors=True)
 
     # ------------------------------------------------------------------ steps
 
@@ -236,7 +273,9 @@ class CaptureSession:
                 else:
                     step.note("private-network blocking off: no request routing installed")
                 self._sink = WarcSink(self.workdir / WARC_SCRATCH)
-                recorder = TrafficRecorder(self._sink, journal, guard, self.redactor)
+                recorder = TrafficRecorder(
+                    self._sink, journal, guard, self.redactor, settings.platform_json_max
+                )
                 recorder.attach(context)
                 page = await context.new_page()
                 recorder.main_page = page
@@ -259,18 +298,24 @@ class CaptureSession:
             await self._navigate(page, recorder, guard)
             await self._response_body()
             await self._settle(page)
+            await self._consent(page)
+            await self._expand(page)
             await self._scroll(page)
+            await self._media_state(page)
             await watch.settle(1.0)
             await self._screenshot(page)
             await self._dom(page, recorder)
             await self._post()
+            await self._media(context, recorder, guard)
             await self._mhtml(cdp)
             await self._tls(cdp)
             await self._environment(page)
             if self.redactor is not None:
                 await self._redact_files(self.redactor)
             await self._warc(context, recorder, watch)
-            self.state.blocked = len(guard.blocked) if guard else 0
+            self.state.blocked = (
+                len(guard.blocked) + len(guard.blocked_tool_requests) if guard else 0
+            )
         finally:
             if recorder is not None:
                 await recorder.abort()
@@ -343,9 +388,64 @@ class CaptureSession:
             except PlaywrightTimeoutError:
                 step.timeout(f"network still busy after {budget:.1f}s; continuing")
 
+    async def _consent(self, page: Page) -> None:
+        """Close consent overlays that a rule in consent-rules.toml matches."""
+        with self.journal.step("consent") as step:
+            if not self.settings.dismiss_consent:
+                step.skip("dismiss_consent is off: overlays left as the page showed them")
+                return
+            budget = self.deadline.budget(CONSENT_TIMEOUT_S, self.reserve)
+            if budget <= 0:
+                step.skip("no time left for consent overlays")
+                return
+            try:
+                rules = load_rules()
+            except (ConsentRulesError, OSError) as exc:
+                step.fail(f"consent rules unusable, overlays left in place: {one_line(exc)}")
+                return
+            step.note(rules.describe())
+            try:
+                outcome = await asyncio.wait_for(
+                    dismiss_consent(page, self.journal, step, rules), budget
+                )
+            except TimeoutError:
+                step.timeout(f"consent overlays not handled within {budget:.1f}s")
+                return
+            except PlaywrightError as exc:
+                step.fail(f"consent check interrupted: {one_line(exc.message)}")
+                return
+            step.note(
+                f"{outcome.rules_checked} rule(s) apply to this host; {outcome.dismissed} "
+                f"overlay(s) closed, {outcome.left} left in place"
+            )
+
+    async def _expand(self, page: Page) -> None:
+        """Click "Show more" expanders in the DOM (more are clicked while scrolling)."""
+        with self.journal.step("expand") as step:
+            if self.settings.expand_max_clicks <= 0:
+                step.skip("expand_max_clicks is 0: truncated text left as it was")
+                return
+            budget = self.deadline.budget(EXPAND_TIMEOUT_S, self.reserve)
+            if budget <= 0:
+                step.skip("no time left for expanding")
+                return
+            try:
+                await asyncio.wait_for(self.expander.run(page), budget)
+            except TimeoutError:
+                step.timeout(f"expanding not done within {budget:.1f}s")
+            step.note(self.expander.summary())
+
     async def _scroll(self, page: Page) -> None:
         settings = self.settings
         with self.journal.step("scroll") as step:
+            feed = FeedCollector(
+                page,
+                self.workdir,
+                mode=settings.feed_artifacts,
+                max_screenshots=settings.feed_max_screenshots,
+            )
+            stop: FeedStop = "not-scrolled"
+            clicked_before = self.expander.clicked
             budget = self.deadline.budget(settings.scroll_max_time_s, self.reserve)
             if budget <= 0:
                 step.skip("scrolling disabled or no time left")
@@ -358,17 +458,28 @@ class CaptureSession:
                             max_time_s=budget,
                             idle_ms=settings.scroll_idle_ms,
                             max_height_px=settings.scroll_max_height_px,
+                            max_items=settings.feed_max_items,
+                            feed=feed,
+                            expander=self.expander,
                         ),
                         timeout=budget + SMALL_CALL_S,
                     )
+                    stop = result.stop
                     step.note(
                         f"stopped: {result.reason}; height {result.height}px; "
-                        f"{result.batches} batch(es)"
+                        f"{result.batches} batch(es); {result.items} feed item(s) seen"
                     )
                 except TimeoutError:
+                    stop = "interrupted"
                     step.timeout("the page stopped answering while scrolling")
                 except PlaywrightError as exc:  # e.g. the page navigated away mid-scroll
+                    stop = "interrupted"
                     step.fail(f"scrolling interrupted: {one_line(exc.message)}")
+            if self.expander.clicked > clicked_before:
+                step.note(
+                    f"{self.expander.clicked - clicked_before} expander(s) clicked while "
+                    f"scrolling; {self.expander.summary()}"
+                )
             images = self.deadline.budget(IMAGE_WAIT_S, self.reserve)
             try:
                 await wait_for_images(page, images, step)
@@ -380,6 +491,56 @@ class CaptureSession:
                 await asyncio.wait_for(scroll_to_top(page, self.journal), SMALL_CALL_S)
             except (TimeoutError, PlaywrightError) as exc:
                 step.fail(f"could not scroll back to the top: {one_line(exc)}")
+            await self._finish_feed(feed, stop, step)
+
+    async def _finish_feed(self, feed: FeedCollector, stop: FeedStop, step: StepHandle) -> None:
+        """Compare the items seen with the final DOM; keep the feed artifacts (feed.py)."""
+        try:
+            budget = max(1.0, self.deadline.budget(SMALL_CALL_S * 2, self.reserve))
+            record = await asyncio.wait_for(feed.finish(stop, self.redactor), budget)
+        except TimeoutError:
+            feed.discard()
+            step.note("feed items not finished within the time limit; none kept")
+            return
+        if record is None:
+            step.note("no feed items found")
+            return
+        self.state.feed = record
+        self.state.feed_artifacts = list(feed.artifacts)
+        step.note(
+            f"feed: {record.items_seen} item(s) seen, {record.items_in_final_dom} still in the "
+            f"final DOM ({'virtualised' if record.virtualised else 'not virtualised'}), "
+            f"{'complete' if record.complete else 'incomplete: ' + record.stop_reason}; "
+            f"{len(record.screenshots)} viewport screenshot(s); {record.note}"
+        )
+
+    async def _media_state(self, page: Page) -> None:
+        """Lazy images loaded and videos stopped at 0 s for the screenshot (media_state.py)."""
+        settings = self.settings
+        with self.journal.step("media-state") as step:
+            if not settings.load_lazy_images and not settings.pause_videos:
+                step.skip("load_lazy_images and pause_videos are off")
+                return
+            budget = self.deadline.budget(MEDIA_TIMEOUT_S, self.reserve)
+            if budget <= 0:
+                step.skip("no time left to prepare media")
+                return
+            try:
+                await asyncio.wait_for(
+                    prepare_media(
+                        page,
+                        self.journal,
+                        step,
+                        lazy_images=settings.load_lazy_images,
+                        videos=settings.pause_videos,
+                        image_wait_s=min(IMAGE_WAIT_S, budget / 2),
+                    ),
+                    budget,
+                )
+            except TimeoutError:
+                step.timeout(f"media not made ready within {budget:.1f}s")
+            except PlaywrightError as exc:
+                step.fail(f"media state not changed: {one_line(exc.message)}")
 
     async def _screenshot(self, page: Page) -> None:
         dsf = self.settings.device_scale_factor
@@ -395,9 +556,23 @@ class CaptureSession:
             self.state.page_height = int(metrics["height"])
             budget = self.deadline.budget(120.0, CLOSE_RESERVE_S + 2.0)
             target = self.workdir / SCREENSHOT
+            clip = screenshot_clip(
+                self.state.page_width, self.state.page_height, self.settings.viewport_width, dsf
+            )
+            if clip is not None:
+                self.journal.change(
+                    "screenshot-clipped",
+                    f"the document is {self.state.page_width}x{self.state.page_height} CSS px, "
+                    f"beyond what one PNG can hold; the screenshot covers x 0-{clip['width']}, "
+                    f"y 0-{clip['height']} (the DOM, MHTML and WARC hold the whole page)",
+                )
             try:
                 await page.screenshot(
-                    path=str(target), full_page=True, type="png", timeout=max(0.1, budget) * 1000
+                    path=str(target),
+                    full_page=True,
+                    type="png",
+                    clip=clip,
+                    timeout=max(0.1, budget) * 1000,
                 )
             except PlaywrightTimeoutError as exc:
                 raise CaptureFailed(f"full-page screenshot not done within {budget:.1f}s") from exc
@@ -406,7 +581,7 @@ class CaptureSession:
                 f"{width}x{height} px PNG of a {self.state.page_width}x{self.state.page_height} "
                 f"CSS px document at scale {dsf:g}"
             )
-            if height != round(self.state.page_height * dsf):
+            if clip is None and height != round(self.state.page_height * dsf):
                 step.note("WARNING: screenshot height differs from document height x scale")
 
     async def _dom(self, page: Page, recorder: TrafficRecorder) -> None:
@@ -448,6 +623,61 @@ class CaptureSession:
                 f"page state {reading.page_state.state} ({reading.page_state.reason}); platform "
                 f"{post.platform.name or 'none'} ({post.platform.basis}); extractor {post.extractor}; "
                 f"{len(post.sources)} value(s), {len(post.conflicts)} conflict(s)"
+            )
+
+    async def _media(
+        self,
+        context: BrowserContext,
+        recorder: TrafficRecorder,
+        guard: PrivateNetworkGuard | None,
+    ) -> None:
+        """Save the post's media as files of their own (see `collector.browser.media`)."""
+        post = self.state.post
+        if post is None:
+            return  # the post step says why there is no post
+        with self.journal.step("media") as step:
+            if not post.media:
+                step.skip("the post has no media")
+                return
+            budget = self.deadline.budget(self.settings.media_max_time_s, self.reserve)
+            main = self._main()
+            try:
+                outcome = await save_media(
+                    post.media,
+                    context=context,
+                    recorder=recorder,
+                    guard=guard,
+                    settings=self.settings,
+                    workdir=self.workdir,
+                    page_url=main.url,
+                    budget_s=budget,
+                    step=step,
+                    user_agent=main.request.headers.get("user-agent"),
+                    scrub=self.redactor.scrub if self.redactor is not None else None,
+                )
+            except Exception as exc:  # media never fail the capture: recorded, not raised
+                step.fail(f"media step failed: {one_line(exc)}")
+                for item in post.media:
+                    if item.artifact is None and item.skipped is None:
+                        item.skipped = f"media step failed: {one_line(exc)}"
+                outcome = MediaOutcome(artifacts=[i.artifact for i in post.media if i.artifact])
+            finally:
+                shutil.rmtree(self.workdir / MEDIA_SCRATCH, ignore_errors=True)
+            kept = [name for name in outcome.artifacts if (self.workdir / name).is_file()]
+            for stray in orphans(self.workdir, kept):
+                stray.unlink(missing_ok=True)
+                step.note(f"removed {stray.name}: written but not recorded")
+            for item in post.media:
+                if item.artifact is not None and item.artifact not in kept:
+                    item.artifact = item.sha256 = item.size = None
+                    item.skipped = "the saved file was missing at the end of the media step"
+            self.state.media_artifacts = kept
+            self.state.streams = outcome.streams
+            self.state.tool_fetches = outcome.fetched
+            skipped = sum(1 for item in post.media if item.artifact is None)
+            step.note(
+                f"{len(kept)} of {len(post.media)} item(s) saved, {skipped} skipped; "
+                f"{len(outcome.fetched)} request(s) made by the tool (in the WARC)"
             )
 
     async def _mhtml(self, cdp: CDPSession) -> None:
@@ -552,6 +782,13 @@ class CaptureSession:
             self._sink = None
             self.state.warc_records = records
             self.state.rewrites = list(recorder.rewrites)
+            self.state.platform_json = list(recorder.index.json)
+            self.state.platform_json_omitted = recorder.index.json_omitted
+            if recorder.index.json_omitted:
+                step.note(
+                    f"{recorder.index.json_omitted} JSON response(s) left out of the index "
+                    f"(platform_json_max={self.settings.platform_json_max}); all are in the WARC"
+                )
             self.state.summary = recorder.summary(0, records)
             step.note(
                 f"{records} records ({recorder.responses} responses), "
@@ -585,6 +822,16 @@ class CaptureSession:
             ("header-rewrites", str(len(recorder.rewrites))),
         ]
         info.extend(rewrite_lines(recorder.rewrites))
+        info.extend(
+            (
+                "tool-fetch",
+                f"{url if self.redactor is None else self.redactor.scrub(url)} | post media the "
+                "page did not load, fetched by the collector in the capture's browser context; "
+                "request headers as the collector set them (Host and Connection added by the "
+                "HTTP client)",
+            )
+            for url in self.state.tool_fetches
+        )
         if self.redactor is not None:
             info.extend(redaction_lines(self.redactor.redactions))
         return info
@@ -642,9 +889,17 @@ class CaptureSession:
             changes=self.journal.changes,
             warc_rewrites=state.rewrites,
             network=network,
-            artifacts=[name for name in ARTIFACTS if (self.workdir / name).is_file()],
+            artifacts=[
+                name
+                for name in (*ARTIFACTS, *state.feed_artifacts, *state.media_artifacts)
+                if (self.workdir / name).is_file()
+            ],
             page_state=state.page_state,
             post=state.post,
+            feed=state.feed,
+            platform_json=state.platform_json,
+            platform_json_omitted=state.platform_json_omitted,
+            streams=state.streams,
         )
         if self.redactor is not None:
             record = self.redactor.record(record)
@@ -679,6 +934,18 @@ async def _redirect_chain(request: Request) -> list[RedirectHop]:
         current = current.redirected_from
     hops.reverse()
     return hops
+
+
+def screenshot_clip(
+    width: int, height: int, viewport_width: int, scale: float
+) -> FloatRect | None:
+    """None when the whole document fits one PNG; else the largest top-left region that does:
+    first the width cut to the viewport (sideways overflow), then the height cut to fit."""
+    if width * scale <= MAX_SCREENSHOT_SIDE_PX and width * height * scale * scale <= MAX_SCREENSHOT_PIXELS:
+        return None
+    clip_width = min(width, viewport_width)
+    max_height = int(MAX_SCREENSHOT_PIXELS / (clip_width * scale * scale))
+    return {"x": 0, "y": 0, "width": clip_width, "height": max(1, min(height, max_height))}
 
 
 def png_size(path: Path) -> tuple[int, int]:

@@ -15,7 +15,8 @@ concatenation).
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
+from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter as _WarcioWriter
@@ -221,6 +223,14 @@ class Exchange:
     truncated: str | None = None  # WARC-Truncated value when the body is not complete
 
 
+@dataclass(frozen=True)
+class Written:
+    """Where one exchange went: its response record's id and offset in the scratch file."""
+
+    response_id: str
+    offset: int
+
+
 class WarcSink:
     """Appends request/response pairs to a scratch file; `finish` produces the final WARC."""
 
@@ -230,9 +240,10 @@ class WarcSink:
         self._writer = WARCWriter(self._scratch, gzip=True, warc_version=WARC_VERSION)
         self.records = 0
 
-    def write(self, exchange: Exchange) -> None:
+    def write(self, exchange: Exchange) -> Written:
         """Write one pair (blocking: run it in a worker thread)."""
         writer = self._writer
+        offset = self._scratch.tell()
         common = {"WARC-Date": warc_date(exchange.received_at)}
         if exchange.server_ip:
             common["WARC-IP-Address"] = exchange.server_ip
@@ -266,8 +277,20 @@ class WarcSink:
             warc_headers_dict=dict(common),
             http_headers=http_request,
         )
-        writer.write_request_response_pair(request, response)
+        writer.write_request_response_pair(request, response)  # the response record first
+        self._scratch.flush()  # so `payload` can read it back while recording goes on
         self.records += 2
+        return Written(response_id=response.rec_headers.get_header("WARC-Record-ID"), offset=offset)
+
+    @contextmanager
+    def payload(self, offset: int) -> Iterator[BinaryIO]:
+        """The stored HTTP payload of the response record written at `offset`, as a stream."""
+        with self._scratch_path.open("rb") as handle:
+            handle.seek(offset)
+            record = next(iter(ArchiveIterator(handle)))
+            if record.rec_type != "response":
+                raise ValueError(f"no response record at offset {offset}")
+            yield record.raw_stream
 
     def finish(self, target: Path, info: list[tuple[str, str]]) -> int:
         """Write `target`: warcinfo (with `info` fields) then every record. Returns the count."""

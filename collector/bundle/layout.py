@@ -21,6 +21,9 @@ FEED_ITEMS = "feed-items.jsonl"
 VIEWPORT_DIR = "viewport"
 VIEWPORT_ROLE = "viewport screenshot taken while scrolling a feed (numbered in order)"
 _VIEWPORT_NAME = re.compile(rf"{VIEWPORT_DIR}/\d{{4}}\.png")
+MEDIA_DIR = "media"
+MEDIA_ROLE = "media file of the post (image, video, audio, or an assembled stream)"
+_MEDIA_NAME = re.compile(rf"{MEDIA_DIR}/\d{{3,}}-[A-Za-z0-9_-]+\.[a-z0-9]{{1,8}}")
 
 
 def viewport_name(number: int) -> str:
@@ -34,6 +37,8 @@ class _ArtifactRoles(dict[str, str]):
     def __missing__(self, key: str) -> str:
         if _VIEWPORT_NAME.fullmatch(key):
             return VIEWPORT_ROLE
+        if _MEDIA_NAME.fullmatch(key):
+            return MEDIA_ROLE
         raise KeyError(key)
 
     @overload

@@ -50,8 +50,11 @@ def describe(path: Path, relative: str, role: str) -> Artifact:
     width = height = None
     if mime.startswith("image/"):
         Image.MAX_IMAGE_PIXELS = None
-        with Image.open(path) as image:
-            width, height = image.size
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+        except (OSError, ValueError, SyntaxError):  # SVG, HEIC, ... from the web: no pixel size
+            width = height = None
     return Artifact(
         path=relative,
         role=role,

@@ -219,6 +219,8 @@ def show(bundle_id: str, json_out: JsonOpt = False) -> None:
         else "  authorized by nobody yet: exigent capture, review owed"
     )
     typer.echo(f"  retention  {meta.retention_class}")
+    for label, text in summary.lines(cap.post, cap.page_state):
+        typer.echo(f"  {label:<10} {text}")
     for art in meta.artifacts:
         typer.echo(f"  {art.path:<18} {art.size:>10} B  {art.mime_type:<24} sha256 {art.sha256}")
 

@@ -8,6 +8,7 @@ sources are kept as a `Conflict`. Nothing is merged silently.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -74,8 +75,8 @@ class Draft:
             text = clean(value)
         if not text:
             return
-        if name == "author_handle":
-            text = text if text.startswith("@") else "@" + text
+        if name == "author_handle" and not text.startswith("@") and "/" not in text:
+            text = "@" + text
         self._offers.setdefault(name, []).append(_Offer(text, source, rank))
 
     def set_kind(self, kind: PostKind, rank: int) -> None:
@@ -97,6 +98,30 @@ class Draft:
         if any(m.url == link for m in self.media) or len(self.media) >= MAX_MEDIA:
             return
         self.media.append(MediaItem(kind=kind, url=link, source=source))
+
+    def withdraw(
+        self, name: str, reason: str, when: Callable[[str, str], bool] | None = None
+    ) -> int:
+        """Take back offers for `name` (all, or those where `when(value, source)`); the
+        reason is noted, and becomes the field's `missing` reason if nothing is left."""
+        offers = self._offers.get(name, [])
+        kept = [o for o in offers if when is not None and not when(o.value, o.source)]
+        removed = len(offers) - len(kept)
+        if removed:
+            self._offers[name] = kept
+            self.notes.append(f"{name}: {removed} value(s) set aside: {reason}")
+            if not kept:
+                self.missing[name] = reason
+        return removed
+
+    def drop_media(self, when: Callable[[MediaItem], bool], reason: str) -> int:
+        """Remove media items that are not the post's (avatars, site cards); noted."""
+        kept = [m for m in self.media if not when(m)]
+        removed = len(self.media) - len(kept)
+        if removed:
+            self.media[:] = kept
+            self.notes.append(f"media: {removed} item(s) left out: {reason}")
+        return removed
 
     def has(self, name: str) -> bool:
         return bool(self._offers.get(name))
@@ -150,8 +175,11 @@ def _conflict(name: str, chosen: _Offer, offers: list[_Offer]) -> Conflict | Non
     if len(distinct) < 2:
         return None
     keys = {_compare_key(name, v) for v in distinct}
+    dates = {k for k in keys if name == "published_at" and "T" not in k}
     if len(keys) == 1:
         note = "the sources differ only in form (letter case, trailing slash or notation)"
+    elif dates and all(any(k.startswith(d) for k in keys - dates) for d in dates) and len(keys - dates) == 1:
+        note = "the sources differ in precision only: a date without a time, and a time on that day"
     else:
         note = f"the page gives {len(keys)} different values; the most direct source is shown"
     return Conflict(
@@ -171,6 +199,8 @@ def _compare_key(name: str, value: str) -> str:
         except ValueError:
             return value.lower()
     if name == "published_at":
+        if "T" not in value:
+            return value
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:

@@ -42,7 +42,7 @@ _COUNTER_NAMES = {
     "likeaction": "likes",
     "commentaction": "replies",
     "replyaction": "replies",
-    "shareaction": "reposts",
+    "shareaction": "shares",
     "watchaction": "views",
 }
 
@@ -59,9 +59,12 @@ def extract(doc: PageDoc, draft: Draft) -> None:
 
 
 def _open_graph(doc: PageDoc, draft: Draft) -> None:
-    canonical = doc.link("canonical")
-    if canonical:
-        draft.offer("url", canonical, '<link rel="canonical">', OPEN_GRAPH + 1)
+    canonicals = doc.links("canonical")
+    for n, canonical in enumerate(canonicals, start=1):
+        label = '<link rel="canonical">' if n == 1 else f'<link rel="canonical"> #{n}'
+        draft.offer("url", canonical, label, OPEN_GRAPH + 1)
+    if len(canonicals) > 1:
+        draft.notes.append(f"the page has {len(canonicals)} different canonical links")
     og_url = doc.meta("og:url")
     if og_url:
         draft.offer("url", doc.absolute(og_url), 'meta[property="og:url"]', OPEN_GRAPH)
@@ -77,16 +80,17 @@ def _open_graph(doc: PageDoc, draft: Draft) -> None:
         if value and not value.lower().startswith("http"):
             draft.offer("author_name", value, f'meta[name="{key}"]', META - 5)
     creator = doc.meta("twitter:creator")
-    if creator and creator.startswith("@"):
+    if creator and creator.startswith("@") and creator != doc.meta("twitter:site"):
         draft.offer("author_handle", creator, 'meta[name="twitter:creator"]', META - 10)
+    profile = (doc.meta("og:type") or "").lower() == "profile"
     for key in ("og:image", "og:image:url", "og:image:secure_url", "twitter:image"):
         image = doc.meta(key)
-        if image:
+        if image and not profile:  # a profile's og:image is its avatar, not a post's media
             draft.add_media("image", doc.absolute(image), f'meta[property="{key}"]')
             break
     for key in ("og:video", "og:video:url", "og:video:secure_url"):
         video = doc.meta(key)
-        if video:
+        if video and (doc.meta("og:video:type") or "").lower() != "text/html":
             draft.add_media("video", doc.absolute(video), f'meta[property="{key}"]')
             break
     og_type = (doc.meta("og:type") or "").lower()
@@ -98,13 +102,24 @@ def _open_graph(doc: PageDoc, draft: Draft) -> None:
 
 def _json_ld(doc: PageDoc, draft: Draft) -> None:
     items = doc.json_ld()
-    posts = [i for i in items if any(t in POST_TYPES for t in i.types)]
+    posts = sorted(
+        (i for i in items if any(t in POST_TYPES for t in i.types)),
+        key=lambda i: _preference(doc, i),
+    )
     profiles = [i for i in items if "ProfilePage" in i.types]
     for item in posts[:1]:
         _offer_post_item(doc, draft, item)
     if profiles and not posts:
         draft.set_kind("profile", 20)
         _offer_profile(doc, draft, profiles[0])
+
+
+def _preference(doc: PageDoc, item: JsonLd) -> int:
+    """Lower is better: the item describing this page's URL, then postings over media."""
+    canonical = doc.link("canonical") or doc.url
+    own = _first_str(item.data.get("url")) or _entity_url(item.data.get("mainEntityOfPage"))
+    media_only = all(t in ("ImageObject", "VideoObject") for t in item.types)
+    return (0 if own and own.rstrip("/") == canonical.rstrip("/") else 2) + (1 if media_only else 0)
 
 
 def _offer_post_item(doc: PageDoc, draft: Draft, item: JsonLd) -> None:
@@ -163,7 +178,8 @@ def _offer_author(draft: Draft, author: Any, where: str) -> None:
     ident = author.get("identifier")
     if isinstance(ident, dict):
         ident = ident.get("value")
-    if isinstance(ident, (str, int)) and str(ident).strip():
+    handle = (alternate or "").lstrip("@").lower()
+    if isinstance(ident, (str, int)) and str(ident).strip() and str(ident).lstrip("@").lower() != handle:
         draft.offer("author_id", str(ident), f"{where}.identifier", JSON_LD - 10)
 
 
@@ -215,8 +231,17 @@ def _microdata(doc: PageDoc, draft: Draft) -> None:
 
 
 def _times(doc: PageDoc, draft: Draft) -> None:
-    for node in doc.xpath("//time[@datetime]")[:1]:
-        draft.offer("published_at", node.get("datetime"), "<time datetime> (first on the page)", TIME_ELEMENT)
+    """A `<time>` marked as the publication date, else the first inside the main article,
+    else the first on the page (the weakest source: it may date something else)."""
+    for expr, label in (
+        ("//time[@itemprop='datePublished'][@datetime]", "<time itemprop=datePublished>"),
+        ("(//article)[1]//time[@datetime]", "<time datetime> in the first <article>"),
+        ("//time[@datetime]", "<time datetime> (first on the page)"),
+    ):
+        nodes = doc.xpath(expr)
+        if nodes:
+            draft.offer("published_at", nodes[0].get("datetime"), label, TIME_ELEMENT)
+            return
 
 
 # ----------------------------------------------------------------------- small readers

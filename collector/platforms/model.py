@@ -81,6 +81,9 @@ class Counts(_Model):
     quotes: int | None = None
     likes: int | None = None
     views: int | None = None
+    shares: int | None = Field(None, description="Shares to other places (not reposts).")
+    score: int | None = Field(None, description="Net vote score (Reddit, Hacker News points).")
+    followers: int | None = Field(None, description="On a profile: the followers shown.")
 
 
 class Post(_Model):

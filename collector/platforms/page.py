@@ -134,15 +134,26 @@ class PageDoc:
         return None
 
     def meta(self, key: str) -> str | None:
-        """Content of <meta property|name|itemprop=key>, the first non-empty one."""
+        """Content of <meta property|name|itemprop=key>, the first non-empty one
+        (`value=` is read where a theme writes it instead of `content=`)."""
         lower = key.lower()
-        for node in self.xpath("//meta[@content]"):
+        for node in self.xpath("//meta[@content or @value]"):
             for attr in ("property", "name", "itemprop"):
                 if (node.get(attr) or "").strip().lower() == lower:
-                    value = clean(node.get("content"))
+                    value = clean(node.get("content") or node.get("value"))
                     if value:
                         return value
         return None
+
+    def links(self, rel: str) -> list[str]:
+        """Every distinct href of <link rel=...>, in page order."""
+        out: list[str] = []
+        for node in self.xpath("//link[@href]"):
+            if rel in (node.get("rel") or "").lower().split():
+                href = (node.get("href") or "").strip()
+                if href and self.absolute(href) not in out:
+                    out.append(self.absolute(href))
+        return out
 
     def link(self, rel: str) -> str | None:
         for node in self.xpath("//link[@href]"):

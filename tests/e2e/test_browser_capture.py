@@ -60,9 +60,14 @@ STEP_ORDER = [
     "navigate",
     "response-body",
     "settle",
+    "consent",
+    "expand",
     "scroll",
+    "media-state",
     "screenshot",
     "dom",
+    "post",
+    "media",
     "mhtml",
     "tls",
     "environment",
@@ -123,10 +128,16 @@ def step(record: CaptureRecord, name: str) -> Any:
 
 
 def assert_artifacts(record: CaptureRecord, workdir: Path) -> None:
-    assert record.artifacts == list(ARTIFACTS)
-    assert sorted(p.name for p in workdir.iterdir()) == sorted(ARTIFACTS)
-    for name in ARTIFACTS:
+    """The five page artifacts, plus only the post's media files, and nothing left over."""
+    base, extra = record.artifacts[: len(ARTIFACTS)], record.artifacts[len(ARTIFACTS) :]
+    assert base == list(ARTIFACTS)
+    assert all(name.startswith("media/") for name in extra), extra
+    top = {p.name for p in workdir.iterdir()}
+    assert top == set(ARTIFACTS) | ({"media"} if extra else set())
+    for name in record.artifacts:
         assert (workdir / name).stat().st_size > 0, name
+    if extra:
+        assert sorted(str(p.relative_to(workdir)) for p in (workdir / "media").iterdir()) == sorted(extra)
 
 
 # ------------------------------------------------------------------ short link → lazy thread

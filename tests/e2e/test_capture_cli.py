@@ -107,7 +107,11 @@ def test_artifacts_described_with_hashes_mime_and_pixels(sealed: dict[str, Any])
 
     meta = metadata(sealed["path"])
     by_path = {a["path"]: a for a in meta["artifacts"]}
-    assert set(by_path) == {"screenshot.png", "page.html", "response.html", "page.mhtml", "traffic.warc.gz"}
+    assert set(by_path) == {
+        "screenshot.png", "page.html", "response.html", "page.mhtml", "traffic.warc.gz",
+        "media/001-photo1.png",  # the post's own image, saved from the network record
+    }
+    assert by_path["media/001-photo1.png"]["mime_type"] == "image/png"
     assert by_path["screenshot.png"]["mime_type"] == "image/png"
     assert by_path["traffic.warc.gz"]["mime_type"] == "application/gzip"
     for art in meta["artifacts"]:

@@ -218,3 +218,17 @@ def test_counts(value: object, expected: int | None) -> None:
 def test_unknown_fields_are_a_programming_error() -> None:
     with pytest.raises(ValueError, match="unknown post field"):
         Draft().offer("colour", "red", "x", 1)
+
+
+# ----------------------------------------------------------------------------- screenshots
+
+
+def test_screenshot_clip_only_for_documents_too_large_for_one_png() -> None:
+    from collector.browser.session import MAX_SCREENSHOT_PIXELS, screenshot_clip
+
+    assert screenshot_clip(1280, 32_000, 1280, 1.0) is None  # the tall fixture page: whole
+    wide = screenshot_clip(36_499, 22_827, 1280, 1.0)  # an unstyled saved Bluesky page
+    assert wide == {"x": 0, "y": 0, "width": 1280, "height": 22_827}
+    endless = screenshot_clip(1280, 200_000, 1280, 2.0)
+    assert endless is not None and endless["width"] == 1280
+    assert endless["height"] * endless["width"] * 4 <= MAX_SCREENSHOT_PIXELS

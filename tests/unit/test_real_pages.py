@@ -1,0 +1,29 @@
+"""Every real saved page, read as the capture reads it, against values established by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from collector.platforms import PageInput, read_page
+from collector.platforms.model import Post
+from tests.real_pages import REAL_PAGES, Expect, check, rows
+
+ROWS = rows()
+
+
+def _read(row: Expect) -> tuple[Post, str]:
+    raw = (REAL_PAGES / row.file).read_bytes()
+    reading = read_page(PageInput(url=row.url, raw=raw, status=200))
+    return reading.post, reading.page_state.state
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
+def test_real_page_reading(row: Expect) -> None:
+    post, state = _read(row)
+    check(row, post, state)
+
+
+def test_every_real_page_has_a_row() -> None:
+    pages = {str(p.relative_to(REAL_PAGES)) for p in REAL_PAGES.rglob("*.html")}
+    covered = {row.file for row in ROWS}
+    assert pages <= covered, f"pages without expected values: {sorted(pages - covered)}"
