@@ -14,22 +14,22 @@ and the URL path `/profile/<handle>/post/<rkey>`. JSON-LD is read by the generic
 from __future__ import annotations
 
 import re
-from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from collector.platforms.draft import EMBEDDED, MARKUP, META, TIME_ELEMENT, Draft
 from collector.platforms.model import PageState, PageStateName
 from collector.platforms.page import PageDoc, clean
 from collector.platforms.registry import Platform, host_of
+from collector.platforms.values import url_path
 
 HOSTS = ("bsky.app", "bsky.social")
-_POST_PATH = re.compile(r"^/profile/([^/]{1,253})/post/([a-z0-9]{1,64})/?$", re.I)
+_POST_PATH = re.compile(r"^/profile/([^/]{1,253})/post/([a-z0-9]{1,64})/?$", re.IGNORECASE)
 _PROFILE_PATH = re.compile(r"^/profile/([^/]{1,253})/?$")
 _FEED_PATH = re.compile(r"^/(?:profile/[^/]+/(?:feed|lists)/|search|hashtag/)")
-_AT_POST = re.compile(r"^at://(did:[a-z0-9]+:[A-Za-z0-9._:%-]{1,200})/app\.bsky\.feed\.post/([a-z0-9]{1,64})$", re.I)
-_AT_ANY = re.compile(r"^at://(did:[a-z0-9]+:[A-Za-z0-9._:%-]{1,200})/", re.I)
+_AT_POST = re.compile(r"^at://(did:[a-z0-9]+:[A-Za-z0-9._:%-]{1,200})/app\.bsky\.feed\.post/([a-z0-9]{1,64})$", re.IGNORECASE)
+_AT_ANY = re.compile(r"^at://(did:[a-z0-9]+:[A-Za-z0-9._:%-]{1,200})/", re.IGNORECASE)
 _LABEL_COUNTS = {"likes": "likes", "replies": "replies", "reposts": "reposts", "quotes": "quotes"}
-_COUNTER = re.compile(r"([\d][\d,.]*\s*[KMB]?)\s+(repl(?:y|ies)|reposts?|quotes?|likes?)\b", re.I)
+_COUNTER = re.compile(r"([\d][\d,.]*\s*[KMB]?)\s+(repl(?:y|ies)|reposts?|quotes?|likes?)\b", re.IGNORECASE)
 _STATES: tuple[tuple[str, PageStateName], ...] = (
     ("only be shown to signed-in users", "login-wall"),
     ("sign in to view", "login-wall"),
@@ -44,7 +44,7 @@ _STATES: tuple[tuple[str, PageStateName], ...] = (
 
 def extract(doc: PageDoc, draft: Draft) -> None:
     base = _base(doc)
-    path = _path(draft.best("url") or doc.url)
+    path = url_path(draft.best("url") or doc.url)
     post = _POST_PATH.match(path)
     _noscript(doc, draft)
     _at_uri(doc, draft)
@@ -176,13 +176,6 @@ def _base(doc: PageDoc) -> str:
         if url and PLATFORM.owns(host_of(url)):
             return url
     return "https://bsky.app/"
-
-
-def _path(url: Any) -> str:
-    try:
-        return urlsplit(str(url or "")).path
-    except ValueError:
-        return ""
 
 
 PLATFORM = Platform(

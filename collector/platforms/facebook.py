@@ -11,7 +11,6 @@ from it.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -19,7 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 from collector.platforms.draft import EMBEDDED, MARKUP, META, Draft, normalise_time
 from collector.platforms.model import PageState
 from collector.platforms.page import PageDoc, clean
-from collector.platforms.registry import Platform, host_of
+from collector.platforms.registry import Platform
+from collector.platforms.values import json_at, own_url, url_path
 
 _POST_PATHS = (
     re.compile(r"^/[^/]+/(?:posts|videos|photos(?:/[^/]+)?)/(?:[^/]*[^/\d][^/]*/)?(\d{5,25})/?$"),
@@ -49,7 +49,7 @@ def extract(doc: PageDoc, draft: Draft) -> None:
             draft.missing[name] = "Facebook served its unsupported-browser interstitial"
         return
     _page_bootstrap(doc, draft)
-    url, which = _own_url(doc, draft)
+    url, which = own_url(doc, draft, PLATFORM)
     post_id = _post_id_from_url(url)
     for label, value in (
         ('meta[property="al:ios:url"]', doc.meta("al:ios:url")),
@@ -71,7 +71,7 @@ def extract(doc: PageDoc, draft: Draft) -> None:
                 break
         else:
             draft.notes.append("Facebook: no server-rendered story for this post on the page")
-    elif (page := _PAGE_PATH.match(_path(url))) and page.group(1).lower() not in _NOT_PAGES:
+    elif (page := _PAGE_PATH.match(url_path(url) or "/")) and page.group(1).lower() not in _NOT_PAGES:
         draft.set_kind("profile", 50)
         times = [t for s in stories for t in s.xpath(".//abbr[@data-utime]/@data-utime")[:1]]
         if times:
@@ -110,7 +110,7 @@ def _page_bootstrap(doc: PageDoc, draft: Draft) -> None:
     found_page = False
     for body in doc.script_texts():
         if not found_page and (marker := _CURRENT_PAGE.search(body)):
-            args = _json_at(body, marker.end())
+            args = json_at(body, marker.end())
             page = args[0] if isinstance(args, list) and args else None
             if isinstance(page, dict):
                 where = "inline script CurrentPage.init"
@@ -150,28 +150,6 @@ def _post_id_from_url(url: str) -> str | None:
     key = _POST_QUERY.get(parts.path.rstrip("/") or "/")
     value = (parse_qs(parts.query).get(key) or [""])[0] if key else ""
     return value if value.isdigit() else None
-
-
-def _json_at(body: str, start: int) -> Any:
-    try:
-        value, _ = json.JSONDecoder(strict=False).raw_decode(body, start)
-    except ValueError:
-        return None
-    return value
-
-
-def _path(url: str) -> str:
-    try:
-        return urlsplit(url).path or "/"
-    except ValueError:
-        return "/"
-
-
-def _own_url(doc: PageDoc, draft: Draft) -> tuple[str, str]:
-    """The URL whose path names the post: the final URL on a Facebook host, else the page's own."""
-    if PLATFORM.owns(host_of(doc.url)):
-        return doc.url, "URL"
-    return draft.best("url") or doc.url, "canonical URL"
 
 
 PLATFORM = Platform(

@@ -18,6 +18,7 @@ from collector.platforms.draft import MARKUP, Draft
 from collector.platforms.model import PageState
 from collector.platforms.page import PageDoc, clean
 from collector.platforms.registry import Platform
+from collector.platforms.values import node_text
 
 _SPACE = re.compile(r"\s+")
 _AGE = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\s+(\d{9,11}))?$")
@@ -53,16 +54,16 @@ def extract(doc: PageDoc, draft: Draft) -> None:
             MARKUP,
         )
     draft.offer(
-        "title", _first(item, ".//*[@class='titleline']/a"), f"{where} .titleline > a", MARKUP
+        "title", node_text(item, ".//*[@class='titleline']/a"), f"{where} .titleline > a", MARKUP
     )
-    user = _first(item, ".//a[contains(concat(' ', @class, ' '), ' hnuser ')]")
+    user = node_text(item, ".//a[contains(concat(' ', @class, ' '), ' hnuser ')]")
     draft.offer("author_handle", user, f"{where} a.hnuser", MARKUP)
     draft.offer("author_name", user, f"{where} a.hnuser (HN shows only the username)", MARKUP - 10)
     draft.missing["author_id"] = "Hacker News accounts have no id other than the username"
     _time(item, draft, where)
     draft.count(
         "likes",
-        _first(item, ".//span[contains(@class,'score')]"),
+        node_text(item, ".//span[contains(@class,'score')]"),
         f"{where} span.score (points)",
         MARKUP,
     )
@@ -143,11 +144,6 @@ def _text(node: Any) -> str:
     for div in node.xpath(".//div[contains(@class,'reply')]"):
         div.drop_tree()
     return str(node.text_content())
-
-
-def _first(node: Any, expr: str) -> str | None:
-    found = node.xpath(expr)
-    return clean(found[0].text_content()) if found else None
 
 
 def _url_id(url: str) -> str | None:

@@ -11,17 +11,14 @@ and the URL path (`/p/<shortcode>/`, `/<username>/`).
 
 from __future__ import annotations
 
-import json
 import re
-from collections import deque
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from collector.platforms.draft import EMBEDDED, MARKUP, META, OPEN_GRAPH, Draft
 from collector.platforms.page import PageDoc, clean
-from collector.platforms.registry import Platform, host_of
+from collector.platforms.registry import Platform
+from collector.platforms.values import first_key, json_at, own_url, url_path
 
 _POST_PATH = re.compile(r"^/(?:[A-Za-z0-9._]+/)?(p|reel|reels|tv)/([A-Za-z0-9_-]{5,64})/?$")
 _PROFILE_PATH = re.compile(r"^/([A-Za-z0-9._]{1,30})/?$")
@@ -36,8 +33,7 @@ _DESCRIPTION = re.compile(
     r"^(?P<likes>[\d.,]+[KMB]?) likes?, (?P<comments>[\d.,]+[KMB]?) comments? - "
     r"(?P<handle>[A-Za-z0-9._]{1,30}) on (?P<date>[A-Z][a-z]+ \d{1,2}, \d{4})"
 )
-_BIO = re.compile(r"\bon Instagram: [\"“](?P<bio>.*)[\"”]\.?$", re.S)
-_MAX_NODES = 400_000
+_BIO = re.compile(r"\bon Instagram: [\"“](?P<bio>.*)[\"”]\.?$", re.DOTALL)
 
 
 def extract(doc: PageDoc, draft: Draft) -> None:
@@ -46,8 +42,8 @@ def extract(doc: PageDoc, draft: Draft) -> None:
             "Instagram: no embedded post or profile data (_sharedData, route props) on the page; "
             "read from meta tags"
         )
-    url, which = _own_url(doc, draft)
-    path = _path(url)
+    url, which = own_url(doc, draft, PLATFORM)
+    path = (url_path(url) or "/")
     if post_match := _POST_PATH.match(path):
         draft.offer("post_id", post_match.group(2), f"post {which} path", MARKUP - 10)
         draft.set_kind("post", 50)
@@ -70,12 +66,12 @@ def _legacy_state(doc: PageDoc, draft: Draft) -> bool:
             found = marker.search(body)
             if not found:
                 continue
-            state = _json_at(body, found.end(), doc)
-            media = _first(_find(state, "shortcode_media"))
+            state = json_at(body, found.end(), doc.notes, "Instagram page state")
+            media = first_key(state, "shortcode_media")
             if isinstance(media, dict):
                 _graphql_media(doc, draft, media)
                 return True
-            items = _first(_find(state, "items"))
+            items = first_key(state, "items")
             if isinstance(items, list) and items and isinstance(items[0], dict):
                 _api_item(doc, draft, items[0], "page state items[0]")
                 return True
@@ -93,7 +89,7 @@ def _graphql_media(doc: PageDoc, draft: Draft, media: dict[str, Any]) -> None:
         draft.offer("author_id", owner.get("id"), f"{where}.owner.id", EMBEDDED)
         draft.offer("author_handle", owner.get("username"), f"{where}.owner.username", EMBEDDED)
         draft.offer("author_name", owner.get("full_name"), f"{where}.owner.full_name", EMBEDDED)
-    caption = _first(_find(media.get("edge_media_to_caption"), "text"))
+    caption = first_key(media.get("edge_media_to_caption"), "text")
     draft.offer("text", caption, f"{where}.edge_media_to_caption", EMBEDDED)
     for key, name in (
         ("edge_media_preview_like", "likes"),
@@ -142,7 +138,7 @@ def _api_item(doc: PageDoc, draft: Draft, item: dict[str, Any], where: str) -> N
         videos = node.get("video_versions")
         if isinstance(videos, list) and videos and isinstance(videos[0], dict):
             draft.add_media("video", videos[0].get("url"), f"{where}.video_versions")
-        candidates = _first(_find(node.get("image_versions2"), "candidates"))
+        candidates = first_key(node.get("image_versions2"), "candidates")
         if isinstance(candidates, list) and candidates and isinstance(candidates[0], dict):
             draft.add_media("image", candidates[0].get("url"), f"{where}.image_versions2")
     draft.set_kind("post", 60)
@@ -156,14 +152,14 @@ def _route(doc: PageDoc, draft: Draft) -> bool:
     for blob in doc.script_json(type_="application/json"):
         if not isinstance(blob, (dict, list)):
             continue
-        info = _first(_find(blob, "xdt_api__v1__media__shortcode__web_info"))
+        info = first_key(blob, "xdt_api__v1__media__shortcode__web_info")
         items = info.get("items") if isinstance(info, dict) else None
         if isinstance(items, list) and items and isinstance(items[0], dict):
             _api_item(
                 doc, draft, items[0], "data-sjs xdt_api__v1__media__shortcode__web_info.items[0]"
             )
             return True
-        route = _first(_find(blob, "initialRouteInfo"))
+        route = first_key(blob, "initialRouteInfo")
         route = route.get("route") if isinstance(route, dict) else None
         if not isinstance(route, dict):
             continue
@@ -173,7 +169,7 @@ def _route(doc: PageDoc, draft: Draft) -> bool:
         if not isinstance(props, dict):
             continue
         where = "data-sjs initialRouteInfo.route"
-        page = _first(_find(props.get("page_logging"), "name"))
+        page = first_key(props.get("page_logging"), "name")
         if isinstance(params, dict):
             draft.offer("post_id", params.get("shortcode"), f"{where}.params.shortcode", EMBEDDED)
         if props.get("media_id"):
@@ -235,7 +231,7 @@ def _description(doc: PageDoc, draft: Draft) -> None:
         except ValueError:
             day = None
         draft.offer("published_at", day, f"{where} (date as shown, no time of day)", META)
-    caption = re.search(r": [\"“](?P<caption>.*)[\"”]\.?$", text[found.end() :], re.S)
+    caption = re.search(r": [\"“](?P<caption>.*)[\"”]\.?$", text[found.end() :], re.DOTALL)
     if caption:
         draft.offer("text", caption.group("caption"), f"{where} (quoted caption)", META)
 
@@ -243,52 +239,9 @@ def _description(doc: PageDoc, draft: Draft) -> None:
 # ----------------------------------------------------------------------- small readers
 
 
-def _json_at(body: str, start: int, doc: PageDoc) -> Any:
-    try:
-        value, _ = json.JSONDecoder(strict=False).raw_decode(body, start)
-    except ValueError as exc:
-        doc.notes.append(
-            f"Instagram page state: not valid JSON ({' '.join(str(exc).split())[:120]})"
-        )
-        return None
-    return value
-
-
-def _find(value: Any, key: str) -> Iterator[Any]:
-    """Every value stored under `key` anywhere in `value`, breadth first, bounded."""
-    queue, seen = deque([value]), 0
-    while queue and seen < _MAX_NODES:
-        item = queue.popleft()
-        seen += 1
-        if isinstance(item, dict):
-            if key in item:
-                yield item[key]
-            queue.extend(v for v in item.values() if isinstance(v, (dict, list)))
-        elif isinstance(item, list):
-            queue.extend(v for v in item if isinstance(v, (dict, list)))
-
-
-def _first(values: Iterator[Any]) -> Any:
-    return next(values, None)
-
-
 def _id(value: Any) -> str | None:
     text = clean(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
     return text if text and text.isdigit() else None
-
-
-def _path(url: str) -> str:
-    try:
-        return urlsplit(url).path or "/"
-    except ValueError:
-        return "/"
-
-
-def _own_url(doc: PageDoc, draft: Draft) -> tuple[str, str]:
-    """The URL whose path names the post: the final URL on a Instagram host, else the page's own."""
-    if PLATFORM.owns(host_of(doc.url)):
-        return doc.url, "URL"
-    return draft.best("url") or doc.url, "canonical URL"
 
 
 PLATFORM = Platform(

@@ -23,6 +23,7 @@ from collector.platforms.draft import EMBEDDED, MARKUP, Draft
 from collector.platforms.model import PageState
 from collector.platforms.page import PageDoc, clean, loads_lenient
 from collector.platforms.registry import Platform
+from collector.platforms.values import url_path
 
 _ARTICLE_URN = re.compile(r"urn:li:linkedInArticle:(\d{6,25})")
 _VANITY = re.compile(r"/in/([A-Za-z0-9%_.-]{2,100})/?(?:[?#]|$)")
@@ -45,7 +46,7 @@ def extract(doc: PageDoc, draft: Draft) -> None:
     _viewer(doc, draft)
     if found:
         draft.set_kind("article", 50)
-    match = _PULSE.match(_path(draft.best("url") or doc.url))
+    match = _PULSE.match(url_path(draft.best("url") or doc.url))
     if match:
         draft.set_kind("article", 45)
         if not draft.has("post_id"):
@@ -190,7 +191,7 @@ def _viewer(doc: PageDoc, draft: Draft) -> None:
 
 
 def page_state(doc: PageDoc) -> PageState | None:
-    if "/authwall" in _path(doc.url):
+    if "/authwall" in url_path(doc.url):
         return PageState(state="login-wall", reason="LinkedIn's authwall")
     shown = " | ".join(
         (clean(n.text_content()) or "").lower() for n in doc.xpath("//title | //h1")[:4]
@@ -252,13 +253,6 @@ def _str(value: Any) -> str | None:
     if isinstance(value, bool) or value is None:
         return None
     return str(value) if isinstance(value, (str, int)) else None
-
-
-def _path(url: str) -> str:
-    try:
-        return urlsplit(url).path
-    except ValueError:
-        return ""
 
 
 PLATFORM = Platform(

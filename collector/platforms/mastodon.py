@@ -18,6 +18,7 @@ from collector.platforms.draft import EMBEDDED, MARKUP, META, Draft
 from collector.platforms.model import MediaKind
 from collector.platforms.page import PageDoc, clean
 from collector.platforms.registry import Platform
+from collector.platforms.values import node_text, url_path
 
 KNOWN_HOSTS = (
     "mastodon.social",
@@ -47,7 +48,7 @@ def claims(doc: PageDoc) -> str | None:
 def extract(doc: PageDoc, draft: Draft) -> None:
     _initial_state(doc, draft)
     _markup(doc, draft)
-    match = _STATUS_PATH.search(_path(draft.best("url") or doc.url))
+    match = _STATUS_PATH.search(url_path(draft.best("url") or doc.url))
     if match:
         draft.offer("post_id", match.group(1), "status URL path", MARKUP - 10)
         draft.set_kind("post", 50)
@@ -65,7 +66,7 @@ def _initial_state(doc: PageDoc, draft: Draft) -> None:
     accounts = state.get("accounts") or {}
     if not isinstance(statuses, dict) or not statuses:
         return
-    wanted = _STATUS_PATH.search(_path(doc.url))
+    wanted = _STATUS_PATH.search(url_path(doc.url))
     status = statuses.get(wanted.group(1)) if wanted else None
     if not isinstance(status, dict):
         status = next((s for s in statuses.values() if isinstance(s, dict)), None)
@@ -101,8 +102,8 @@ def _markup(doc: PageDoc, draft: Draft) -> None:
     node = article[0]
     where = f"<{node.tag} data-status-id>"
     draft.offer("post_id", node.get("data-status-id"), f"{where} attribute", MARKUP)
-    draft.offer("author_name", _first(node, ".//*[contains(@class,'display-name')]"), f"{where} .display-name", MARKUP)
-    draft.offer("author_handle", _first(node, ".//*[contains(@class,'handle')]"), f"{where} .handle", MARKUP)
+    draft.offer("author_name", node_text(node, ".//*[contains(@class,'display-name')]"), f"{where} .display-name", MARKUP)
+    draft.offer("author_handle", node_text(node, ".//*[contains(@class,'handle')]"), f"{where} .handle", MARKUP)
     content = node.xpath(".//*[contains(concat(' ', @class, ' '), ' content ')]")
     if content:
         draft.offer("text", "\n".join(_paragraphs(content[0])), f"{where} .content", MARKUP)
@@ -114,11 +115,6 @@ def _markup(doc: PageDoc, draft: Draft) -> None:
     for video in node.xpath(".//*[contains(@class,'media')]//video[@src]"):
         draft.add_media("video", doc.absolute(video.get("src")), f"{where} .media video")
     draft.set_kind("post", 55)
-
-
-def _first(node: Any, expr: str) -> str | None:
-    found = node.xpath(expr)
-    return clean(found[0].text_content()) if found else None
 
 
 def _paragraphs(node: Any) -> list[str]:
@@ -136,15 +132,6 @@ def _html_text(fragment: str) -> str:
     except Exception:
         return fragment
     return "\n".join(_paragraphs(root))
-
-
-def _path(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    try:
-        return urlsplit(url).path
-    except ValueError:
-        return ""
 
 
 PLATFORM = Platform(

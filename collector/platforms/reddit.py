@@ -18,21 +18,22 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from collector.platforms.draft import EMBEDDED, MARKUP, META, OPEN_GRAPH, Draft
 from collector.platforms.model import MediaKind, PageState, PageStateName
 from collector.platforms.page import PageDoc, clean
 from collector.platforms.registry import Platform, host_of
+from collector.platforms.values import url_path
 
 HOSTS = ("reddit.com", "redd.it")
-_POST_PATH = re.compile(r"^/(?:r/(\w{1,21})/)?comments/([a-z0-9]{1,12})(?:/|$)", re.I)
-_SHORT_PATH = re.compile(r"^/([a-z0-9]{4,12})/?$", re.I)
-_USER_PATH = re.compile(r"^/(?:user|u)/([\w-]{1,40})/?$", re.I)
-_SUB_PATH = re.compile(r"^/r/\w{1,21}/?(?:hot|new|top|rising)?/?$", re.I)
-_VOTES = re.compile(r"([\d,]+) votes? and ([\d,]+) comments?", re.I)
-_SUMMARY = re.compile(r"^(?:[\d.,]+[km]? votes?,? (?:and )?[\d.,]+[km]? comments?|explore this post and more)", re.I)
-_OG_TITLE_PREFIX = re.compile(r"^(?:r/\w+ - |from the \w+ community on reddit: )", re.I)
+_POST_PATH = re.compile(r"^/(?:r/(\w{1,21})/)?comments/([a-z0-9]{1,12})(?:/|$)", re.IGNORECASE)
+_SHORT_PATH = re.compile(r"^/([a-z0-9]{4,12})/?$", re.IGNORECASE)
+_USER_PATH = re.compile(r"^/(?:user|u)/([\w-]{1,40})/?$", re.IGNORECASE)
+_SUB_PATH = re.compile(r"^/r/\w{1,21}/?(?:hot|new|top|rising)?/?$", re.IGNORECASE)
+_VOTES = re.compile(r"([\d,]+) votes? and ([\d,]+) comments?", re.IGNORECASE)
+_SUMMARY = re.compile(r"^(?:[\d.,]+[km]? votes?,? (?:and )?[\d.,]+[km]? comments?|explore this post and more)", re.IGNORECASE)
+_OG_TITLE_PREFIX = re.compile(r"^(?:r/\w+ - |from the \w+ community on reddit: )", re.IGNORECASE)
 _REDUX = re.compile(r"window\.___r\s*=\s*")
 _INLINE = frozenset({"text", "link", "u/", "r/", "raw", "spoilertext", "br"})
 _MAX_DEPTH = 40
@@ -77,7 +78,7 @@ def _from_path(doc: PageDoc, draft: Draft) -> str | None:
                         (doc.meta("og:url"), 'meta[property="og:url"]')):
         if not url or not PLATFORM.owns(host_of(url)):
             continue
-        path = _path(url)
+        path = url_path(url)
         match = _POST_PATH.match(path)
         short = _SHORT_PATH.match(path) if host_of(url).endswith("redd.it") else None
         if match or short:
@@ -274,7 +275,7 @@ def page_state(doc: PageDoc) -> PageState | None:
 def _count(draft: Draft, name: str, text: str | None, source: str) -> None:
     """Rendered counters are rounded ("83.1k"): ranked below exact ones."""
     if text:
-        rounded = bool(re.search(r"\d\s*[kmb]\b", text, re.I))
+        rounded = bool(re.search(r"\d\s*[kmb]\b", text, re.IGNORECASE))
         draft.count(name, text, source, MARKUP - (10 if rounded else 0))
 
 
@@ -317,13 +318,6 @@ def _dig(value: Any, *keys: str) -> dict[str, Any]:
     for key in keys:
         value = value.get(key) if isinstance(value, dict) else None
     return value if isinstance(value, dict) else {}
-
-
-def _path(url: Any) -> str:
-    try:
-        return urlsplit(str(url or "")).path
-    except ValueError:
-        return ""
 
 
 PLATFORM = Platform(

@@ -20,7 +20,7 @@ from collector.platforms.model import PageState, PlatformId
 from collector.platforms.page import PageDoc
 
 FRAMEWORK_MODULES = frozenset(
-    {"draft", "generic", "model", "page", "reader", "registry", "state", "summary"}
+    {"draft", "generic", "model", "page", "reader", "registry", "state", "summary", "values"}
 )
 
 

@@ -48,8 +48,8 @@ LOGIN_WALL = (
     "log in or sign up to view",
     "see more on facebook",  # only counted on short pages
 )
-LOGIN_PATHS = re.compile(r"/(login|log-in|signin|sign-in|accounts/login|i/flow/login|checkpoint)\b", re.I)
-LOGIN_TITLES = re.compile(r"^\s*(log ?in|sign ?in|login)\b", re.I)
+LOGIN_PATHS = re.compile(r"/(login|log-in|signin|sign-in|accounts/login|i/flow/login|checkpoint)\b", re.IGNORECASE)
+LOGIN_TITLES = re.compile(r"^\s*(log ?in|sign ?in|login)\b", re.IGNORECASE)
 INTERSTITIAL = (
     "update your browser",
     "actualiza tu navegador",

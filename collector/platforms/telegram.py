@@ -18,8 +18,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from collector.platforms.draft import MARKUP, META, OPEN_GRAPH, TITLE, Draft
 from collector.platforms.model import PageState
-from collector.platforms.page import PageDoc, clean
+from collector.platforms.page import PageDoc
 from collector.platforms.registry import Platform
+from collector.platforms.values import node_text, url_path
 
 _NAME = r"[A-Za-z][A-Za-z0-9_]{3,31}"
 _POST_PATH = re.compile(rf"^/(?:s/)?({_NAME})/(\d{{1,12}})/?$")
@@ -37,7 +38,7 @@ _RESERVED = frozenset({"s", "c", "joinchat", "addstickers", "share", "proxy", "s
 
 def extract(doc: PageDoc, draft: Draft) -> None:
     """Offer the post's or channel's values from t.me markup, meta tags and the deep link."""
-    path = _path(doc.url)
+    path = url_path(doc.url)
     post_match = _POST_PATH.match(path)
     channel_match = _CHANNEL_PATH.match(path)
     if post_match and post_match.group(1).lower() not in _RESERVED:
@@ -121,14 +122,14 @@ def _widget_messages(doc: PageDoc, draft: Draft) -> bool:
     ]
     if not messages:
         return False
-    wanted = _POST_PATH.match(_path(doc.url))
+    wanted = _POST_PATH.match(url_path(doc.url))
     chosen = None
     if wanted:
         key = f"{wanted.group(1)}/{wanted.group(2)}".lower()
         chosen = next(
             (m for m in messages if (m.get("data-post") or "").strip().lower() == key), None
         )
-    if chosen is None and len(messages) == 1 and not _path(doc.url).startswith("/s/"):
+    if chosen is None and len(messages) == 1 and not url_path(doc.url).startswith("/s/"):
         chosen = messages[0]
     if chosen is None:
         first, last = messages[0].get("data-post"), messages[-1].get("data-post")
@@ -153,7 +154,7 @@ def _offer_message(doc: PageDoc, draft: Draft, node: Any) -> None:
     draft.offer("url", f"https://t.me/{post}", f"{where} data-post (t.me/<channel>/<id>)", MARKUP)
     draft.offer(
         "author_name",
-        _first(node, ".//*[contains(@class,'tgme_widget_message_owner_name')]"),
+        node_text(node, ".//*[contains(@class,'tgme_widget_message_owner_name')]"),
         f"{where} .tgme_widget_message_owner_name",
         MARKUP,
     )
@@ -171,7 +172,7 @@ def _offer_message(doc: PageDoc, draft: Draft, node: Any) -> None:
         )
     draft.count(
         "views",
-        _first(node, ".//*[contains(@class,'tgme_widget_message_views')]"),
+        node_text(node, ".//*[contains(@class,'tgme_widget_message_views')]"),
         f"{where} .tgme_widget_message_views",
         MARKUP,
     )
@@ -246,18 +247,6 @@ def _text(node: Any) -> str:
     for br in node.iter("br"):
         br.tail = "\n" + (br.tail or "")
     return str(node.text_content())
-
-
-def _first(node: Any, expr: str) -> str | None:
-    found = node.xpath(expr)
-    return clean(found[0].text_content()) if found else None
-
-
-def _path(url: str) -> str:
-    try:
-        return urlsplit(url).path
-    except ValueError:
-        return ""
 
 
 PLATFORM = Platform(

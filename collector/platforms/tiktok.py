@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from collector.platforms.draft import EMBEDDED, MARKUP, Draft
 from collector.platforms.model import PageState, PageStateName
 from collector.platforms.page import PageDoc
-from collector.platforms.registry import Platform, host_of
+from collector.platforms.registry import Platform
+from collector.platforms.values import dig, own_url, url_path
 
 _VIDEO_PATH = re.compile(r"^/@([^/]+)/(?:video|photo)/(\d{6,25})")
 _SHORT_PATH = re.compile(r"^/(?:v|embed(?:/v2)?|share/video)/(\d{6,25})")
@@ -49,8 +49,8 @@ def extract(doc: PageDoc, draft: Draft) -> None:
             f"TikTok: no hydration data ({_HYDRATION}, SIGI_STATE, __NEXT_DATA__) on the page; "
             "read from meta tags"
         )
-    url, which = _own_url(doc, draft)
-    path = _path(url)
+    url, which = own_url(doc, draft, PLATFORM)
+    path = (url_path(url) or "/")
     if found := _VIDEO_PATH.match(path):
         draft.offer("post_id", found.group(2), f"video {which} path", MARKUP - 10)
         draft.offer("author_handle", found.group(1), f"video {which} path", MARKUP - 20)
@@ -80,18 +80,18 @@ def _hydration(doc: PageDoc) -> tuple[dict[str, Any] | None, dict[str, Any] | No
     """The video item and its author (or the profile's user), with where they came from."""
     for scope in _scopes(doc):
         detail = scope.get("webapp.video-detail")
-        struct = _dig(detail, "itemInfo", "itemStruct")
+        struct = dig(detail, "itemInfo", "itemStruct")
         if isinstance(struct, dict):
             return struct, None, f"{_HYDRATION} video-detail itemStruct"
-        user = _dig(scope.get("webapp.user-detail"), "userInfo", "user")
+        user = dig(scope.get("webapp.user-detail"), "userInfo", "user")
         if isinstance(user, dict):
             return None, user, f"{_HYDRATION} user-detail userInfo.user"
     for sigi in doc.script_json(id_="SIGI_STATE"):
-        items = _dig(sigi, "ItemModule")
-        users = _dig(sigi, "UserModule", "users")
+        items = dig(sigi, "ItemModule")
+        users = dig(sigi, "UserModule", "users")
         users = users if isinstance(users, dict) else {}
         if isinstance(items, dict) and items:
-            wanted = _VIDEO_PATH.match(_path(doc.url))
+            wanted = _VIDEO_PATH.match(url_path(doc.url) or "/")
             item = items.get(wanted.group(2)) if wanted else None
             item = item if isinstance(item, dict) else next(iter(items.values()), None)
             if isinstance(item, dict):
@@ -102,7 +102,7 @@ def _hydration(doc: PageDoc) -> tuple[dict[str, Any] | None, dict[str, Any] | No
             if isinstance(first, dict):
                 return None, first, "SIGI_STATE UserModule.users"
     for data in doc.script_json(id_="__NEXT_DATA__"):
-        struct = _dig(data, "props", "pageProps", "itemInfo", "itemStruct")
+        struct = dig(data, "props", "pageProps", "itemInfo", "itemStruct")
         if isinstance(struct, dict):
             return struct, None, "__NEXT_DATA__ itemStruct"
     return None, None, ""
@@ -147,9 +147,9 @@ def _offer_item(
         draft.add_media(
             "image", video.get("originCover") or video.get("cover"), f"{where}.video.cover"
         )
-    images = _dig(item, "imagePost", "images")
+    images = dig(item, "imagePost", "images")
     for image in images if isinstance(images, list) else []:
-        urls = _dig(image, "imageURL", "urlList")
+        urls = dig(image, "imageURL", "urlList")
         if isinstance(urls, list) and urls:
             draft.add_media("image", urls[0], f"{where}.imagePost.images")
     draft.set_kind("post", 60)
@@ -164,7 +164,7 @@ def _offer_user(draft: Draft, user: dict[str, Any], where: str) -> None:
 def _scopes(doc: PageDoc) -> list[dict[str, Any]]:
     scopes = []
     for data in doc.script_json(id_=_HYDRATION):
-        scope = _dig(data, "__DEFAULT_SCOPE__")
+        scope = dig(data, "__DEFAULT_SCOPE__")
         if isinstance(scope, dict):
             scopes.append(scope)
     return scopes
@@ -180,32 +180,10 @@ def _details(doc: PageDoc) -> list[dict[str, Any]]:
     return out
 
 
-def _dig(value: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
-
-
 def _text(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return None
     return str(value)
-
-
-def _path(url: str) -> str:
-    try:
-        return urlsplit(url).path or "/"
-    except ValueError:
-        return "/"
-
-
-def _own_url(doc: PageDoc, draft: Draft) -> tuple[str, str]:
-    """The URL whose path names the post: the final URL on a TikTok host, else the page's own."""
-    if PLATFORM.owns(host_of(doc.url)):
-        return doc.url, "URL"
-    return draft.best("url") or doc.url, "canonical URL"
 
 
 PLATFORM = Platform(

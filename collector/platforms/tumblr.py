@@ -34,13 +34,14 @@ from collector.platforms.draft import (
 from collector.platforms.model import PageState
 from collector.platforms.page import PageDoc, clean, loads_lenient
 from collector.platforms.registry import Platform
+from collector.platforms.values import dig
 
 _BLOG = r"[A-Za-z0-9][A-Za-z0-9-]{0,31}"
 _SUBDOMAIN_POST = re.compile(r"^/post/(\d{1,20})(?:/|$)")
 _WWW_POST = re.compile(rf"^/(?:blog/view/)?({_BLOG})/(\d{{1,20}})(?:/|$)")
 _PIXEL = re.compile(r"px\.srvcs\.tumblr\.com/impixu\?[^\"'<>\s]*")
 _NOT_BLOGS = frozenset({"www", "assets", "static", "media", "api", "embed", "safe", "platform"})
-_SHARE_IMAGE = re.compile(r"assets\.tumblr\.com/images/(?:og|default)", re.I)
+_SHARE_IMAGE = re.compile(r"assets\.tumblr\.com/images/(?:og|default)", re.IGNORECASE)
 _SMALL_IMAGE = re.compile(r"/s(\d{1,4})x(\d{1,4})")
 _DATE_FORMATS = (
     "%b. %d %Y",
@@ -114,7 +115,7 @@ def _bootloader(doc: PageDoc, draft: Draft) -> bool:
     """The blog frame's bootstrap JSON (an HTML-escaped attribute of noscript#bootloader)."""
     for value in doc.xpath("//noscript[@id='bootloader']/@data-bootstrap")[:1]:
         data = loads_lenient(str(value), "noscript#bootloader data-bootstrap", draft.notes)
-        frame = _dig(data, "Components", "TumblelogIframe")
+        frame = dig(data, "Components", "TumblelogIframe")
         if not isinstance(frame, dict):
             return False
         where = "noscript#bootloader TumblelogIframe"
@@ -340,14 +341,6 @@ def _parse_date(text: str) -> str | None:
         except ValueError:
             continue
     return None
-
-
-def _dig(data: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
 
 
 def _str(value: Any) -> str | None:

@@ -21,7 +21,7 @@ import json
 import re
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from collector.platforms.draft import (
     EMBEDDED,
@@ -35,6 +35,7 @@ from collector.platforms.draft import (
 from collector.platforms.model import PageState, PageStateName
 from collector.platforms.page import PageDoc, clean
 from collector.platforms.registry import Platform, host_of
+from collector.platforms.values import node_text, url_path
 
 HOSTS = ("x.com", "twitter.com")
 _STATUS = re.compile(r"^/(?:(\w{1,15})/|i/(?:web/)?)status(?:es)?/(\d{1,20})(?:[/?#]|$)")
@@ -84,7 +85,7 @@ def extract(doc: PageDoc, draft: Draft) -> None:
     if ids or found:
         draft.set_kind("post", 50)
         _snowflake_time(draft)
-    elif profile or (_PROFILE.match(_path(doc.link("canonical") or doc.url)) and not _reserved(doc)):
+    elif profile or (_PROFILE.match(url_path(doc.link("canonical") or doc.url)) and not _reserved(doc)):
         draft.set_kind("profile", 50)
         draft.missing["post_id"] = "a profile page: no single post"
         _withdraw(draft, "published_at", "a profile page: its <time> elements date the posts "
@@ -186,7 +187,7 @@ def _article(doc: PageDoc, draft: Draft, base: str, ids: list[tuple[str, str, st
              for article in articles[:100]
              if wanted or article.get("tabindex") == "-1"  # X marks its focal post so
              for anchor in article.xpath(".//a[time][@href]")
-             if (match := _STATUS.match(_path(anchor.get("href"))))
+             if (match := _STATUS.match(url_path(anchor.get("href"))))
              and (match.group(2) in wanted or not wanted)]
     if not pairs:
         return False
@@ -253,11 +254,11 @@ def _nitter(doc: PageDoc, draft: Draft) -> bool:
         return False
     tweet, where = found[0], "Nitter .main-tweet"
     draft.offer("url", original, "Nitter 'Open in Twitter' link", MARKUP)
-    match = _STATUS.match(_path(original))
+    match = _STATUS.match(url_path(original))
     if match:
         draft.offer("post_id", match.group(2), "Nitter 'Open in Twitter' link", MARKUP)
-    draft.offer("author_name", _first(tweet, ".//a[contains(@class,'fullname')]"), f"{where} .fullname", MARKUP)
-    draft.offer("author_handle", _first(tweet, ".//a[contains(@class,'username')]"), f"{where} .username", MARKUP)
+    draft.offer("author_name", node_text(tweet, ".//a[contains(@class,'fullname')]"), f"{where} .fullname", MARKUP)
+    draft.offer("author_handle", node_text(tweet, ".//a[contains(@class,'username')]"), f"{where} .username", MARKUP)
     for body in tweet.xpath(".//*[contains(@class,'tweet-content')]")[:1]:
         draft.offer("text", _inline_text(body), f"{where} .tweet-content", MARKUP)
     for stamp in tweet.xpath(".//*[contains(@class,'tweet-date')]/a[@title]")[:1]:
@@ -346,7 +347,7 @@ def _status_ids(doc: PageDoc, draft: Draft) -> list[tuple[str, str, str]]:
                            "elements; each is kept as a candidate")
     for url, source in candidates:
         if _is_x(url):
-            match = _STATUS.match(_path(url))
+            match = _STATUS.match(url_path(url))
             if match:
                 found.append((match.group(2), match.group(1) or "", source))
     return found
@@ -363,7 +364,7 @@ def _x_base(doc: PageDoc) -> str:
 def _nitter_original(doc: PageDoc) -> str | None:
     for href in doc.xpath("//a[contains(@class,'icon-bird')]/@href")[:1]:
         url = str(href).strip()
-        if _is_x(url) and _STATUS.match(_path(url)):
+        if _is_x(url) and _STATUS.match(url_path(url)):
             return url
     return None
 
@@ -374,7 +375,7 @@ def _is_x(url: str | None) -> bool:
 
 
 def _reserved(doc: PageDoc) -> bool:
-    match = _PROFILE.match(_path(doc.link("canonical") or doc.url))
+    match = _PROFILE.match(url_path(doc.link("canonical") or doc.url))
     return bool(match and match.group(1).lower() in _RESERVED)
 
 
@@ -421,11 +422,6 @@ def _inline_text(node: Any, depth: int = 0) -> str:
     return "".join(parts)
 
 
-def _first(node: Any, expr: str) -> str | None:
-    found = node.xpath(expr)
-    return clean(found[0].text_content()) if found else None
-
-
 def _dig(value: Any, *keys: str) -> dict[str, Any]:
     for key in keys:
         value = value.get(key) if isinstance(value, dict) else None
@@ -447,13 +443,6 @@ def _nitter_time(value: Any) -> str | None:
     except ValueError:
         return None
     return moment.replace(tzinfo=UTC).isoformat()
-
-
-def _path(url: str | None) -> str:
-    try:
-        return urlsplit(url or "").path
-    except ValueError:
-        return ""
 
 
 PLATFORM = Platform(

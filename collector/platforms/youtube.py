@@ -13,22 +13,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections import deque
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from collector.platforms.draft import EMBEDDED, MARKUP, Draft
 from collector.platforms.model import PageState
 from collector.platforms.page import PageDoc, clean
-from collector.platforms.registry import Platform, host_of
+from collector.platforms.registry import Platform
+from collector.platforms.values import dig, first_key, own_url
 
 _VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 _VIDEO_PATH = re.compile(r"^/(?:shorts|live|embed|v|e)/([A-Za-z0-9_-]{11})(?:[/?#]|$)")
 _CHANNEL_PATH = re.compile(r"^/(?:channel/(UC[A-Za-z0-9_-]{22})|@[^/]+|c/[^/]+|user/[^/]+)/?")
 _HANDLE = re.compile(r"/@([^/?#\s]+)")
 _DIGITS = re.compile(r"\d[\d.,\u00a0\u202f ]*")
-_MAX_NODES = 400_000
 
 
 def extract(doc: PageDoc, draft: Draft) -> None:
@@ -54,7 +52,7 @@ def page_state(doc: PageDoc) -> PageState | None:
     if code == "ERROR":
         return PageState(state="not-found", reason=f"YouTube playabilityStatus ERROR: {reason}")
     if code == "LOGIN_REQUIRED":
-        state = "interstitial" if re.search(r"\bage\b", reason, re.I) else "login-wall"
+        state = "interstitial" if re.search(r"\bage\b", reason, re.IGNORECASE) else "login-wall"
         return PageState(state=state, reason=f"YouTube playabilityStatus LOGIN_REQUIRED: {reason}")
     if code in ("CONTENT_CHECK_REQUIRED", "AGE_CHECK_REQUIRED", "AGE_VERIFICATION_REQUIRED"):
         return PageState(state="interstitial", reason=f"YouTube playabilityStatus {code}: {reason}")
@@ -75,7 +73,7 @@ def _player(draft: Draft, player: dict[str, Any]) -> None:
         draft.offer("text", details.get("shortDescription"), f"{where}.shortDescription", EMBEDDED)
         draft.count("views", details.get("viewCount"), f"{where}.viewCount", EMBEDDED)
         draft.set_kind("post", 60)
-    micro = _dig(player, "microformat", "playerMicroformatRenderer")
+    micro = dig(player, "microformat", "playerMicroformatRenderer")
     if isinstance(micro, dict):
         where = "ytInitialPlayerResponse.microformat"
         draft.offer("published_at", micro.get("publishDate"), f"{where}.publishDate", EMBEDDED)
@@ -99,7 +97,7 @@ def _player(draft: Draft, player: dict[str, Any]) -> None:
 
 
 def _initial_data(draft: Draft, data: dict[str, Any]) -> None:
-    channel = _dig(data, "metadata", "channelMetadataRenderer")
+    channel = dig(data, "metadata", "channelMetadataRenderer")
     if isinstance(channel, dict):
         where = "ytInitialData.metadata.channelMetadataRenderer"
         draft.offer("author_id", channel.get("externalId"), f"{where}.externalId", EMBEDDED)
@@ -114,18 +112,18 @@ def _initial_data(draft: Draft, data: dict[str, Any]) -> None:
         draft.offer("url", channel.get("channelUrl"), f"{where}.channelUrl", EMBEDDED)
         draft.set_kind("profile", 60)
         return
-    owner = _first(_find(data, "videoOwnerRenderer"))
+    owner = first_key(data, "videoOwnerRenderer")
     if isinstance(owner, dict):
-        base = _first(_find(owner.get("navigationEndpoint"), "canonicalBaseUrl"))
+        base = first_key(owner.get("navigationEndpoint"), "canonicalBaseUrl")
         draft.offer(
             "author_handle",
             _handle(base),
             "ytInitialData videoOwnerRenderer.canonicalBaseUrl",
             EMBEDDED - 1,
         )
-    primary = _first(_find(data, "videoPrimaryInfoRenderer"))
-    like = _first(_find(primary, "likeButtonViewModel"))
-    label = _first(_find(like, "accessibilityText"))
+    primary = first_key(data, "videoPrimaryInfoRenderer")
+    like = first_key(primary, "likeButtonViewModel")
+    label = first_key(like, "accessibilityText")
     if isinstance(label, str):
         draft.count(
             "likes", _number(label), "ytInitialData like button accessibilityText", EMBEDDED
@@ -189,7 +187,7 @@ def _markup(doc: PageDoc, draft: Draft) -> None:
 
 
 def _from_url(doc: PageDoc, draft: Draft) -> None:
-    url, which = _own_url(doc, draft)
+    url, which = own_url(doc, draft, PLATFORM)
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -239,32 +237,6 @@ def _assigned(doc: PageDoc, name: str) -> Any:
     return None
 
 
-def _find(value: Any, key: str) -> Iterator[Any]:
-    """Every value stored under `key` anywhere in `value`, breadth first, bounded."""
-    queue, seen = deque([value]), 0
-    while queue and seen < _MAX_NODES:
-        item = queue.popleft()
-        seen += 1
-        if isinstance(item, dict):
-            if key in item:
-                yield item[key]
-            queue.extend(v for v in item.values() if isinstance(v, (dict, list)))
-        elif isinstance(item, list):
-            queue.extend(v for v in item if isinstance(v, (dict, list)))
-
-
-def _first(values: Iterator[Any]) -> Any:
-    return next(values, None)
-
-
-def _dig(value: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
-
-
 def _simple_text(value: Any) -> str | None:
     if isinstance(value, dict):
         return clean(value.get("simpleText"))
@@ -283,13 +255,6 @@ def _number(label: str) -> int | None:
         return None
     digits = re.sub(r"\D", "", found.group(0))
     return int(digits) if digits else None
-
-
-def _own_url(doc: PageDoc, draft: Draft) -> tuple[str, str]:
-    """The URL whose path names the post: the final URL on a YouTube host, else the page's own."""
-    if PLATFORM.owns(host_of(doc.url)):
-        return doc.url, "URL"
-    return draft.best("url") or doc.url, "canonical URL"
 
 
 PLATFORM = Platform(
