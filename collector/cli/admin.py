@@ -20,10 +20,12 @@ from collector.cli.common import (
     ledger_app,
     open_for_reading,
     open_store,
+    require_actor,
     state,
     user_app,
     warn,
 )
+from collector.errors import UsageError
 from collector.models import Role
 from collector.store import Store
 
@@ -124,6 +126,47 @@ def user_list(json_out: JsonOpt = False) -> None:
         typer.echo(
             f"{u.name:<16} {u.role.value:<13} {u.full_name} (badge {u.badge})  key {u.key_fingerprint[:16]}…{retired}"
         )
+
+
+@user_app.command("profile")
+def user_profile(
+    name: str,
+    title: Annotated[str | None, typer.Option(help="Job title, e.g. 'Detective, Digital Evidence Unit'.")] = None,
+    qualifications: Annotated[
+        str | None, typer.Option(help="Qualifications and experience, in the user's own words.")
+    ] = None,
+    training: Annotated[str | None, typer.Option(help="Training relevant to the capture tool.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show a user's profile, or (as that user) state title, qualifications and training.
+
+    Certifications for exhibits take these from here and from nowhere else.
+    """
+    from collector import profiles
+
+    if title is None and qualifications is None and training is None:
+        found = profiles.profile(open_for_reading(), name)
+        if json_out:
+            emit(found.model_dump(mode="json") if found else None)
+        elif found is None:
+            typer.echo(f"{name} has stated no profile")
+        else:
+            typer.echo(f"{name}: {found.title}\n  qualifications: {found.qualifications}")
+            if found.training:
+                typer.echo(f"  training: {found.training}")
+            typer.echo(f"  stated {found.set_at:%Y-%m-%d %H:%M:%SZ} (ledger #{found.ledger_event})")
+        return
+    if title is None or qualifications is None:
+        raise UsageError("a profile needs both --title and --qualifications")
+    store = open_store()
+    actor = require_actor(store)
+    saved = profiles.set_profile(
+        store, actor, name, title=title, qualifications=qualifications, training=training
+    )
+    if json_out:
+        emit(saved.model_dump(mode="json"))
+    else:
+        typer.echo(f"profile of {name} recorded (ledger #{saved.ledger_event})")
 
 
 @keys_app.command("list")

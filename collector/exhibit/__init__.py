@@ -1,0 +1,1 @@
+"""Exhibit packets for prosecutors: a PDF rendering of verified bundles, with certification."""
