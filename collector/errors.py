@@ -43,6 +43,11 @@ class IntegrityError(CollectorError):
     exit_code = 1
 
 
+class SigningInputError(UsageError):
+    """A PDF or signing certificate that cannot be used: unreadable PDF, not PKCS#12,
+    wrong passphrase, expired or not-for-signing certificate, an existing output file."""
+
+
 EXIT_OK = 0
 EXIT_VERIFY_FAILED = 1
 EXIT_USAGE = 2

@@ -19,6 +19,7 @@ from collector.cli import (  # noqa: F401 - importing registers the commands
     authz,
     custody,
     evidence,
+    exhibit,
     grading,
     policy,
     retention,

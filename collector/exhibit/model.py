@@ -90,3 +90,8 @@ class Packet(Model):
     tool_version: str
     recipient: str | None = None
     reason: str | None = None
+    prepared_by: Person | None = Field(
+        None,
+        description="Who ran the export that recomputed the hashes (the certification names "
+        "this person as having recomputed them); the declarant when None.",
+    )

@@ -136,6 +136,9 @@ def _offer_post_item(doc: PageDoc, draft: Draft, item: JsonLd) -> None:
     )
     if url and url.lower().startswith(("http://", "https://")):
         draft.offer("url", url, f"{where}.url", JSON_LD)
+    ident = data.get("identifier")
+    if isinstance(ident, (str, int)) and not isinstance(ident, bool):
+        draft.offer("post_id", str(ident), f"{where}.identifier", JSON_LD)
     draft.offer("published_at", _first_str(data.get("datePublished")), f"{where}.datePublished", JSON_LD)
     draft.offer("published_at", _first_str(data.get("uploadDate")), f"{where}.uploadDate", JSON_LD - 1)
     draft.offer("title", _unescape(data.get("headline") or data.get("name")), f"{where}.headline", JSON_LD)
