@@ -86,23 +86,6 @@ def read_real(site: FixtureServer, tmp_path: Path, file: str, **overrides: Any) 
     return capture(site.http_url(f"/real/{file}"), settings(**overrides), tmp_path)
 
 
-def test_real_bluesky_post_through_chromium(site: FixtureServer, tmp_path: Path) -> None:
-    record = read_real(site, tmp_path, "bluesky/post.html")
-    post = record.post
-    assert post is not None and record.page_state is not None
-    assert record.page_state.state == "content"
-    assert (post.platform.id, post.platform.basis) == ("bluesky", "claimed")
-    assert post.author_handle == "@stephenking.bsky.social"
-    assert post.published_at == "2026-01-26T18:50:48.357Z"
-    assert post.text is not None and "It's Orwell's doublespeak" in post.text
-    assert [s.name for s in record.steps].index("post") > [s.name for s in record.steps].index("dom")
-
-
-def test_real_facebook_interstitial_is_not_content(site: FixtureServer, tmp_path: Path) -> None:
-    record = read_real(site, tmp_path, "facebook/facebook.html")
-    assert record.page_state is not None and record.page_state.state == "interstitial"
-
-
 def test_real_telegram_page_that_never_settles_finishes_in_time(
     site: FixtureServer, tmp_path: Path
 ) -> None:
@@ -115,7 +98,10 @@ def test_real_telegram_page_that_never_settles_finishes_in_time(
     assert record.post.text is not None and "Tesla Model 3" in record.post.text
 
 
-LOCAL_ROWS = [r for r in rows() if r.url.startswith(LOCAL)]
+LOCAL_ROWS = [
+    r for r in rows()
+    if r.url.startswith(LOCAL) and r.file != "telegram/post-link-image.html"  # timed test above
+]
 
 
 @pytest.mark.parametrize("row", LOCAL_ROWS, ids=[r.file for r in LOCAL_ROWS])
