@@ -698,7 +698,9 @@ def build_verify_bundle(source: Path, parent: Path, size_mb: int, store: BenchSt
     name, role, _full, _badge, passphrase = INVESTIGATOR
     del role
     parent.mkdir(parents=True)
-    dest = parent / source.name
+    # Another name: a bundle directory named like a ledger bundle is verified against that
+    # bundle's custody log, which this re-sealed copy (a different seal digest) cannot match.
+    dest = parent / f"bench-{source.name}"
     shutil.copytree(source, dest)
     make_writable(dest)
     write_random(dest / "data" / f"bench-{size_mb}MB.bin", size_mb * MB)

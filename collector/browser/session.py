@@ -87,7 +87,7 @@ from collector.models import (
     TlsInfo,
     WarcRewrite,
 )
-from collector.platforms import PageInput, read_page
+from collector.platforms import PageInput, read_page, warm_up
 from collector.platforms.model import PageState, Post
 
 ARTIFACTS: tuple[str, ...] = (SCREENSHOT, PAGE_HTML, RESPONSE_HTML, MHTML, WARC)
@@ -295,6 +295,7 @@ class CaptureSession:
                         "alias credentials are replaced by redacted:hmac-sha256 digests in "
                         "every stored file and record"
                     )
+            warming = asyncio.ensure_future(asyncio.to_thread(warm_up))
             await self._navigate(page, recorder, guard)
             await self._response_body()
             await self._settle(page)
@@ -305,6 +306,8 @@ class CaptureSession:
             await watch.settle(1.0)
             await self._screenshot(page)
             await self._dom(page, recorder)
+            with contextlib.suppress(Exception):  # a failed warm-up only costs time later
+                await asyncio.wait_for(warming, SMALL_CALL_S)
             await self._post()
             await self._media(context, recorder, guard)
             await self._mhtml(cdp)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from collector.platforms.model import PageState, Post
 from collector.platforms.page import PageInput
 
-__all__ = ["PageInput", "Reading", "read_page"]
+__all__ = ["PageInput", "Reading", "read_page", "warm_up"]
 
 
 @dataclass(frozen=True)
@@ -29,3 +29,13 @@ def read_page(page: PageInput) -> Reading:
     from collector.platforms.reader import read
 
     return read(page)
+
+
+def warm_up() -> None:
+    """Import the reader, its parsers and every platform module ahead of the first page
+    (a capture runs this in a thread while the page loads)."""
+    from extruct.w3cmicrodata import MicrodataExtractor  # noqa: F401
+
+    from collector.platforms import reader, registry  # noqa: F401
+
+    registry.platforms()
