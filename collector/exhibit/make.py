@@ -3,8 +3,6 @@ a `disseminated` custody event in every bundle. Nothing is written when a check 
 
 from __future__ import annotations
 
-import hashlib
-import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +12,7 @@ from pydantic import Field
 from collector.custody import EventType
 from collector.errors import UsageError
 from collector.exhibit.assemble import assemble
+from collector.exhibit.files import write_new_sha256
 from collector.exhibit.model import Packet
 from collector.models import Model
 from collector.services import append as append_custody
@@ -83,8 +82,8 @@ def make_exhibit(
     if html_only:
         from collector.exhibit.render import render_html
 
-        _write_new(out, render_html(packet).encode("utf-8"))
-        result.exhibit = CopyResult(path=str(out), sha256=_sha256(out))
+        digest = write_new_sha256(out, render_html(packet).encode("utf-8"))
+        result.exhibit = CopyResult(path=str(out), sha256=digest)
     else:
         result = _pdf(packet, out, chromium, sign_with, sign_passphrase, result)
     if redacted_out is not None and redact_terms is not None:
@@ -134,7 +133,7 @@ def _redacted(
 ) -> ExhibitResult:
     """The redacted copy. Its log digests are keyed with the store's secret: a removed SSN
     with its last four digits shown has too few values for a plain SHA-256 to hide it."""
-    from collector.exhibit.redact import redact_fields, redact_text
+    from collector.exhibit.redact import redact_text, redaction_log
     from collector.exhibit.render import RedactedView, RedactionEntry, render_html, render_pdf
 
     view = RedactedView()
@@ -144,17 +143,23 @@ def _redacted(
         if post is not None:
             fields |= {k: getattr(post, k) for k in ("text", "author_name", "author_handle", "author_id")}
             fields["post.title"] = post.title
-        redacted, log = redact_fields(fields, terms, key)
-        view.replacements[item.bundle_id] = {
-            k: v for k, v in redacted.items() if v is not None and v != fields.get(k)
-        }
-        for text in fields.values():
-            for hit in redact_text(text or "", terms)[1]:
-                view.strings[(text or "")[hit.start : hit.end]] = hit.replacement
-        view.log.extend(RedactionEntry(bundle_id=item.bundle_id, **e.model_dump()) for e in log)
+        replaced: dict[str, str] = {}
+        for name, text in fields.items():
+            if not text:
+                continue
+            redacted, hits = redact_text(text, terms)
+            if redacted != text:
+                replaced[name] = redacted
+            for hit in hits:  # the same strings wherever else the page's text shows them
+                view.strings[text[hit.start : hit.end]] = hit.replacement
+            view.log.extend(
+                RedactionEntry(bundle_id=item.bundle_id, **e.model_dump())
+                for e in redaction_log(name, text, hits, key)
+            )
+        view.replacements[item.bundle_id] = replaced
     if html_only:
-        _write_new(out, render_html(packet, redacted=view).encode("utf-8"))
-        result.redacted = CopyResult(path=str(out), sha256=_sha256(out))
+        digest = write_new_sha256(out, render_html(packet, redacted=view).encode("utf-8"))
+        result.redacted = CopyResult(path=str(out), sha256=digest)
     else:
         rendered = render_pdf(packet, out, chromium=chromium, redacted=view)
         result.redacted = CopyResult(path=str(out), sha256=rendered.sha256, pages=rendered.pages,
@@ -181,17 +186,3 @@ def _disseminated(store: Store, actor: Actor, packet: Packet, result: ExhibitRes
     }
     for item in packet.items:
         append_custody(store, actor, item.bundle_id, EventType.disseminated, details)
-
-
-def _write_new(target: Path, data: bytes) -> None:
-    fd, name = tempfile.mkstemp(prefix=".exhibit-", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.link(name, target)  # fails if target appeared meanwhile: never overwritten
-    finally:
-        os.unlink(name)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

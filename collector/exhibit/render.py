@@ -33,9 +33,7 @@ import base64
 import hashlib
 import io
 import math
-import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -54,6 +52,7 @@ from collector.browser.launch import browser_home, launch_args, launch_browser
 from collector.bundle import layout
 from collector.errors import CaptureFailed, CollectorError, IntegrityError, UsageError
 from collector.exhibit import certification
+from collector.exhibit.files import write_new
 from collector.exhibit.model import ExhibitItem, Packet
 from collector.models import BrowserSettings, Model
 from collector.platforms.model import FIELDS
@@ -986,7 +985,7 @@ def render_pdf(
     chromium: str = CHROMIUM,
     redacted: RedactedView | None = None,
 ) -> RenderResult:
-    """Render the packet to `out` (written whole, then renamed into place)."""
+    """Render the packet to `out`: written whole, then linked into place; never over an existing file."""
     parts = _parts(packet, redacted)
     rendered = asyncio.run(_render(packet, redacted, parts, chromium))
     pages, version = rendered.pages, rendered.version
@@ -1021,17 +1020,7 @@ def render_pdf(
     if _page_count(data) != total:
         raise RenderFailed("the assembled PDF does not have the pages counted")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".exhibit-", suffix=".pdf", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_new(out, data)
     return RenderResult(
         path=out,
         pages=total,

@@ -19,10 +19,7 @@ need the root to sign.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import tempfile
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
@@ -33,6 +30,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 from pydantic import Field
 
 from collector.errors import CollectorError, SigningInputError
+from collector.exhibit.files import write_new
 from collector.models import Model
 
 SUBFILTER = "ETSI.CAdES.detached"
@@ -87,7 +85,7 @@ def sign_pdf(
     signed = _sign(source, src, pfx_bytes, chain, passphrase, reason, location)
     signed_at = _check_signed(signed, certificate)
 
-    _write_new(dst, signed)
+    write_new(dst, signed)
     return SignResult(
         path=dst,
         sha256=hashlib.sha256(signed).hexdigest(),
@@ -244,24 +242,6 @@ def _check_signed(signed: bytes, certificate: x509.Certificate) -> datetime:
     if signed_at is None:
         raise CollectorError("the signature just written has no signing time")
     return signed_at.astimezone(UTC)
-
-
-def _write_new(dst: Path, data: bytes) -> None:
-    """Write `data` to `dst` through a temporary file beside it; never over an existing file."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(tmp, dst)  # fails if dst appeared meanwhile
-    except FileExistsError:
-        raise SigningInputError(f"will not overwrite {dst}: it already exists") from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
 
 
 def _one_line(exc: BaseException) -> str:

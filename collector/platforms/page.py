@@ -156,13 +156,9 @@ class PageDoc:
         return out
 
     def link(self, rel: str) -> str | None:
-        for node in self.xpath("//link[@href]"):
-            rels = (node.get("rel") or "").lower().split()
-            if rel in rels:
-                href = (node.get("href") or "").strip()
-                if href:
-                    return self.absolute(href)
-        return None
+        """The first href of <link rel=...>, absolute."""
+        found = self.links(rel)
+        return found[0] if found else None
 
     def absolute(self, href: str) -> str:
         try:
