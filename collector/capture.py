@@ -16,20 +16,17 @@ from pathlib import Path
 
 import rfc8785
 
-from collector import TOOL_NAME, __version__, aliases, equipment, exigent, gate, screening
+from collector import TOOL_NAME, __version__
 from collector.browser import AliasSession, chromium_version_warning
 from collector.browser import capture as browser_capture
-from collector.bundle import layout
-from collector.bundle.seal import Sealed, describe, seal
-from collector.clock import clock_report
-from collector.custody import EventType
 from collector.errors import CaptureFailed, CollectorError, Refused, UsageError
-from collector.ledger.db import now
-from collector.models import (
-    Authorization,
+from collector.evidence.bundle import layout
+from collector.evidence.bundle.seal import Sealed, describe, seal
+from collector.evidence.clock import clock_report
+from collector.evidence.custody import EventType
+from collector.evidence.model import (
     AuthorizationSummary,
     BrowserSettings,
-    BundleRow,
     CaptureRecord,
     ClockReport,
     MachineRecord,
@@ -39,12 +36,15 @@ from collector.models import (
     ScreeningRecord,
     ToolInfo,
 )
+from collector.evidence.post import PageState, Post
 from collector.platforms import summary
-from collector.platforms.model import PageState, Post
-from collector.services import custody_builder
-from collector.stamping import StampOutcome, plan, stamper
-from collector.store import Actor, Store
-from collector.urls import resolve
+from collector.policy import aliases, equipment, exigent, gate, screening
+from collector.policy.urls import resolve
+from collector.store.custody_log import custody_builder
+from collector.store.ledger import now
+from collector.store.model import Authorization, BundleRow
+from collector.store.stamping import StampOutcome, plan, stamper
+from collector.store.store import Actor, Store
 
 BrowserCapture = Callable[[str, BrowserSettings, Path, AliasSession | None], CaptureRecord]
 

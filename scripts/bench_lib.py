@@ -605,7 +605,7 @@ def bench_capture(
 ) -> tuple[dict[str, Any], list[CaptureRun]]:
     from collector.browser.behaviours import SCROLL_PAUSE_S
     from collector.browser.launch import launch_args
-    from collector.config import CONFIG_NAME, load_config
+    from collector.store.config import CONFIG_NAME, load_config
 
     settings = load_config(store.root / CONFIG_NAME).browser
     if settings.executable_path != CHROMIUM:
@@ -693,7 +693,7 @@ def build_verify_bundle(source: Path, parent: Path, size_mb: int, store: BenchSt
     """A copy of a sealed bundle with a random file under data/, re-manifested and re-signed."""
     import bagit
 
-    from collector import keys
+    from collector.evidence import keys
 
     name, role, _full, _badge, passphrase = INVESTIGATOR
     del role

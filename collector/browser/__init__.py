@@ -26,7 +26,7 @@ from collector.browser.launch import TESTED_CHROMIUM_MAJORS, chromium_version_wa
 from collector.browser.redaction import CREDENTIAL_PARAMS, AliasSession, Redactor
 from collector.browser.session import ARTIFACTS, CaptureSession
 from collector.errors import CaptureFailed
-from collector.models import BrowserSettings, CaptureRecord
+from collector.evidence.model import BrowserSettings, CaptureRecord
 
 __all__ = [
     "ARTIFACTS",

@@ -24,7 +24,7 @@ from playwright.async_api import BrowserContext, Dialog, Download, Page
 from collector.browser.expand import Expander
 from collector.browser.feed import FeedCollector
 from collector.browser.journal import Journal, StepHandle, one_line
-from collector.models import FeedStop
+from collector.evidence.model import FeedStop
 
 POPUP_LOAD_WAIT_S = 2.0
 POPUP_FLUSH_WAIT_S = 2.0

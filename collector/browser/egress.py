@@ -6,7 +6,7 @@ import contextlib
 import ipaddress
 import socket
 
-from collector.models import Egress
+from collector.evidence.model import Egress
 
 METHOD = "udp-route-probe"
 

@@ -28,8 +28,8 @@ from playwright.async_api import JSHandle, Page
 
 from collector.browser.journal import one_line, utcnow
 from collector.browser.redaction import Redactor
-from collector.bundle.layout import FEED_ITEMS, VIEWPORT_DIR, viewport_name
-from collector.models import FeedRecord, FeedStop, ViewportShot
+from collector.evidence.bundle.layout import FEED_ITEMS, VIEWPORT_DIR, viewport_name
+from collector.evidence.model import FeedRecord, FeedStop, ViewportShot
 
 FeedMode = Literal["auto", "always", "never"]
 

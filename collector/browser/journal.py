@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from collector.models import ChangeKind, PageChange, Step, StepStatus
+from collector.evidence.model import ChangeKind, PageChange, Step, StepStatus
 
 
 def utcnow() -> datetime:

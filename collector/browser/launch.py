@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from playwright.async_api import Browser, Playwright, ProxySettings
 
 from collector.errors import CaptureFailed
-from collector.models import BrowserSettings
+from collector.evidence.model import BrowserSettings
 
 TESTED_CHROMIUM_MAJORS: tuple[int, int] = (156, 156)
 """Lowest and highest Chromium major versions this collector was tested with."""

@@ -40,16 +40,12 @@ from playwright.async_api import Error as PlaywrightError
 from collector.browser.journal import StepHandle, one_line, utcnow
 from collector.browser.network import PrivateNetworkGuard
 from collector.browser.recorder import TrafficRecorder
-from collector.browser.streams import (
-    MANIFEST_MAX_BYTES,
-    Assembler,
-    stream_format,
-)
+from collector.browser.streams import MANIFEST_MAX_BYTES, Assembler, stream_format
 from collector.browser.traffic_index import BodyLocation, url_key
 from collector.browser.warc import REDIRECT_STATUSES
-from collector.bundle.layout import MEDIA_DIR
-from collector.models import BrowserSettings, StreamAssembly
-from collector.platforms.model import MediaItem
+from collector.evidence.bundle.layout import MEDIA_DIR
+from collector.evidence.model import BrowserSettings, StreamAssembly
+from collector.evidence.post import MediaItem
 
 MEDIA_SCRATCH = ".media.partial"
 """Scratch directory in the work directory (stream segments); removed before sealing."""

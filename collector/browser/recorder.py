@@ -42,8 +42,8 @@ from collector.browser.warc import (
     reconcile_request_headers,
     reconcile_response_headers,
 )
-from collector.bundle.layout import WARC
-from collector.models import NetworkSummary, WarcRewrite
+from collector.evidence.bundle.layout import WARC
+from collector.evidence.model import NetworkSummary, WarcRewrite
 
 log = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
-from collector.models import CaptureRecord, Redaction, RedactionKind
+from collector.evidence.model import CaptureRecord, Redaction, RedactionKind
 
 DIGEST_PREFIX = "redacted:hmac-sha256:"
 DIGEST_HEX = 16

@@ -60,8 +60,9 @@ from collector.browser.recorder import TrafficRecorder
 from collector.browser.redaction import AliasSession, Redactor, redaction_lines
 from collector.browser.tls import collect_tls
 from collector.browser.warc import WarcSink, rewrite_lines
-from collector.bundle.layout import DOM as PAGE_HTML
-from collector.bundle.layout import (
+from collector.errors import CaptureFailed
+from collector.evidence.bundle.layout import DOM as PAGE_HTML
+from collector.evidence.bundle.layout import (
     FEED_ITEMS,
     MEDIA_DIR,
     MHTML,
@@ -69,9 +70,8 @@ from collector.bundle.layout import (
     VIEWPORT_DIR,
     WARC,
 )
-from collector.bundle.layout import RAW_HTML as RESPONSE_HTML
-from collector.errors import CaptureFailed
-from collector.models import (
+from collector.evidence.bundle.layout import RAW_HTML as RESPONSE_HTML
+from collector.evidence.model import (
     BrowserInfo,
     BrowserSettings,
     CaptureRecord,
@@ -87,8 +87,8 @@ from collector.models import (
     TlsInfo,
     WarcRewrite,
 )
+from collector.evidence.post import PageState, Post
 from collector.platforms import PageInput, read_page, warm_up
-from collector.platforms.model import PageState, Post
 
 ARTIFACTS: tuple[str, ...] = (SCREENSHOT, PAGE_HTML, RESPONSE_HTML, MHTML, WARC)
 WARC_SCRATCH = ".traffic.warc.partial"

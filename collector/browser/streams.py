@@ -35,7 +35,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from collector.browser.traffic_index import BodyLocation, media_type
-from collector.models import StreamAssembly
+from collector.evidence.model import StreamAssembly
 
 StreamFormat = Literal["hls", "dash"]
 

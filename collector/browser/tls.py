@@ -13,7 +13,7 @@ from cryptography import x509
 from playwright.async_api import CDPSession, Response
 
 from collector.browser.journal import one_line
-from collector.models import Certificate, TlsInfo
+from collector.evidence.model import Certificate, TlsInfo
 
 
 def parse_certificate(der: bytes) -> Certificate:

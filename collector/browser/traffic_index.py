@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import urldefrag
 
 from collector.browser.warc import Exchange, Written
-from collector.models import JsonResponse
+from collector.evidence.model import JsonResponse
 
 LOCATIONS_MAX = 50_000
 """Most URLs whose body location is kept (a few hundred bytes each)."""

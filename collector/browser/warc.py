@@ -30,7 +30,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter as _WarcioWriter
 
-from collector.models import WarcRewrite
+from collector.evidence.model import WarcRewrite
 
 WARC_VERSION = "WARC/1.1"
 ORIG_PREFIX = "X-Archive-Orig-"

@@ -26,8 +26,8 @@ from collector.cli.common import (
     warn,
 )
 from collector.errors import UsageError
-from collector.models import Role
-from collector.store import Store
+from collector.store.model import Role
+from collector.store.store import Store
 
 # --------------------------------------------------------------------- store and users
 
@@ -142,7 +142,7 @@ def user_profile(
 
     Certifications for exhibits take these from here and from nowhere else.
     """
-    from collector import profiles
+    from collector.disclosure import profiles
 
     if title is None and qualifications is None and training is None:
         found = profiles.profile(open_for_reading(), name)
@@ -190,7 +190,7 @@ def keys_export(
     ] = None,
 ) -> None:
     """Publish the agency's public keys and time-stamp roots, for `verify --trust`."""
-    from collector.export import key_list
+    from collector.disclosure.export.build import key_list
 
     text = key_list(open_store()).model_dump_json(indent=2) + "\n"
     if out is None:
@@ -235,7 +235,7 @@ def schema(
     ),
 ) -> None:
     """Write the JSON Schemas of the bundle metadata."""
-    from collector.schemas import write_schemas
+    from collector.evidence.schemas import write_schemas
 
     for path in write_schemas(out):
         typer.echo(str(path))

@@ -10,7 +10,7 @@ from collector.cli.common import JsonOpt, app, emit, open_for_reading, open_stor
 from collector.errors import UsageError
 
 if TYPE_CHECKING:
-    from collector.aliases import Alias
+    from collector.policy.aliases import Alias
 
 alias_app = typer.Typer(
     help="Aliases for online undercover work: approved by two supervisors before use.",
@@ -41,7 +41,7 @@ def alias_request(
     json_out: JsonOpt = False,
 ) -> None:
     """Request an alias (an investigator); it needs two different supervisors' approval."""
-    from collector import aliases
+    from collector.policy import aliases
 
     store = open_store()
     alias = aliases.request(
@@ -54,7 +54,7 @@ def alias_request(
 @alias_app.command("approve")
 def alias_approve(name: NameArg, json_out: JsonOpt = False) -> None:
     """Approve a pending alias (a supervisor other than the requester); signed with your key."""
-    from collector import aliases
+    from collector.policy import aliases
 
     store = open_store()
     alias = aliases.approve(store, require_actor(store), name)
@@ -64,7 +64,7 @@ def alias_approve(name: NameArg, json_out: JsonOpt = False) -> None:
 @alias_app.command("deny")
 def alias_deny(name: NameArg, reason: ReasonOpt, json_out: JsonOpt = False) -> None:
     """Deny a pending alias (a supervisor other than the requester)."""
-    from collector import aliases
+    from collector.policy import aliases
 
     store = open_store()
     alias = aliases.deny(store, require_actor(store), name, reason)
@@ -74,7 +74,7 @@ def alias_deny(name: NameArg, reason: ReasonOpt, json_out: JsonOpt = False) -> N
 @alias_app.command("retire")
 def alias_retire(name: NameArg, reason: ReasonOpt, json_out: JsonOpt = False) -> None:
     """Retire an alias (a supervisor or its requester): it can never be used again."""
-    from collector import aliases
+    from collector.policy import aliases
 
     store = open_store()
     alias = aliases.retire(store, require_actor(store), name, reason)
@@ -84,7 +84,7 @@ def alias_retire(name: NameArg, reason: ReasonOpt, json_out: JsonOpt = False) ->
 @alias_app.command("list")
 def alias_list(json_out: JsonOpt = False) -> None:
     """Every alias and its state now."""
-    from collector import aliases
+    from collector.policy import aliases
 
     found = aliases.aliases(open_for_reading())
     if json_out:
@@ -99,7 +99,7 @@ def alias_list(json_out: JsonOpt = False) -> None:
 @alias_app.command("show")
 def alias_show(name: NameArg, json_out: JsonOpt = False) -> None:
     """One alias: its terms, approvals (with signature checks) and state."""
-    from collector import aliases
+    from collector.policy import aliases
 
     alias = aliases.get(open_for_reading(), name)
     if alias is None:

@@ -42,7 +42,7 @@ def audit_report(
     use, protected-content matches, equipment, grades, retention, holds and purges,
     disseminations, denied attempts, policy review and integrity. Recorded as `audit.report`.
     """
-    from collector import audit
+    from collector.disclosure import audit
 
     first = audit.parse_date(start, "--from")
     last = audit.parse_date(end, "--to")

@@ -15,7 +15,7 @@ from collector.cli.common import (
     require_actor,
 )
 from collector.errors import UsageError
-from collector.models import Authorization
+from collector.store.model import Authorization
 
 # --------------------------------------------------------------------- authorizations
 
@@ -58,12 +58,12 @@ def auth_request(
     json_out: JsonOpt = False,
 ) -> None:
     """Request an authorization to capture (needs a supervisor's approval)."""
-    from collector.models import Conditions
+    from collector.evidence.model import Conditions
 
     if engagement not in ("public", "alias"):
         raise UsageError("--engagement must be public or alias")
-    from collector import authorizations
-    from collector.config import REASONABLE_SUSPICION
+    from collector.policy import authorizations
+    from collector.store.config import REASONABLE_SUSPICION
 
     store = open_store()
     actor = require_actor(store)
@@ -131,7 +131,7 @@ def _show_auth(auth: Authorization) -> None:
 @auth_app.command("approve")
 def auth_approve(auth_id: str, json_out: JsonOpt = False) -> None:
     """Approve and sign a pending authorization (a supervisor who is not the requester)."""
-    from collector import authorizations
+    from collector.policy import authorizations
 
     store = open_store()
     auth = authorizations.approve(store, require_actor(store), auth_id)
@@ -148,7 +148,7 @@ def auth_deny(
     json_out: JsonOpt = False,
 ) -> None:
     """Deny a pending authorization."""
-    from collector import authorizations
+    from collector.policy import authorizations
 
     store = open_store()
     auth = authorizations.deny(store, require_actor(store), auth_id, reason)
@@ -162,7 +162,7 @@ def auth_revoke(
     json_out: JsonOpt = False,
 ) -> None:
     """Revoke an approved authorization: no further captures under it."""
-    from collector import authorizations
+    from collector.policy import authorizations
 
     store = open_store()
     auth = authorizations.revoke(store, require_actor(store), auth_id, reason)
@@ -182,7 +182,7 @@ def auth_review(
     json_out: JsonOpt = False,
 ) -> None:
     """Review an exigent capture (a supervisor other than the requester), within the deadline."""
-    from collector import exigent
+    from collector.policy import exigent
 
     if approve == reject:
         raise UsageError("give exactly one of --approve or --reject")

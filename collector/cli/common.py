@@ -11,9 +11,9 @@ from typing import Annotated, Any
 
 import typer
 
-from collector.bundle.verify import VerifyReport
 from collector.errors import Refused, UsageError
-from collector.store import Actor, Store, default_store_path
+from collector.evidence.bundle.verify import VerifyReport
+from collector.store.store import Actor, Store, default_store_path
 
 app = typer.Typer(
     name="collector",
@@ -85,7 +85,7 @@ def open_store() -> Store:
     """Open the store and show, once, the standing warnings (overdue reviews)."""
     store = Store.open(state.store_path)
     if not state.warned:
-        from collector.standing import warnings
+        from collector.policy.standing import warnings
 
         state.warned = True
         for message in warnings(store):
@@ -124,7 +124,7 @@ def open_for_reading() -> Store:
     """
     store = open_store()
     if state.acting:
-        from collector.roles import Action
+        from collector.store.roles import Action
 
         actor = acting_user(store)
         assert actor is not None

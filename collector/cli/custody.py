@@ -47,7 +47,7 @@ def custody_transfer(
     json_out: JsonOpt = False,
 ) -> None:
     """Transfer custody of a bundle to another user (a signed `transferred` event)."""
-    from collector import services
+    from collector.store import custody_log as services
 
     store = open_store()
     event = services.transfer(store, require_actor(store), bundle_id, to, reason)
@@ -62,7 +62,7 @@ def custody_transfer(
 @custody_app.command("verify")
 def custody_verify(bundle_id: str, json_out: JsonOpt = False) -> None:
     """Check a bundle's custody chain: links, hashes, signatures, anchor, order and times."""
-    from collector import verification
+    from collector.store import verify as verification
 
     report = verification.verify_custody(open_store(), bundle_id)
     if json_out:

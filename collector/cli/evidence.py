@@ -108,7 +108,7 @@ def verify(
     With --as (and the passphrase) verifying a stored bundle is also a signed `verified`
     custody event. An export .zip is verified without any store.
     """
-    from collector import verification
+    from collector.store import verify as verification
 
     if target.lower().endswith(".zip") and Path(target).is_file():
         _verify_export(Path(target), trust, json_out)
@@ -125,7 +125,7 @@ def verify(
 
 
 def _verify_export(path: Path, trust_path: Path | None, json_out: bool) -> None:
-    from collector.export_verify import load_trust, verify_export
+    from collector.disclosure.export.verify import load_trust, verify_export
 
     report = verify_export(path, load_trust(trust_path) if trust_path else None)
     if json_out:
@@ -157,7 +157,7 @@ def export_cmd(
 
     Recorded as a signed `exported` custody event in each bundle (the dissemination record).
     """
-    from collector.export import export
+    from collector.disclosure.export.build import export
 
     store = open_store()
     result = export(
@@ -182,11 +182,11 @@ def export_cmd(
 @app.command()
 def show(bundle_id: str, json_out: JsonOpt = False) -> None:
     """Show a bundle's metadata summary; recorded as a signed `viewed` custody event."""
-    from collector import services
-    from collector.bundle.layout import METADATA
-    from collector.custody import EventType
-    from collector.models import Metadata
-    from collector.roles import Action
+    from collector.evidence.bundle.layout import METADATA
+    from collector.evidence.custody import EventType
+    from collector.evidence.model import Metadata
+    from collector.store import custody_log as services
+    from collector.store.roles import Action
 
     store = open_store()
     actor = require_actor(store)
@@ -194,9 +194,10 @@ def show(bundle_id: str, json_out: JsonOpt = False) -> None:
     row = store.ledger.bundle(bundle_id)
     if row is None:
         raise UsageError(f"unknown bundle {bundle_id!r}")
-    from collector import protected, retention
+    from collector.policy import protected
+    from collector.store import tombstones
 
-    gone = retention.tombstone(store, bundle_id)
+    gone = tombstones.tombstone(store.ledger, bundle_id)
     if gone is not None:
         raise UsageError(f"{bundle_id} was purged on {gone.purged_at}: only its tombstone remains")
     protected.require_visible(store, actor, bundle_id, "view")
@@ -231,7 +232,7 @@ def show(bundle_id: str, json_out: JsonOpt = False) -> None:
 @timestamp_app.command("pending")
 def timestamp_pending(json_out: JsonOpt = False) -> None:
     """List bundles whose seal still lacks a time-stamp."""
-    from collector import stamping
+    from collector.store import stamping
 
     ids = stamping.pending(open_for_reading())
     if json_out:
@@ -248,7 +249,7 @@ def timestamp_retry(
     json_out: JsonOpt = False,
 ) -> None:
     """Obtain missing time-stamps and append each as a signed `timestamped` custody event."""
-    from collector import stamping
+    from collector.store import stamping
 
     store = open_store()
     actor = require_actor(store)

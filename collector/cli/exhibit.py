@@ -37,7 +37,7 @@ def exhibit(
     """Make an exhibit packet (custodian): cover, screenshot pages, post metadata, technical
     report, hashes recomputed now, custody, verification steps, a draft FRE 902(13)/(14)
     certification and a 902(11) notice. Each bundle gets a `disseminated` custody event."""
-    from collector.exhibit.make import make_exhibit
+    from collector.disclosure.exhibit.make import make_exhibit
 
     store = open_store()
     actor = require_actor(store)

@@ -30,7 +30,7 @@ def grade(
     json_out: JsonOpt = False,
 ) -> None:
     """Grade a bundle's source and content on a policy scale (a signed `graded` custody event)."""
-    from collector import grading
+    from collector.policy import grading
 
     store = open_store()
     event = grading.grade(
@@ -65,7 +65,7 @@ def corroborate(
     json_out: JsonOpt = False,
 ) -> None:
     """Link two bundles as corroborating each other (a signed `graded` event on both logs)."""
-    from collector import grading
+    from collector.policy import grading
 
     store = open_store()
     events = grading.corroborate(store, require_actor(store), bundle_id, other, note)
@@ -85,7 +85,7 @@ def grades(
     json_out: JsonOpt = False,
 ) -> None:
     """Show a bundle's latest grade, its grade history (oldest first) and corroboration links."""
-    from collector import grading
+    from collector.policy import grading
 
     report = grading.grades(open_store(), bundle_id)
     if json_out:

@@ -40,7 +40,7 @@ def policy_show(json_out: JsonOpt = False) -> None:
 @policy_app.command("check")
 def policy_check() -> None:
     """Check the policy for mistakes an agency could make editing it. Exit 1 on any problem."""
-    from collector.policy_check import problems
+    from collector.policy.check import problems
 
     store = open_store()
     found = problems(store.config)
@@ -57,7 +57,7 @@ def policy_reviewed(
     version: Annotated[str | None, typer.Option(help="New policy version, if it changed.")] = None,
 ) -> None:
     """Record the policy's periodic review (a supervisor or admin): sets last_reviewed to today."""
-    from collector.policy_check import record_review
+    from collector.policy.check import record_review
 
     store = open_store()
     stamp = record_review(store, require_actor(store), reason, version)
@@ -83,7 +83,7 @@ def equipment_add(
     json_out: JsonOpt = False,
 ) -> None:
     """Register equipment (administration: the store's owner, an admin or a supervisor)."""
-    from collector import equipment
+    from collector.policy import equipment
 
     store = open_store()
     entry = equipment.register(
@@ -101,7 +101,7 @@ def equipment_add(
 @equipment_app.command("list")
 def equipment_list(json_out: JsonOpt = False) -> None:
     """The equipment registry."""
-    from collector import equipment
+    from collector.policy import equipment
 
     entries = equipment.registry(open_for_reading())
     if json_out:
@@ -116,7 +116,7 @@ def equipment_list(json_out: JsonOpt = False) -> None:
 @equipment_app.command("whoami")
 def equipment_whoami(json_out: JsonOpt = False) -> None:
     """This machine's id and how the registry knows it."""
-    from collector import equipment
+    from collector.policy import equipment
 
     store = open_store()
     machine = equipment.identify(store)
@@ -145,8 +145,8 @@ def review_protected(
     reason: Annotated[str | None, typer.Option(help="Why it is rejected.")] = None,
 ) -> None:
     """Decide a quarantined bundle's protected-content review (a supervisor)."""
-    from collector import protected
     from collector.errors import UsageError
+    from collector.policy import protected
 
     if approve == reject:
         raise UsageError("give exactly one of --approve or --reject")
@@ -160,7 +160,7 @@ def review_protected(
 @review_app.command("pending")
 def review_pending(json_out: JsonOpt = False) -> None:
     """Reviews owed: exigent captures and quarantined bundles, with their deadlines."""
-    from collector import exigent, protected
+    from collector.policy import exigent, protected
 
     store = open_for_reading()
     owed = [

@@ -45,7 +45,7 @@ AsOf = Annotated[
 
 
 def _as_of(value: str | None) -> date:
-    from collector import retention
+    from collector.policy import retention
 
     if value is None:
         return retention.today()
@@ -65,7 +65,7 @@ def _hold_text(held: bool) -> str:
 @retention_app.command("due")
 def retention_due(as_of: AsOf = None, json_out: JsonOpt = False) -> None:
     """Bundles whose review or purge is due or overdue (legal holds shown: they block purge)."""
-    from collector import retention
+    from collector.policy import retention
 
     when = _as_of(as_of)
     found = retention.due(open_store(), when)
@@ -93,7 +93,7 @@ def retention_status(
     json_out: JsonOpt = False,
 ) -> None:
     """Every bundle's retention state: class, period, due date or "until case disposition"."""
-    from collector import retention
+    from collector.policy import retention
 
     store = open_store()
     when = _as_of(as_of)
@@ -130,7 +130,7 @@ def retention_review(
     json_out: JsonOpt = False,
 ) -> None:
     """A supervisor's retention review (28 CFR 23.20(h)): a signed `reviewed` custody event."""
-    from collector import retention
+    from collector.policy import retention
 
     if retain == purge:
         raise UsageError("give exactly one of --retain or --purge")
@@ -163,7 +163,7 @@ def hold_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Place a legal hold (custodian or supervisor): no purge until released."""
-    from collector import retention
+    from collector.policy import retention
 
     store = open_store()
     event = retention.hold(store, require_actor(store), bundle_id, reason)
@@ -180,7 +180,7 @@ def release_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Release a legal hold (custodian or supervisor)."""
-    from collector import retention
+    from collector.policy import retention
 
     store = open_store()
     event = retention.release(store, require_actor(store), bundle_id, reason)
@@ -200,7 +200,7 @@ def purge_request(
     json_out: JsonOpt = False,
 ) -> None:
     """Request a purge (custodian); `collector purge ID` is the same command."""
-    from collector import retention
+    from collector.policy import retention
 
     store = open_store()
     request = retention.request_purge(store, require_actor(store), bundle_id, reason)
@@ -221,7 +221,7 @@ def purge_approve(
     Refused under legal hold. The files are destroyed; the tombstone, the ledger rows and
     the custody log (ending with a signed `purged` event) remain.
     """
-    from collector import retention
+    from collector.policy import retention
 
     store = open_store()
     outcome = retention.approve_purge(store, require_actor(store), ref)
@@ -252,7 +252,7 @@ def purge_list(
     json_out: JsonOpt = False,
 ) -> None:
     """Purge requests: pending by default."""
-    from collector import retention
+    from collector.policy import retention
 
     found = [
         r for r in retention.purge_requests(open_store()) if all_requests or r.status == "pending"

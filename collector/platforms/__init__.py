@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from collector.platforms.model import PageState, Post
+from collector.evidence.post import PageState, Post
 from collector.platforms.page import PageInput
 
 __all__ = ["PageInput", "Reading", "read_page", "warm_up"]

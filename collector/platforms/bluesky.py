@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin
 
+from collector.evidence.post import PageState, PageStateName
 from collector.platforms.draft import EMBEDDED, MARKUP, META, TIME_ELEMENT, Draft
-from collector.platforms.model import PageState, PageStateName
 from collector.platforms.page import PageDoc, clean
 from collector.platforms.registry import Platform, host_of
 from collector.platforms.values import url_path

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from collector.platforms.model import (
+from collector.evidence.post import (
     FIELDS,
     Candidate,
     Conflict,

@@ -15,8 +15,8 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from collector.evidence.post import PageState
 from collector.platforms.draft import EMBEDDED, MARKUP, META, Draft, normalise_time
-from collector.platforms.model import PageState
 from collector.platforms.page import PageDoc, clean
 from collector.platforms.registry import Platform
 from collector.platforms.values import json_at, own_url, url_path

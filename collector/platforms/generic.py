@@ -9,6 +9,7 @@ from __future__ import annotations
 import html as htmllib
 from typing import Any
 
+from collector.evidence.post import MediaKind
 from collector.platforms.draft import (
     JSON_LD,
     META,
@@ -18,7 +19,6 @@ from collector.platforms.draft import (
     TITLE,
     Draft,
 )
-from collector.platforms.model import MediaKind
 from collector.platforms.page import JsonLd, PageDoc, clean
 
 POST_TYPES = (

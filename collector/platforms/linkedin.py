@@ -19,8 +19,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
+from collector.evidence.post import PageState
 from collector.platforms.draft import EMBEDDED, MARKUP, Draft
-from collector.platforms.model import PageState
 from collector.platforms.page import PageDoc, clean, loads_lenient
 from collector.platforms.registry import Platform
 from collector.platforms.values import url_path

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from collector.evidence.post import MediaKind
 from collector.platforms.draft import EMBEDDED, MARKUP, META, Draft
-from collector.platforms.model import MediaKind
 from collector.platforms.page import PageDoc, clean
 from collector.platforms.registry import Platform
 from collector.platforms.values import node_text, url_path

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collector.evidence.post import PageState, Post
 from collector.platforms import Reading, generic, registry, state
 from collector.platforms.draft import Draft
-from collector.platforms.model import PageState, Post
 from collector.platforms.page import PageDoc, PageInput
 
 

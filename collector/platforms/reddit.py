@@ -20,8 +20,8 @@ import re
 from typing import Any
 from urllib.parse import urljoin
 
+from collector.evidence.post import MediaKind, PageState, PageStateName
 from collector.platforms.draft import EMBEDDED, MARKUP, META, OPEN_GRAPH, Draft
-from collector.platforms.model import MediaKind, PageState, PageStateName
 from collector.platforms.page import PageDoc, clean
 from collector.platforms.registry import Platform, host_of
 from collector.platforms.values import url_path

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from urllib.parse import urlsplit
 
+from collector.evidence.post import PageState, PlatformId
 from collector.platforms.draft import Draft
-from collector.platforms.model import PageState, PlatformId
 from collector.platforms.page import PageDoc
 
 FRAMEWORK_MODULES = frozenset(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from collector.platforms.model import PageState, Post
+from collector.evidence.post import PageState, Post
 from collector.platforms.page import PageDoc
 
 SHORT_PAGE_CHARS = 3000

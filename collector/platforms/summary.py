@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collector.platforms.model import PageState, Post
+from collector.evidence.post import PageState, Post
 
 STATE_WORDS = {
     "content": "CONTENT: the page shows its content",

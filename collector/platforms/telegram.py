@@ -16,8 +16,8 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from collector.evidence.post import PageState
 from collector.platforms.draft import MARKUP, META, OPEN_GRAPH, TITLE, Draft
-from collector.platforms.model import PageState
 from collector.platforms.page import PageDoc
 from collector.platforms.registry import Platform
 from collector.platforms.values import node_text, url_path

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from collector.evidence.post import PageState, PageStateName
 from collector.platforms.draft import EMBEDDED, MARKUP, Draft
-from collector.platforms.model import PageState, PageStateName
 from collector.platforms.page import PageDoc
 from collector.platforms.registry import Platform
 from collector.platforms.values import dig, own_url, url_path

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from collector.evidence.post import PageState
 from collector.platforms.draft import (
     EMBEDDED,
     JSON_LD,
@@ -31,7 +32,6 @@ from collector.platforms.draft import (
     TIME_ELEMENT,
     Draft,
 )
-from collector.platforms.model import PageState
 from collector.platforms.page import PageDoc, clean, loads_lenient
 from collector.platforms.registry import Platform
 from collector.platforms.values import dig

@@ -17,8 +17,8 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from collector.evidence.post import PageState
 from collector.platforms.draft import MARKUP, OPEN_GRAPH, Draft
-from collector.platforms.model import PageState
 from collector.platforms.page import PageDoc, clean
 from collector.platforms.registry import Platform
 

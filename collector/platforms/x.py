@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
+from collector.evidence.post import PageState, PageStateName
 from collector.platforms.draft import (
     EMBEDDED,
     MARKUP,
@@ -32,7 +33,6 @@ from collector.platforms.draft import (
     Draft,
     normalise_time,
 )
-from collector.platforms.model import PageState, PageStateName
 from collector.platforms.page import PageDoc, clean
 from collector.platforms.registry import Platform, host_of
 from collector.platforms.values import node_text, url_path

@@ -16,8 +16,8 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from collector.evidence.post import PageState
 from collector.platforms.draft import EMBEDDED, MARKUP, Draft
-from collector.platforms.model import PageState
 from collector.platforms.page import PageDoc, clean
 from collector.platforms.registry import Platform
 from collector.platforms.values import dig, first_key, own_url

@@ -25,13 +25,14 @@ from urllib.parse import urlsplit
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from collector import aliases, keys
-from collector.aliases import AliasStatus, alias_terms, approval_payload, load_profile
 from collector.browser import AliasSession, capture
 from collector.errors import Refused
-from collector.ledger.db import iso, now
-from collector.models import BrowserSettings, CaptureRecord
-from collector.store import Store
+from collector.evidence import keys
+from collector.evidence.model import BrowserSettings, CaptureRecord
+from collector.policy import aliases
+from collector.policy.aliases import AliasStatus, alias_terms, approval_payload, load_profile
+from collector.store.ledger import iso, now
+from collector.store.store import Store
 from fixtures.server import LOGIN_WALL_MARKER, FixtureServer
 from tests.helpers import PASSPHRASES, Cli
 

@@ -360,7 +360,7 @@ def test_grades_missing(audited: dict[str, Any], full: dict[str, Any]) -> None:
 def test_retention_due_from_the_retention_module(
     audited: dict[str, Any], full: dict[str, Any]
 ) -> None:
-    assert full["retention"]["summary"]["source"] == "collector.retention"
+    assert full["retention"]["summary"]["source"] == "collector.policy.retention"
     due = one(full, "retention", bundle_id=audited["exigent_rejected"])
     assert due["action"] == "purge-review" and due["days_overdue"] == 0
 
@@ -527,8 +527,8 @@ def test_investigator_refused_and_report_run_recorded(
 
 def test_overdue_judged_at_a_later_time(audited: dict[str, Any]) -> None:
     """The pure builder: three days on, the protected-content review is overdue."""
-    from collector.audit import build_report
-    from collector.store import Store
+    from collector.disclosure.audit import build_report
+    from collector.store.store import Store
 
     store = Store.open(audited["cli"].store)
     try:

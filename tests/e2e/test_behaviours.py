@@ -19,8 +19,8 @@ from playwright.sync_api import sync_playwright
 
 from collector.browser import capture
 from collector.browser.consent import load_rules
-from collector.bundle.layout import FEED_ITEMS, VIEWPORT_ROLE
-from collector.models import BrowserSettings, CaptureRecord, StepStatus
+from collector.evidence.bundle.layout import FEED_ITEMS, VIEWPORT_ROLE
+from collector.evidence.model import BrowserSettings, CaptureRecord, StepStatus
 from fixtures.server import FixtureServer
 from tests.helpers import REPO, Cli
 

@@ -22,16 +22,11 @@ import pytest
 from PIL import Image
 from warcio.archiveiterator import ArchiveIterator
 
-from collector.browser import (
-    ARTIFACTS,
-    TESTED_CHROMIUM_MAJORS,
-    capture,
-    chromium_version_warning,
-)
+from collector.browser import ARTIFACTS, TESTED_CHROMIUM_MAJORS, capture, chromium_version_warning
 from collector.browser.network import PrivateNetworkPolicy, address_category, parse_ip
 from collector.browser.warc import reconcile_response_headers
 from collector.errors import CaptureFailed
-from collector.models import BrowserSettings, CaptureRecord, StepStatus
+from collector.evidence.model import BrowserSettings, CaptureRecord, StepStatus
 from fixtures.server import (
     DELETED_MARKER,
     LOGIN_WALL_MARKER,

@@ -222,7 +222,7 @@ def test_tamper_resealed_with_unregistered_key(sealed: dict[str, Any], tmp_path:
     import bagit
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from collector import keys
+    from collector.evidence import keys
 
     bundle = tampered_copy(sealed, tmp_path)
     (bundle / "data" / "page.html").write_text("<html>forged</html>")
@@ -241,7 +241,7 @@ def test_investigator_resealing_a_widened_authorization_caught(sealed: dict[str,
     """Even the capturing investigator, with her own valid key, cannot rewrite what was approved."""
     import bagit
 
-    from collector import keys
+    from collector.evidence import keys
     from tests.helpers import PASSPHRASES
 
     bundle = tampered_copy(sealed, tmp_path)

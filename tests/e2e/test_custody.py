@@ -154,8 +154,8 @@ def test_swapped_events_caught(held: tuple[Cli, str]) -> None:
 
 
 def test_resigned_with_another_users_key_caught(held: tuple[Cli, str]) -> None:
-    from collector import keys
-    from collector.custody import canonical
+    from collector.evidence import keys
+    from collector.evidence.custody import canonical
 
     cli, bundle_id = held
     db = three_events(cli, bundle_id)

@@ -20,10 +20,8 @@ from typing import Any
 
 import pytest
 
-from collector.bundle.verify import CustodyInput, verify_bundle
-from collector.errors import IntegrityError, UsageError
-from collector.exhibit import render
-from collector.exhibit.model import (
+from collector.disclosure.exhibit import render
+from collector.disclosure.exhibit.model import (
     Declarant,
     ExhibitItem,
     HashCheck,
@@ -31,9 +29,16 @@ from collector.exhibit.model import (
     Packet,
     Profile,
 )
-from collector.exhibit.render import RedactedView, RedactionEntry, render_html, render_pdf
-from collector.ledger.db import Ledger
-from collector.models import Metadata, PageChange, Person
+from collector.disclosure.exhibit.render import (
+    RedactedView,
+    RedactionEntry,
+    render_html,
+    render_pdf,
+)
+from collector.errors import IntegrityError, UsageError
+from collector.evidence.bundle.verify import CustodyInput, verify_bundle
+from collector.evidence.model import Metadata, PageChange, Person
+from collector.store.ledger import Ledger
 from fixtures.server import TALL_PAGE_HEIGHT, FixtureServer
 from tests.helpers import REPO, Cli
 

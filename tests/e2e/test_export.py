@@ -184,9 +184,9 @@ def test_reordered_events_caught(exported: dict[str, Any]) -> None:
 def test_forged_event_signed_by_outsider_caught(exported: dict[str, Any]) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from collector import keys
-    from collector.custody import EventType, make_event
-    from collector.models import Person
+    from collector.evidence import keys
+    from collector.evidence.custody import EventType, make_event
+    from collector.evidence.model import Person
 
     name, events = log_lines(exported)
     forger = Ed25519PrivateKey.generate()

@@ -23,9 +23,9 @@ from warcio.archiveiterator import ArchiveIterator
 from collector.browser import ARTIFACTS
 from collector.browser.media import MEDIA_SCRATCH
 from collector.browser.session import CaptureSession
-from collector.bundle.layout import MEDIA_ROLE
-from collector.models import BrowserSettings, CaptureRecord, StepStatus
-from collector.platforms.model import MediaItem, PlatformId, Post
+from collector.evidence.bundle.layout import MEDIA_ROLE
+from collector.evidence.model import BrowserSettings, CaptureRecord, StepStatus
+from collector.evidence.post import MediaItem, PlatformId, Post
 from fixtures.server import DEFAULT_SITE_DIR, FixtureServer
 from fixtures.streams import HLS_SEGMENTS, STREAM_SECONDS, make_dash, make_hls
 from tests.helpers import Cli

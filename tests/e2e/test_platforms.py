@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from collector.browser import capture
-from collector.models import BrowserSettings, CaptureRecord
+from collector.evidence.model import BrowserSettings, CaptureRecord
 from fixtures.server import FixtureServer
 from tests.helpers import Cli
 from tests.real_pages import LOCAL, Expect, check, rows

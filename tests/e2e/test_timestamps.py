@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from collector.timestamp import request_timestamp
+from collector.evidence.timestamp import request_timestamp
 from fixtures.ntp import NtpServer
 from fixtures.server import FixtureServer
 from fixtures.tsa import TsaServer

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from collector.browser import capture
-from collector.models import BrowserSettings
+from collector.evidence.model import BrowserSettings
 from fixtures.server import THREAD_TOTAL, FixtureServer, reply_marker
 from scripts.replay_check import build_collection, replay_text
 

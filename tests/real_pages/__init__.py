@@ -12,7 +12,7 @@ import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from collector.platforms.model import Post
+from collector.evidence.post import Post
 
 REAL_PAGES = Path(__file__).resolve().parents[2].parent / "shared" / "real-pages"
 

@@ -99,7 +99,7 @@ def test_approval_is_signed_and_verifiable_with_openssl(cli: Cli, tmp_path) -> N
 
     import rfc8785
 
-    from collector.models import Authorization
+    from collector.store.model import Authorization
 
     auth_id = cli.approved(["https://social.example/*"])
     auth = Authorization.model_validate(cli.json("auth", "show", auth_id))

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from collector.clock import ClockReport, clock_report, local_timezone_name, parse_server
 from collector.errors import UsageError
+from collector.evidence.clock import ClockReport, clock_report, local_timezone_name, parse_server
 from fixtures.ntp import NtpServer
 
 

@@ -7,7 +7,7 @@ import hmac
 
 import pytest
 
-from collector.exhibit.redact import (
+from collector.disclosure.exhibit.redact import (
     RULES,
     Hit,
     RedactionLog,

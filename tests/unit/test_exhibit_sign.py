@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+from collector.disclosure.exhibit.sign import SUBFILTER, SignResult, sign_pdf
 from collector.errors import SigningInputError, UsageError
-from collector.exhibit.sign import SUBFILTER, SignResult, sign_pdf
 
 PASSPHRASE = b"agency-signing-pass"
 needs_pdfsig = pytest.mark.skipif(

@@ -8,7 +8,12 @@ import pytest
 
 from collector.browser.expand import is_expander_label
 from collector.browser.feed import is_permalink, item_key
-from collector.bundle.layout import ARTIFACT_ROLES, VIEWPORT_ROLE, artifact_role, viewport_name
+from collector.evidence.bundle.layout import (
+    ARTIFACT_ROLES,
+    VIEWPORT_ROLE,
+    artifact_role,
+    viewport_name,
+)
 
 
 def test_id_attribute_wins_over_permalink_and_text() -> None:

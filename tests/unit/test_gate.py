@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from collector import gate, keys
-from collector.config import Policy
 from collector.errors import UsageError
-from collector.keys import SignerKey
-from collector.models import Authorization, AuthStatus, Role, User
+from collector.evidence import keys
+from collector.evidence.keys import SignerKey
+from collector.policy import gate
+from collector.store.config import Policy
+from collector.store.model import Authorization, AuthStatus, Role, User
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SUPERVISOR_KEY = Ed25519PrivateKey.generate()

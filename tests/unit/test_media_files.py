@@ -22,8 +22,8 @@ from collector.browser.media import (
 )
 from collector.browser.traffic_index import TrafficIndex, is_complete, is_json_type, looks_like_json
 from collector.browser.warc import Exchange, Written
-from collector.bundle.layout import MEDIA_ROLE, artifact_role
-from collector.models import BrowserSettings
+from collector.evidence.bundle.layout import MEDIA_ROLE, artifact_role
+from collector.evidence.model import BrowserSettings
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00"
 

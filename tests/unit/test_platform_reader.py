@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from collector.evidence.post import PlatformId
 from collector.platforms import PageInput, read_page
 from collector.platforms.draft import Draft, normalise_time, parse_count
-from collector.platforms.model import PlatformId
 from collector.platforms.page import decide_charset
 
 STATUS = Path(__file__).resolve().parents[2] / "fixtures" / "site" / "mastodon" / "status.html"

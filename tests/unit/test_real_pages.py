@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from collector.evidence.post import Post
 from collector.platforms import PageInput, read_page
-from collector.platforms.model import Post
 from tests.real_pages import REAL_PAGES, Expect, check, rows
 
 ROWS = rows()

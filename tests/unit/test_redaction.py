@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from collector.aliases import load_profile
 from collector.browser.redaction import (
     CREDENTIAL_PARAMS,
     DIGEST_PREFIX,
@@ -21,7 +20,8 @@ from collector.browser.redaction import (
     stored_secrets,
 )
 from collector.errors import UsageError
-from collector.models import BrowserInfo, CaptureRecord, Egress, Header, NetworkSummary
+from collector.evidence.model import BrowserInfo, CaptureRecord, Egress, Header, NetworkSummary
+from collector.policy.aliases import load_profile
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from collector.schemas import render
+from collector.evidence.schemas import render
 from tests.helpers import REPO
 
 

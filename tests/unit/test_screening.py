@@ -8,8 +8,8 @@ import re
 import pytest
 import rfc8785
 
-from collector.config import Policy
-from collector.screening import Match, ScreeningResult, page_text, screen
+from collector.policy.screening import Match, ScreeningResult, page_text, screen
+from collector.store.config import Policy
 
 POLITICAL = "political views, associations or activities"
 SOCIAL = "social views, associations or activities"

@@ -14,7 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from collector.errors import IntegrityError, UsageError
-from collector.timestamp import (
+from collector.evidence.timestamp import (
     TimestampInfo,
     TimestampInvalid,
     TimestampUnavailable,

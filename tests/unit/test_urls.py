@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from collector.errors import CollectorError, Refused, UsageError
-from collector.urls import non_public, parse_scope, parse_url
+from collector.policy.urls import non_public, parse_scope, parse_url
 
 
 def test_normalizes_case_port_and_dot_segments() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from collector.platforms import PageInput, read_page
-from collector.validation import (
+from scripts.validation import (
     Case,
     Check,
     Report,
@@ -145,7 +145,7 @@ def test_main_writes_the_report_and_exits_zero_when_all_pass(tmp_path: Path) -> 
 def test_main_exits_one_and_names_the_failed_case(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import collector.validation as validation
+    import scripts.validation as validation
 
     bad = Case(
         part="real page",

@@ -1,0 +1,1 @@
+"""What leaves the agency: exports and their verification, exhibits, audit reports."""

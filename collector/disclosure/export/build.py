@@ -1,0 +1,336 @@
+"""Export for a recipient: bundles unchanged, their custody logs, the keys and roots to check them.
+
+```
+FILE.zip
+  VERIFY.txt                 how to check everything, with and without this tool
+  manifest.json              RFC 8785 canonical JSON: who exported what, to whom, why, and
+                             each bundle's custody head (count, last hash) after the export
+  export.sig                 the exporting custodian's Ed25519 signature over manifest.json
+  export.tsr                 RFC 3161 token over export.sig (when an authority is configured)
+  keys/<fingerprint>.pub.pem every key that signed anything inside, and keys/registry.json
+  tsa/root-N.pem             the time-stamp roots
+  bundles/<id>/              each BagIt bag, byte for byte
+  custody/<id>.jsonl         each bundle's custody log, one event per line
+```
+The export is itself a signed `exported` custody event in each bundle's log, included in
+the exported log; the signed head in the manifest makes a log cut short detectable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+from pydantic import Field
+
+from collector.errors import CollectorError, IntegrityError, Refused, UsageError
+from collector.evidence import keys
+from collector.evidence.bundle import layout
+from collector.evidence.custody import CustodyEvent, EventType
+from collector.evidence.model import Metadata, Model, Person
+from collector.policy import protected
+from collector.store.custody_log import custody_builder
+from collector.store.ledger import CustodyBuilder, now
+from collector.store.roles import Action
+from collector.store.stamping import StampOutcome, stamper
+from collector.store.store import Actor, Store
+from collector.store.verify import verify_in_store
+
+FORMAT = "collector-export/1.0"
+KEYS_FORMAT = "collector-keys/1.0"
+
+
+class ExportedBundle(Model):
+    id: str
+    case_number: str
+    seal_sha256: str
+    custody_count: int
+    custody_last_hash: str
+
+
+class ExportManifest(Model):
+    format: str = FORMAT
+    export_id: str
+    created_at: str
+    agency: str
+    store_id: str
+    exporter: Person
+    exporter_key_fingerprint: str
+    recipient: str
+    recipient_agency: str | None
+    reason: str
+    bundles: list[ExportedBundle]
+    tsa_roots_sha256: list[str] = Field(default_factory=list)
+
+
+class ExportResult(Model):
+    path: str
+    sha256: str
+    export_id: str
+    bundles: list[str]
+    timestamp: StampOutcome
+    warnings: list[str]
+
+
+class KeyEntry(Model):
+    fingerprint: str
+    owner: str
+    full_name: str
+    badge: str
+    role: str
+    created_at: str
+    retired_at: str | None
+    public_key_pem: str
+
+
+class KeyList(Model):
+    """`collector keys export`: the agency's published public keys and time-stamp roots."""
+
+    format: str = KEYS_FORMAT
+    agency: str
+    store_id: str
+    exported_at: str
+    keys: list[KeyEntry]
+    tsa_roots: list[str] = Field(default_factory=list)
+
+
+def key_list(store: Store) -> KeyList:
+    return KeyList(
+        agency=store.config.agency,
+        store_id=store.config.store_id,
+        exported_at=now().isoformat(),
+        keys=[KeyEntry.model_validate(k) for k in store.ledger.key_registry()],
+        tsa_roots=[pem.decode() for pem in store.tsa_roots()],
+    )
+
+
+def export(
+    store: Store,
+    actor: Actor,
+    bundle_ids: list[str],
+    *,
+    recipient: str,
+    recipient_agency: str | None,
+    reason: str,
+    out: Path,
+) -> ExportResult:
+    """Write the export zip; refuses (fails closed) if any bundle does not verify."""
+    store.require(actor, Action.export, subject=",".join(bundle_ids))
+    if not recipient.strip() or not reason.strip():
+        raise UsageError("--recipient and --reason must not be empty")
+    if out.suffix.lower() != ".zip":
+        raise UsageError("--out must name a .zip file")
+    if out.exists():
+        raise UsageError(f"{out} exists: an export is never overwritten")
+    if len(set(bundle_ids)) != len(bundle_ids):
+        raise UsageError("a bundle is named twice")
+    rows = []
+    for bundle_id in bundle_ids:
+        row = store.ledger.bundle(bundle_id)
+        if row is None:
+            raise UsageError(f"unknown bundle {bundle_id!r}")
+        rows.append(row)
+    for row in rows:
+        if protected.state(store, row.id) in ("pending", "rejected"):
+            reason = f"{row.id} is quarantined for protected-content review: it is not disseminated"
+            store.ledger.record("denied.export", "refused", actor=actor.user.name, subject=row.id,
+                                details={"reason": reason})  # fmt: skip
+            raise Refused(reason)
+    for row in rows:
+        report = verify_in_store(store, row.id, None)
+        if not report.ok:
+            failed = "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok)
+            raise IntegrityError(f"{row.id} does not verify, nothing exported: {failed}")
+
+    export_id = f"X-{now().strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4).upper()}"
+    heads = {row.id: store.ledger.custody_head(row.id) for row in rows}
+    details = {
+        "export_id": export_id,
+        "recipient": recipient.strip(),
+        "recipient_agency": recipient_agency,
+        "reason": reason.strip(),
+        "file": out.name,
+    }
+    events: dict[str, CustodyEvent] = {}
+    for row in rows:
+        head = heads[row.id]
+        build = custody_builder(
+            store, actor, row.id, EventType.exported,
+            {**details, "head_before": {"count": head.count, "last_hash": head.last_hash}},
+        )  # fmt: skip
+        events[row.id] = build(head.count + 1, head.last_hash)
+
+    manifest = ExportManifest(
+        export_id=export_id,
+        created_at=now().isoformat(),
+        agency=store.config.agency,
+        store_id=store.config.store_id,
+        exporter=actor.user.person(),
+        exporter_key_fingerprint=actor.user.key_fingerprint,
+        recipient=recipient.strip(),
+        recipient_agency=recipient_agency,
+        reason=reason.strip(),
+        bundles=[
+            ExportedBundle(
+                id=row.id,
+                case_number=row.case_number,
+                seal_sha256=row.seal_sha256,
+                custody_count=events[row.id].seq,
+                custody_last_hash=events[row.id].hash,
+            )
+            for row in rows
+        ],
+        tsa_roots_sha256=[hashlib.sha256(p).hexdigest() for p in store.tsa_roots()],
+    )
+    manifest_bytes = bytes(rfc8785.dumps(manifest.model_dump(mode="json")))
+    signature = keys.sign(actor.key, manifest_bytes)
+    stamp, stamped = stamper(store)
+    token = stamp(signature) if stamp is not None else None
+
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        _write_zip(store, partial, rows, events, manifest, manifest_bytes, signature, token)
+        store.ledger.append_custody_many(
+            [(bundle_id, _prebuilt(event)) for bundle_id, event in events.items()],
+            expected=heads,
+        )
+        os.replace(partial, out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    store.ledger.record(
+        "export", actor=actor.user.name, subject=export_id,
+        details={"file": str(out), "sha256": digest, "bundles": bundle_ids, **details},
+    )  # fmt: skip
+    warnings = []
+    if stamped.status == "pending":
+        warnings.append(f"the export's signature could not be time-stamped: {stamped.error}")
+    return ExportResult(
+        path=str(out), sha256=digest, export_id=export_id, bundles=bundle_ids,
+        timestamp=stamped, warnings=warnings,
+    )  # fmt: skip
+
+
+def _prebuilt(event: CustodyEvent) -> CustodyBuilder:
+    def build(seq: int, prev_hash: str) -> CustodyEvent:
+        if (seq, prev_hash) != (event.seq, event.prev_hash):
+            raise CollectorError(f"custody log of {event.bundle_id} moved during the export")
+        return event
+
+    return build
+
+
+def _signer_fingerprints(store: Store, bundle_id: str, events: list[CustodyEvent]) -> set[str]:
+    row = store.ledger.bundle(bundle_id)
+    assert row is not None
+    meta = Metadata.model_validate_json(
+        (store.bundle_path(row) / "data" / layout.METADATA).read_bytes()
+    )
+    found = {e.key_fingerprint for e in events}
+    if meta.authorization.approver_key_fingerprint:
+        found.add(meta.authorization.approver_key_fingerprint)
+    found.add(keys.fingerprint((store.bundle_path(row) / layout.SIGNER_KEY).read_bytes()))
+    return found
+
+
+def _write_zip(
+    store: Store,
+    path: Path,
+    rows: list[Any],
+    events: dict[str, CustodyEvent],
+    manifest: ExportManifest,
+    manifest_bytes: bytes,
+    signature: bytes,
+    token: bytes | None,
+) -> None:
+    fingerprints: set[str] = {manifest.exporter_key_fingerprint}
+    with zipfile.ZipFile(path, "x", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.json", manifest_bytes)
+        zf.writestr("export.sig", signature)
+        if token is not None:
+            zf.writestr("export.tsr", token)
+        for row in rows:
+            bag = store.bundle_path(row)
+            for file in sorted(p for p in bag.rglob("*") if p.is_file()):
+                zf.write(file, f"bundles/{row.id}/{file.relative_to(bag).as_posix()}")
+            log = [*store.ledger.custody(row.id), events[row.id]]
+            zf.writestr(
+                f"custody/{row.id}.jsonl",
+                "".join(e.model_dump_json() + "\n" for e in log),
+            )
+            fingerprints |= _signer_fingerprints(store, row.id, log)
+        registry = []
+        known = {k["fingerprint"]: k for k in store.ledger.key_registry()}
+        for fingerprint in sorted(fingerprints):
+            entry = known.get(fingerprint)
+            if entry is None:
+                raise CollectorError(f"key {fingerprint[:16]}… is not in the key registry")
+            zf.writestr(f"keys/{fingerprint}.pub.pem", entry["public_key_pem"])
+            registry.append({k: v for k, v in entry.items() if k != "public_key_pem"})
+        zf.writestr("keys/registry.json", json.dumps(registry, indent=2) + "\n")
+        for n, pem in enumerate(store.tsa_roots(), 1):
+            zf.writestr(f"tsa/root-{n}.pem", pem)
+        zf.writestr("VERIFY.txt", verify_text(manifest, token is not None))
+
+
+def verify_text(manifest: ExportManifest, stamped: bool) -> str:
+    ids = "\n".join(
+        f"  {b.id}  case {b.case_number}  custody events {b.custody_count}"
+        for b in manifest.bundles
+    )
+    first = manifest.bundles[0].id
+    tsa = (
+        "  openssl ts -verify -data export.sig -in export.tsr -CAfile tsa/root-1.pem\n"
+        if stamped
+        else "  (no time-stamp authority was configured or reachable: export.tsr is absent)\n"
+    )
+    return f"""Evidence export {manifest.export_id}
+From: {manifest.agency} ({manifest.exporter.full_name}, badge {manifest.exporter.badge})
+To: {manifest.recipient}{f" ({manifest.recipient_agency})" if manifest.recipient_agency else ""}
+Reason: {manifest.reason}
+Created: {manifest.created_at}
+
+Bundles:
+{ids}
+
+HOW TO CHECK THIS EXPORT
+
+1. With the collector tool, on any machine (no evidence store needed):
+
+  collector verify THIS-FILE.zip --trust AGENCY-KEYS.json
+
+  AGENCY-KEYS.json is the agency's published key list (`collector keys export`), obtained
+  separately from this file. The keys inside keys/ prove nothing by themselves: anyone who
+  could alter this file could replace them too. Without --trust the tool checks everything
+  but says that the signers were not checked against an independent list.
+
+2. With standard tools only. Unzip, then for each bundle:
+
+  cd bundles/{first}
+  bagit.py --validate .                       # PyPI "bagit"
+  sha256sum -c manifest-sha256.txt            # every payload file
+  sha256sum -c tagmanifest-sha256.txt         # bag-info, manifests, signer key
+  openssl pkeyutl -verify -pubin -inkey signer.pub.pem -rawin \\
+      -in tagmanifest-sha256.txt -sigfile seal.sig
+  openssl ts -verify -data seal.sig -in seal.tsr -CAfile ../../tsa/root-1.pem   # if seal.tsr exists
+  openssl pkey -pubin -in signer.pub.pem -outform DER | sha256sum
+      # must equal Signer-Key-Fingerprint in bag-info.txt and the agency's published key
+
+  The export itself:
+
+  openssl pkeyutl -verify -pubin -inkey keys/{manifest.exporter_key_fingerprint}.pub.pem -rawin \\
+      -in manifest.json -sigfile export.sig
+{tsa}
+3. The chain of custody (custody/<id>.jsonl, one JSON event per line) is specified in the
+   collector's docs/FORMAT.md: each event's SHA-256 over its RFC 8785 canonical JSON, its
+   link to the previous event (the first to the SHA-256 of tagmanifest-sha256.txt), and the
+   actor's Ed25519 signature. manifest.json states how many events each log had and the last
+   hash when exported, so a log cut short is detected.
+"""

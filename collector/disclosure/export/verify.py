@@ -1,0 +1,335 @@
+"""Verifying an export zip on a machine with no evidence store.
+
+The zip is hostile input: entries are checked (no absolute paths, no `..`, no links, bounded
+sizes) and extracted into a private temporary directory before anything is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import stat
+import tempfile
+import zipfile
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+import rfc8785
+from pydantic import ValidationError
+
+from collector.disclosure.export.build import FORMAT, KEYS_FORMAT, ExportManifest, KeyList
+from collector.errors import CollectorError, UsageError
+from collector.evidence import keys
+from collector.evidence.bundle import layout
+from collector.evidence.bundle.verify import (
+    Check,
+    CustodyInput,
+    TimeTrust,
+    VerifyReport,
+    verify_bundle,
+)
+from collector.evidence.custody import ChainHead, CustodyEvent
+from collector.evidence.keys import SignerKey
+from collector.evidence.model import Model
+from collector.evidence.timestamp import TimestampInvalid, verify_timestamp
+
+MAX_TOTAL_BYTES = 64 * 1024**3
+MAX_RATIO = 2000
+TOP_LEVEL = {
+    "VERIFY.txt",
+    "manifest.json",
+    "export.sig",
+    "export.tsr",
+    "keys",
+    "tsa",
+    "bundles",
+    "custody",
+}
+
+
+class ExportReport(Model):
+    path: str
+    export_id: str | None
+    ok: bool
+    trusted: bool
+    checks: list[Check]
+    signers: dict[str, str]
+    bundles: list[VerifyReport]
+
+
+def load_trust(path: Path) -> KeyList:
+    """Read a key list made by `collector keys export`."""
+    try:
+        trust = KeyList.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError, ValueError) as exc:
+        raise UsageError(f"--trust {path}: not a key list made by `collector keys export`") from exc
+    if trust.format != KEYS_FORMAT:
+        raise UsageError(f"--trust {path}: unknown format {trust.format!r}")
+    for entry in trust.keys:
+        if keys.fingerprint(entry.public_key_pem.encode()) != entry.fingerprint:
+            raise UsageError(
+                f"--trust {path}: key {entry.fingerprint[:16]}… does not match its fingerprint"
+            )
+    return trust
+
+
+def _safe_extract(zip_path: Path, target: Path) -> None:
+    try:
+        zf = zipfile.ZipFile(zip_path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise UsageError(f"{zip_path}: not a readable zip file ({exc})") from exc
+    with zf:
+        infos = zf.infolist()
+        if sum(i.file_size for i in infos) > MAX_TOTAL_BYTES:
+            raise UsageError(f"{zip_path}: uncompressed size is implausibly large")
+        for info in infos:
+            name = info.filename
+            pure = PurePosixPath(name)
+            if (
+                not name
+                or "\\" in name
+                or pure.is_absolute()
+                or ".." in pure.parts
+                or ":" in pure.parts[0]
+                or stat.S_ISLNK(info.external_attr >> 16)
+            ):
+                raise UsageError(f"{zip_path}: unsafe entry {name!r}")
+            if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
+                raise UsageError(f"{zip_path}: entry {name!r} expands implausibly (zip bomb?)")
+            destination = target.joinpath(*pure.parts)
+            if info.is_dir():
+                destination.mkdir(parents=True, exist_ok=True)
+                continue
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with zf.open(info) as src, destination.open("xb") as dst:
+                    shutil.copyfileobj(src, dst, 1024 * 1024)
+            except (zipfile.BadZipFile, OSError) as exc:
+                raise UsageError(f"{zip_path}: cannot extract {name!r} ({exc})") from exc
+
+
+def verify_export(zip_path: Path, trust: KeyList | None) -> ExportReport:
+    with tempfile.TemporaryDirectory(prefix="collector-export-") as tmp:
+        root = Path(tmp)
+        _safe_extract(zip_path, root)
+        return _verify_tree(zip_path, root, trust)
+
+
+def _verify_tree(zip_path: Path, root: Path, trust: KeyList | None) -> ExportReport:
+    checks: list[Check] = []
+
+    def add(name: str, ok: bool, detail: str, warning: bool = False) -> None:
+        checks.append(Check(name=name, ok=ok, detail=detail, warning=warning))
+
+    def done(
+        export_id: str | None, signers: dict[str, str], bundles: list[VerifyReport]
+    ) -> ExportReport:
+        ok = all(c.ok for c in checks) and all(b.ok for b in bundles)
+        return ExportReport(
+            path=str(zip_path), export_id=export_id, ok=ok, trusted=trust is not None,
+            checks=checks, signers=signers, bundles=bundles,
+        )  # fmt: skip
+
+    # -- manifest
+    try:
+        manifest_bytes = (root / "manifest.json").read_bytes()
+        manifest = ExportManifest.model_validate_json(manifest_bytes)
+    except (OSError, ValidationError, ValueError) as exc:
+        add(
+            "export manifest",
+            False,
+            f"manifest.json missing or invalid: {str(exc).splitlines()[0]}",
+        )
+        return done(None, {}, [])
+    canonical = manifest_bytes == bytes(rfc8785.dumps(json.loads(manifest_bytes)))
+    add(
+        "export manifest",
+        canonical and manifest.format == FORMAT,
+        f"{manifest.export_id}: {len(manifest.bundles)} bundles for {manifest.recipient}"
+        if canonical
+        else "manifest.json is not in canonical form (altered?)",
+    )
+
+    # -- keys: the trusted list, or else what the export ships (which proves nothing alone)
+    shipped = _shipped_keys(root)
+    if trust is not None:
+        known = {
+            k.fingerprint: SignerKey(k.owner, k.public_key_pem, _when(k.retired_at))
+            for k in trust.keys
+        }
+        roots = [pem.encode() for pem in trust.tsa_roots]
+        add(
+            "key source",
+            True,
+            f"trusted key list of {trust.agency} ({len(known)} keys, given with --trust)",
+        )
+    else:
+        known = shipped
+        roots = [p.read_bytes() for p in sorted((root / "tsa").glob("*.pem"))]
+        add(
+            "key source",
+            True,
+            "signers NOT checked against an independent list: the keys shipped inside the export "
+            "prove nothing by themselves (pass --trust AGENCY-KEYS.json)",
+            warning=True,
+        )
+
+    signers: dict[str, str] = {}
+
+    def lookup(fingerprint: str) -> SignerKey | None:
+        key = known.get(fingerprint)
+        claimed = shipped.get(fingerprint)
+        signers[fingerprint] = (
+            key.owner if key else f"UNTRUSTED (claims {claimed.owner if claimed else '?'})"
+        )
+        return key
+
+    # -- the export's own signature and time-stamp
+    exporter = lookup(manifest.exporter_key_fingerprint)
+    try:
+        signature = (root / "export.sig").read_bytes()
+    except OSError:
+        signature = b""
+    if exporter is None:
+        add(
+            "export signature",
+            False,
+            f"exporter key {manifest.exporter_key_fingerprint[:16]}… is not known",
+        )
+    elif exporter.owner != manifest.exporter.user:
+        add(
+            "export signature",
+            False,
+            f"signed with {exporter.owner}'s key, not the exporter {manifest.exporter.user}'s",
+        )
+    elif not keys.verify(exporter.public_key_pem.encode(), manifest_bytes, signature):
+        add(
+            "export signature",
+            False,
+            "export.sig does not verify over manifest.json (manifest altered)",
+        )
+    else:
+        add(
+            "export signature",
+            True,
+            f"by {manifest.exporter.full_name}, badge {manifest.exporter.badge}",
+        )
+    tsr = root / "export.tsr"
+    if tsr.is_file():
+        try:
+            info = verify_timestamp(tsr.read_bytes(), signature, roots)
+            add("export time-stamp", True, f"{info.gen_time:%Y-%m-%d %H:%M:%SZ} by {info.tsa_name}",
+                warning=trust is None)  # fmt: skip
+        except (TimestampInvalid, UsageError) as exc:
+            add("export time-stamp", False, str(exc))
+    else:
+        add(
+            "export time-stamp",
+            True,
+            "none: the export's time rests on the exporter's clock",
+            warning=True,
+        )
+
+    # -- contents: exactly the bundles and logs the manifest names
+    ids = [b.id for b in manifest.bundles]
+    present = (
+        sorted(p.name for p in (root / "bundles").iterdir()) if (root / "bundles").is_dir() else []
+    )
+    logs = sorted(p.stem for p in (root / "custody").glob("*.jsonl"))
+    extra = sorted(p.name for p in root.iterdir() if p.name not in TOP_LEVEL)
+    problems = []
+    if sorted(ids) != present:
+        problems.append(f"bundles present {present} differ from the manifest's {sorted(ids)}")
+    if sorted(ids) != logs:
+        problems.append("custody logs differ from the manifest's bundles")
+    if extra:
+        problems.append(f"unexpected entries: {', '.join(extra)}")
+    add(
+        "export contents",
+        not problems,
+        "; ".join(problems) or f"{len(ids)} bundles with their custody logs",
+    )
+
+    # -- each bundle, with its custody log and the head the manifest signed
+    reports = []
+    for entry in manifest.bundles:
+        bag = root / "bundles" / entry.id
+        if not bag.is_dir():
+            continue
+        events, error = _read_log(root / "custody" / f"{entry.id}.jsonl")
+        report = verify_bundle(
+            bag,
+            lookup,
+            CustodyInput(events, ChainHead(entry.custody_count, entry.custody_last_hash), "export"),
+            TimeTrust(roots),
+        )
+        if error:
+            report.checks.append(Check(name="custody log", ok=False, detail=error))
+            report.ok = False
+        seal = (
+            hashlib.sha256((bag / layout.SIGNED_FILE).read_bytes()).hexdigest()
+            if (bag / layout.SIGNED_FILE).is_file()
+            else ""
+        )
+        if seal != entry.seal_sha256:
+            report.checks.append(
+                Check(name="seal digest", ok=False, detail="differs from the export manifest")
+            )
+            report.ok = False
+        reports.append(report)
+
+    untrusted = sorted(fp for fp, owner in signers.items() if owner.startswith("UNTRUSTED"))
+    if trust is not None:
+        add(
+            "signers trusted",
+            not untrusted,
+            f"not in the trusted list: {', '.join(f[:16] + '…' for f in untrusted)}"
+            if untrusted
+            else f"all {len(signers)} signers are in the trusted list",
+        )
+    return done(manifest.export_id, signers, reports)
+
+
+def _shipped_keys(root: Path) -> dict[str, SignerKey]:
+    owners: dict[str, str] = {}
+    try:
+        for entry in json.loads((root / "keys" / "registry.json").read_text()):
+            owners[str(entry["fingerprint"])] = str(entry["owner"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    found = {}
+    for path in sorted((root / "keys").glob("*.pub.pem")):
+        pem = path.read_bytes()
+        fingerprint = _fingerprint_or_none(pem)
+        if fingerprint is not None and path.name == f"{fingerprint}.pub.pem":
+            found[fingerprint] = SignerKey(owners.get(fingerprint, "?"), pem.decode())
+    return found
+
+
+def _fingerprint_or_none(pem: bytes) -> str | None:
+    """A shipped key file that is not an Ed25519 public key is simply not a key."""
+    try:
+        return keys.fingerprint(pem)
+    except CollectorError:
+        return None
+
+
+def _read_log(path: Path) -> tuple[list[CustodyEvent], str | None]:
+    events = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], f"custody log unreadable: {exc}"
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            events.append(CustodyEvent.model_validate_json(line))
+        except ValidationError:
+            return events, f"custody log line {number} is not a valid event"
+    return events, None
+
+
+def _when(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)

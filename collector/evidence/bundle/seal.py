@@ -1,0 +1,132 @@
+"""Sealing: artifacts in a work directory become a signed, read-only BagIt bag.
+
+Order: describe artifacts → metadata.json → BagIt (SHA-256 + SHA-512 manifests) →
+signer key as a tag file → tag manifests → Ed25519 signature over
+tagmanifest-sha256.txt (`seal.sig`) → self-check → RFC 3161 token over seal.sig
+(`seal.tsr`, when an authority answers) → read-only → rename into place.
+Until the final rename nothing exists where bundles live.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import bagit
+import magic
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from PIL import Image
+
+from collector.errors import CaptureFailed
+from collector.evidence import keys
+from collector.evidence.bundle import layout
+from collector.evidence.bundle.hashing import digest_file, sha256_bytes
+from collector.evidence.model import Artifact, Metadata
+
+logging.getLogger("bagit").setLevel(logging.WARNING)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Sealed:
+    bundle_id: str
+    path: Path
+    seal_sha256: str
+    stamped: bool
+
+
+Stamper = Callable[[bytes], bytes | None]
+"""Given the bytes of seal.sig, return an RFC 3161 TimeStampResp, or None when none was had."""
+
+
+def describe(path: Path, relative: str, role: str) -> Artifact:
+    """Size, MIME type (libmagic), both digests and, for images, the pixel size."""
+    digests = digest_file(path)
+    mime = magic.from_file(str(path), mime=True)
+    width = height = None
+    if mime.startswith("image/"):
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+        except (OSError, ValueError, SyntaxError):  # SVG, HEIC, ... from the web: no pixel size
+            width = height = None
+    return Artifact(
+        path=relative,
+        role=role,
+        size=digests.size,
+        mime_type=mime,
+        sha256=digests.sha256,
+        sha512=digests.sha512,
+        width=width,
+        height=height,
+    )
+
+
+def clean_bag_info(value: str) -> str:
+    """bag-info values are single lines: control characters from the web become spaces."""
+    return _CONTROL.sub(" ", value).strip()
+
+
+def seal(
+    workdir: Path,
+    metadata: Metadata,
+    bag_info: dict[str, str],
+    signing_key: Ed25519PrivateKey,
+    public_key_pem: bytes,
+    destination: Path,
+    stamp: Stamper | None = None,
+) -> Sealed:
+    """Turn `workdir` (payload files only) into a sealed bag at `destination`.
+
+    Raises CaptureFailed if any step or the final self-check fails; `workdir` is then
+    left for the caller to remove and `destination` does not exist.
+    """
+    if destination.exists():
+        raise CaptureFailed(f"refusing to overwrite existing bundle {destination}")
+    (workdir / layout.METADATA).write_text(
+        metadata.model_dump_json(indent=2) + "\n", encoding="utf-8"
+    )
+    info = {key: clean_bag_info(value) for key, value in bag_info.items()}
+    try:
+        bag = bagit.make_bag(str(workdir), info, processes=1, checksums=list(layout.ALGORITHMS))
+        (workdir / layout.SIGNER_KEY).write_bytes(public_key_pem)
+        bag.save(manifests=False)  # rewrites the tag manifests, now covering the signer key
+    except (bagit.BagError, OSError) as exc:
+        raise CaptureFailed(f"could not write the BagIt bag: {exc}") from exc
+    signed = (workdir / layout.SIGNED_FILE).read_bytes()
+    (workdir / layout.SIGNATURE).write_bytes(keys.sign(signing_key, signed))
+    _self_check(workdir, public_key_pem)
+    token = stamp((workdir / layout.SIGNATURE).read_bytes()) if stamp is not None else None
+    if token is not None:
+        (workdir / layout.TIMESTAMP).write_bytes(token)
+    _make_read_only(workdir)
+    try:
+        os.rename(workdir, destination)
+    except OSError as exc:
+        raise CaptureFailed(f"could not move the sealed bundle into place: {exc}") from exc
+    return Sealed(metadata.bundle_id, destination, sha256_bytes(signed), token is not None)
+
+
+def _self_check(bag_dir: Path, public_key_pem: bytes) -> None:
+    """Fail closed: the bag must validate and the signature verify before it is kept."""
+    try:
+        bagit.Bag(str(bag_dir)).validate(processes=1)
+    except bagit.BagError as exc:
+        raise CaptureFailed(f"sealed bag failed validation: {exc}") from exc
+    signed = (bag_dir / layout.SIGNED_FILE).read_bytes()
+    signature = (bag_dir / layout.SIGNATURE).read_bytes()
+    if not keys.verify(public_key_pem, signed, signature):
+        raise CaptureFailed("seal signature does not verify")
+
+
+def _make_read_only(root: Path) -> None:
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            os.chmod(os.path.join(dirpath, name), 0o440)
+    for dirpath, _dirnames, _ in sorted(os.walk(root), key=lambda t: -len(t[0])):
+        os.chmod(dirpath, 0o550)  # noqa: S103 - owner and group read sealed bundles

@@ -1,0 +1,447 @@
+"""Verification: a checklist of named checks a custodian can read aloud.
+
+Every payload file is read once (SHA-256 and SHA-512 together). Nothing here writes
+to the bundle. The result is data; the CLI prints it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from pydantic import Field, ValidationError
+
+from collector.evidence import keys
+from collector.evidence.bundle import layout
+from collector.evidence.bundle.hashing import Digests, digest_file
+from collector.evidence.custody import ChainHead, CustodyEvent, EventType, verify_chain
+from collector.evidence.keys import KeyLookup
+from collector.evidence.model import Metadata, Model, approval_payload
+from collector.evidence.timestamp import TimestampInvalid, check_time_window, verify_timestamp
+
+NO_LIMIT_S = 100 * 365 * 86400.0
+"""A late stamp (custody event) is judged only for being after the capture started."""
+
+
+class Check(Model):
+    name: str
+    ok: bool
+    detail: str
+    warning: bool = Field(False, description="Passed, but something a custodian must know.")
+
+
+class VerifyReport(Model):
+    path: str
+    bundle_id: str | None
+    ok: bool
+    checks: list[Check]
+
+
+@dataclass(frozen=True)
+class CustodyInput:
+    """A bundle's custody log and, when known, the head recorded elsewhere."""
+
+    events: list[CustodyEvent]
+    expected_head: ChainHead | None
+    source: str
+
+
+class _Checklist:
+    def __init__(self) -> None:
+        self.checks: list[Check] = []
+
+    def add(self, name: str, ok: bool, detail: str, warning: bool = False) -> bool:
+        self.checks.append(Check(name=name, ok=ok, detail=detail, warning=warning))
+        return ok
+
+
+def read_manifest(path: Path) -> dict[str, str]:
+    """Parse a BagIt manifest into {relative path: hex digest}; hostile paths raise ValueError."""
+    entries: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split(None, 1)
+        if len(parts) != 2:
+            raise ValueError(f"{path.name} line {number} is malformed")
+        digest, name = parts[0].lower(), _decode_path(parts[1].strip())
+        pure = PurePosixPath(name)
+        if pure.is_absolute() or ".." in pure.parts or "\\" in name:
+            raise ValueError(f"{path.name} line {number} names a path outside the bag")
+        entries[str(pure)] = digest
+    return entries
+
+
+def _decode_path(name: str) -> str:
+    return name.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
+
+
+def read_bag_info(path: Path) -> dict[str, str]:
+    info: dict[str, str] = {}
+    last: str | None = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line[:1] in (" ", "\t") and last is not None:
+            info[last] += " " + line.strip()
+        elif ":" in line:
+            key, value = line.split(":", 1)
+            last = key.strip()
+            info[last] = value.strip()
+    return info
+
+
+def _files_under(root: Path, sub: str) -> set[str]:
+    found = set()
+    for dirpath, _dirs, files in os.walk(root / sub):
+        for name in files:
+            found.add(str(PurePosixPath(Path(dirpath, name).relative_to(root))))
+    return found
+
+
+@dataclass(frozen=True)
+class TimeTrust:
+    """The roots time-stamp tokens must chain to, and how late a seal's stamp may be."""
+
+    roots: list[bytes]
+    late_limit_s: float = 600.0
+
+
+def verify_bundle(
+    bag: Path,
+    key_lookup: KeyLookup | None = None,
+    custody: CustodyInput | None = None,
+    time_trust: TimeTrust | None = None,
+) -> VerifyReport:
+    """Run every check on the bag at `bag`; never raises for a bad bundle."""
+    c = _Checklist()
+    info: dict[str, str] = {}
+    if not c.add("bag declaration", (bag / "bagit.txt").is_file(), "bagit.txt present"):
+        return VerifyReport(path=str(bag), bundle_id=None, ok=False, checks=c.checks)
+    _check_bag_info(bag, c, info)
+    payload = _check_payload(bag, c)
+    _check_tags(bag, c)
+    _check_signature(bag, c, info, key_lookup)
+    meta = _check_metadata(bag, c, info, payload)
+    _check_authorization(c, meta, key_lookup, custody)
+    _check_time(bag, c, meta, custody, time_trust)
+    _check_custody(bag, c, info, key_lookup, custody)
+    ok = all(check.ok for check in c.checks)
+    return VerifyReport(
+        path=str(bag), bundle_id=info.get("External-Identifier"), ok=ok, checks=c.checks
+    )
+
+
+def _check_bag_info(bag: Path, c: _Checklist, info: dict[str, str]) -> None:
+    try:
+        info.update(read_bag_info(bag / "bag-info.txt"))
+    except (OSError, UnicodeDecodeError) as exc:
+        c.add("bag-info", False, f"cannot read bag-info.txt: {exc}")
+        return
+    missing = [k for k in layout.REQUIRED_BAG_INFO if not info.get(k)]
+    if missing:
+        c.add("bag-info", False, f"missing fields: {', '.join(missing)}")
+    elif info["Bundle-Format"] not in layout.READABLE_FORMATS:
+        c.add("bag-info", False, f"unknown bundle format {info['Bundle-Format']!r}")
+    else:
+        c.add("bag-info", True, f"{info['Bundle-Format']}, case {info['Case-Number']}")
+
+
+def _check_payload(bag: Path, c: _Checklist) -> dict[str, Digests]:
+    """Check both payload manifests against the files; return the computed digests."""
+    manifests: dict[str, dict[str, str]] = {}
+    for alg in layout.ALGORITHMS:
+        try:
+            manifests[alg] = read_manifest(bag / f"manifest-{alg}.txt")
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            c.add(f"payload manifest {alg}", False, f"unreadable: {exc}")
+            return {}
+    listed = set(manifests["sha256"])
+    if listed != set(manifests["sha512"]):
+        c.add("manifests agree", False, "SHA-256 and SHA-512 manifests list different files")
+    on_disk = _files_under(bag, "data")
+    missing, added = sorted(listed - on_disk), sorted(on_disk - listed)
+    detail = "; ".join(
+        part
+        for part in (
+            f"missing: {', '.join(missing)}" if missing else "",
+            f"not in manifest: {', '.join(added)}" if added else "",
+        )
+        if part
+    )
+    c.add("payload complete", not missing and not added, detail or f"{len(listed)} files")
+    digests = {name: digest_file(bag / name) for name in sorted(listed & on_disk)}
+    for alg in layout.ALGORITHMS:
+        bad = [
+            name
+            for name, expected in sorted(manifests[alg].items())
+            if name in digests and getattr(digests[name], alg) != expected
+        ]
+        c.add(
+            f"payload {alg}",
+            not bad,
+            f"changed: {', '.join(bad)}" if bad else f"{len(digests)} files match",
+        )
+    return digests
+
+
+def _check_tags(bag: Path, c: _Checklist) -> None:
+    listed: dict[str, set[str]] = {}
+    for alg in layout.ALGORITHMS:
+        try:
+            entries = read_manifest(bag / f"tagmanifest-{alg}.txt")
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            c.add(f"tag files {alg}", False, f"tag manifest unreadable: {exc}")
+            continue
+        listed[alg] = set(entries)
+        bad = [
+            name
+            for name, expected in sorted(entries.items())
+            if not (bag / name).is_file() or getattr(digest_file(bag / name), alg) != expected
+        ]
+        c.add(
+            f"tag files {alg}",
+            not bad,
+            f"changed or missing: {', '.join(bad)}" if bad else f"{len(entries)} tag files match",
+        )
+    signed = listed.get("sha256", set())  # only the SHA-256 tag manifest is signed
+    root_files = {p.name for p in bag.iterdir() if p.is_file()}
+    extra = sorted(root_files - signed - layout.UNLISTED_TAG_FILES)
+    uncovered = sorted({"bagit.txt", "bag-info.txt", layout.SIGNER_KEY} - signed)
+    problems = [f"unexpected: {', '.join(extra)}"] if extra else []
+    if len(listed) == 2 and listed["sha256"] != listed["sha512"]:
+        problems.append("the SHA-256 and SHA-512 tag manifests list different files")
+    problems += [f"not covered by a tag manifest: {', '.join(uncovered)}"] if uncovered else []
+    c.add(
+        "no unexpected files",
+        not problems,
+        "; ".join(problems) or "every file at the bag root is accounted for",
+    )
+
+
+def _check_signature(
+    bag: Path, c: _Checklist, info: dict[str, str], key_lookup: KeyLookup | None
+) -> None:
+    try:
+        signed = (bag / layout.SIGNED_FILE).read_bytes()
+        signature = (bag / layout.SIGNATURE).read_bytes()
+        public_pem = (bag / layout.SIGNER_KEY).read_bytes()
+    except OSError as exc:
+        c.add("seal signature", False, f"missing: {exc.filename and Path(exc.filename).name}")
+        return
+    if not keys.verify(public_pem, signed, signature):
+        c.add("seal signature", False, "seal.sig does not verify over tagmanifest-sha256.txt")
+        return
+    try:
+        fingerprint = keys.fingerprint(public_pem)
+    except Exception as exc:
+        c.add("seal signature", False, f"signer key unreadable: {exc}")
+        return
+    c.add("seal signature", True, f"Ed25519 over tagmanifest-sha256.txt, key {fingerprint[:16]}…")
+    if fingerprint != info.get("Signer-Key-Fingerprint"):
+        c.add("signer key", False, "signer.pub.pem does not match Signer-Key-Fingerprint")
+        return
+    if key_lookup is None:
+        c.add("signer key", True, "not checked against a key registry (no store given)")
+        return
+    registered = key_lookup(fingerprint)
+    operator = info.get("Operator", "")
+    if registered is None:
+        c.add("signer key", False, f"key {fingerprint[:16]}… is not in the store's key registry")
+    elif not operator.endswith(f"user {registered.owner}"):
+        c.add("signer key", False, f"key belongs to {registered.owner}, not the operator")
+    else:
+        c.add("signer key", True, f"registered to {registered.owner}")
+
+
+def _check_metadata(
+    bag: Path, c: _Checklist, info: dict[str, str], payload: dict[str, Digests]
+) -> Metadata | None:
+    path = bag / "data" / layout.METADATA
+    try:
+        meta = Metadata.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError) as exc:
+        first = str(exc).splitlines()[0]
+        c.add("metadata", False, f"metadata.json unreadable or invalid: {first}")
+        return None
+    problems = []
+    if meta.bundle_id != info.get("External-Identifier"):
+        problems.append("bundle id differs from bag-info")
+    if meta.case_number != info.get("Case-Number"):
+        problems.append("case number differs from bag-info")
+    for artifact in meta.artifacts:
+        digests = payload.get(f"data/{artifact.path}")
+        if digests is None or digests.sha256 != artifact.sha256 or digests.size != artifact.size:
+            problems.append(f"{artifact.path} differs from its metadata entry")
+    c.add(
+        "metadata",
+        not problems,
+        "; ".join(problems) or f"{len(meta.artifacts)} artifacts agree with metadata.json",
+    )
+    return meta
+
+
+def _check_authorization(
+    c: _Checklist, meta: Metadata | None, key_lookup: KeyLookup | None, custody: CustodyInput | None
+) -> None:
+    """The authorization recorded in the bundle is exactly what its approver signed.
+
+    An exigent capture has no prior approval: its supervisor review is a custody event.
+    """
+    if meta is None:
+        return
+    auth = meta.authorization
+    if auth.conditions.exigent:
+        review = next(
+            (e for e in (custody.events if custody else []) if e.type is EventType.reviewed
+             and e.details.get("kind") == "exigent"),
+            None,
+        )  # fmt: skip
+        if review is None:
+            c.add("authorization", True, f"{auth.id}: EXIGENT capture without prior approval; "
+                  "a supervisor's review is owed", warning=True)  # fmt: skip
+        else:
+            decision = review.details.get("decision")
+            c.add(
+                "authorization",
+                True,
+                f"{auth.id}: exigent capture, review {decision} by {review.actor.full_name} "
+                f"(badge {review.actor.badge}) at {review.at}: {review.details.get('reason')}",
+                warning=decision != "approved",
+            )
+        return
+    approver = auth.approved_by
+    if key_lookup is None or approver is None or auth.approver_key_fingerprint is None:
+        c.add("authorization", True, f"{auth.id}: approval not checked (no key registry given)",
+              warning=True)  # fmt: skip
+        return
+    key = key_lookup(auth.approver_key_fingerprint)
+    if key is None:
+        c.add("authorization", False, f"{auth.id}: the approver's key is not known")
+    elif key.owner != approver.user:
+        c.add(
+            "authorization",
+            False,
+            f"{auth.id}: approval key belongs to {key.owner}, not {approver.user}",
+        )
+    elif not keys.verify(
+        key.public_key_pem.encode(),
+        approval_payload(auth),
+        keys.unb64(auth.approval_signature or ""),
+    ):
+        c.add("authorization", False,
+              f"{auth.id}: the recorded authorization differs from what {approver.user} approved")  # fmt: skip
+    else:
+        c.add(
+            "authorization",
+            True,
+            f"{auth.id} ({auth.predicate}, {auth.standard}) approved by {approver.full_name}, "
+            f"badge {approver.badge}; signature verified",
+        )
+
+
+def _check_time(
+    bag: Path,
+    c: _Checklist,
+    meta: Metadata | None,
+    custody: CustodyInput | None,
+    trust: TimeTrust | None,
+) -> None:
+    """The seal's time-stamp (seal.tsr, or a late `timestamped` custody event) and the clock."""
+    if meta is None:
+        return
+    clock = meta.clock
+    if clock.warnings:
+        c.add("clock", True, "; ".join(clock.warnings), warning=True)
+    elif clock.ntp_offset_s is not None:
+        c.add("clock", True, f"{clock.ntp_offset_s:+.3f} s from NTP server {clock.ntp_server}")
+    else:
+        c.add(
+            "clock", True, f"local clock ({clock.timezone}); no NTP server configured", warning=True
+        )
+    token: bytes | None = None
+    late_event: CustodyEvent | None = None
+    tsr = bag / layout.TIMESTAMP
+    if tsr.is_file():
+        token = tsr.read_bytes()
+    elif custody is not None:
+        late_event = next((e for e in custody.events if e.type is EventType.timestamped), None)
+        token = keys.unb64(str(late_event.details.get("token", ""))) if late_event else None
+    if token is None:
+        if meta.timestamping.configured:
+            c.add("time-stamp", True, "PENDING: no authority answered at sealing; run "
+                  "`collector timestamp retry` (time rests on the local clock until then)",
+                  warning=True)  # fmt: skip
+        else:
+            c.add("time-stamp", True, meta.timestamping.statement, warning=True)
+        return
+    if trust is None or not trust.roots:
+        c.add("time-stamp", True, "token present but not checked: no trusted authority root given",
+              warning=True)  # fmt: skip
+        return
+    try:
+        info = verify_timestamp(token, (bag / layout.SIGNATURE).read_bytes(), trust.roots)
+    except (TimestampInvalid, OSError) as exc:
+        c.add("time-stamp", False, str(exc))
+        return
+    started, ended = meta.capture.started_at, meta.capture.ended_at
+    slack = max(1.0, info.accuracy_s or 0.0)
+    if late_event is None:
+        ok, why = check_time_window(
+            info.gen_time, started, ended, trust.late_limit_s, slack_s=slack
+        )
+        c.add("time-stamp", ok, f"{info.gen_time:%Y-%m-%d %H:%M:%SZ} by {info.tsa_name}: {why}")
+        return
+    ok, why = check_time_window(info.gen_time, started, ended, NO_LIMIT_S, slack_s=slack)
+    delay = info.gen_time - ended
+    c.add(
+        "time-stamp",
+        ok,
+        f"late stamp {info.gen_time:%Y-%m-%d %H:%M:%SZ} by {info.tsa_name}, obtained "
+        f"{_duration(delay.total_seconds())} after the capture ended (custody event "
+        f"{late_event.seq}): until then the time rested on the local clock"
+        + ("" if ok else f"; {why}"),
+        warning=ok,
+    )
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [
+        f"{days} d" if days else "",
+        f"{hours} h" if hours else "",
+        f"{minutes} min" if minutes else "",
+    ]
+    return " ".join(p for p in parts if p) or f"{secs} s"
+
+
+def _check_custody(
+    bag: Path,
+    c: _Checklist,
+    info: dict[str, str],
+    key_lookup: KeyLookup | None,
+    custody: CustodyInput | None,
+) -> None:
+    if custody is None or key_lookup is None:
+        c.add(
+            "custody chain",
+            True,
+            "not checked: no store or export holds this bundle's custody log",
+            warning=True,
+        )
+        return
+    try:
+        anchor = hashlib.sha256((bag / layout.SIGNED_FILE).read_bytes()).hexdigest()
+    except OSError:
+        c.add("custody chain", False, "cannot compute the seal digest the log is anchored to")
+        return
+    report = verify_chain(
+        custody.events,
+        bundle_id=info.get("External-Identifier", ""),
+        anchor=anchor,
+        key_lookup=key_lookup,
+        expected_head=custody.expected_head,
+    )
+    c.add("custody chain", report.ok, f"{report.reason} ({custody.source})")

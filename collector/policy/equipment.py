@@ -1,0 +1,145 @@
+"""Off-duty conduct and personal equipment: the equipment registry and this machine's identity.
+
+Every bundle records the machine it was made on. The policy may refuse captures on
+unregistered or personal equipment unless the authorization allows personal equipment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import socket
+from pathlib import Path
+from typing import Literal
+
+from collector.errors import Refused, UsageError
+from collector.evidence.model import MachineRecord, Model
+from collector.store.ledger import iso, now
+from collector.store.model import Role
+from collector.store.store import Actor, Store
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS equipment (
+    id TEXT PRIMARY KEY,
+    machine_id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    description TEXT NOT NULL,
+    assigned_to TEXT,
+    registered_by TEXT,
+    registered_at TEXT NOT NULL
+);
+"""
+EQUIPMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MACHINE_ID_FILES = (Path("/etc/machine-id"), Path("/var/lib/dbus/machine-id"))
+
+
+class Equipment(Model):
+    id: str
+    machine_id: str
+    kind: Literal["agency", "personal"]
+    description: str
+    assigned_to: str | None = None
+    registered_by: str | None = None
+    registered_at: str
+
+
+def this_machine_id() -> str:
+    """A stable identifier of this machine: SHA-256 of the OS machine id (or the host name)."""
+    for path in MACHINE_ID_FILES:
+        try:
+            raw = path.read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if raw:
+            return hashlib.sha256(raw.encode()).hexdigest()
+    return hashlib.sha256(f"host:{socket.gethostname()}".encode()).hexdigest()
+
+
+def _ensure(store: Store) -> None:
+    store.ledger.ensure_schema(SCHEMA)
+
+
+def register(
+    store: Store,
+    actor: Actor | None,
+    equipment_id: str,
+    *,
+    kind: str,
+    description: str,
+    machine_id: str | None,
+    assigned_to: str | None,
+) -> Equipment:
+    """Register a machine; administration (no actor, or an admin or supervisor)."""
+    _ensure(store)
+    if actor is not None and actor.user.role not in (Role.admin, Role.supervisor):
+        reason = f"role {actor.user.role.value!r} may not register equipment"
+        store.ledger.record("denied.equipment", "refused", actor=actor.user.name,
+                            subject=equipment_id, details={"reason": reason})  # fmt: skip
+        raise Refused(f"{actor.user.name}: {reason}")
+    if not EQUIPMENT_ID.match(equipment_id):
+        raise UsageError("equipment ids are 1-64 letters, digits, '.', '_' or '-'")
+    if kind not in ("agency", "personal"):
+        raise UsageError("--kind must be agency or personal")
+    if not description.strip():
+        raise UsageError("--description must not be empty")
+    if assigned_to is not None and store.ledger.user(assigned_to) is None:
+        raise UsageError(f"no such user {assigned_to!r}")
+    mid = machine_id or this_machine_id()
+    if not re.fullmatch(r"[0-9a-f]{64}", mid):
+        raise UsageError("--machine-id must be the 64-hex id `collector equipment whoami` prints")
+    entry = Equipment(
+        id=equipment_id, machine_id=mid, kind=kind,
+        description=description.strip(), assigned_to=assigned_to,
+        registered_by=actor.user.name if actor else None, registered_at=iso(now()),
+    )  # fmt: skip
+    with store.ledger.transaction() as db:
+        if db.execute(
+            "SELECT 1 FROM equipment WHERE id = ? OR machine_id = ?", (entry.id, mid)
+        ).fetchone():
+            raise UsageError("that equipment id or machine is already registered")
+        db.execute(
+            "INSERT INTO equipment VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (entry.id, mid, entry.kind, entry.description, assigned_to, entry.registered_by,
+             entry.registered_at),
+        )  # fmt: skip
+        store.ledger.record_in(
+            db, "equipment.add", actor=entry.registered_by, subject=entry.id,
+            details=entry.model_dump(mode="json"),
+        )  # fmt: skip
+    return entry
+
+
+def registry(store: Store) -> list[Equipment]:
+    _ensure(store)
+    return [
+        Equipment.model_validate(dict(r))
+        for r in store.ledger.query("SELECT * FROM equipment ORDER BY id")
+    ]
+
+
+def identify(store: Store) -> MachineRecord:
+    """This machine as the registry knows it."""
+    _ensure(store)
+    mid = this_machine_id()
+    rows = store.ledger.query("SELECT * FROM equipment WHERE machine_id = ?", (mid,))
+    host = socket.gethostname()
+    if not rows:
+        return MachineRecord(host_name=host, machine_id=mid, equipment_id=None, kind="unregistered")
+    entry = Equipment.model_validate(dict(rows[0]))
+    return MachineRecord(
+        host_name=host, machine_id=mid, equipment_id=entry.id, kind=entry.kind,
+        description=entry.description,
+    )  # fmt: skip
+
+
+def refusal(store: Store, machine: MachineRecord, allows_personal: bool) -> str | None:
+    """The policy's reason to refuse a capture on this machine, or None."""
+    rules = store.config.policy.equipment
+    if machine.kind == "unregistered" and rules.refuse_unregistered:
+        return "this machine is not in the equipment registry and the policy refuses unregistered equipment"
+    if machine.kind == "personal" and rules.refuse_personal and not allows_personal:
+        return (
+            f"{machine.equipment_id} is personal equipment and the authorization does not allow "
+            "personal equipment"
+        )
+    return None

@@ -1,0 +1,1 @@
+"""One evidence store: configuration, the ledger and its schema, users and roles, bundles."""

@@ -1,0 +1,267 @@
+"""The evidence store on disk: configuration, ledger, bundles and keys.
+
+```
+STORE/
+  collector.toml     configuration and agency policy
+  ledger.sqlite      users, keys, authorizations, bundles, events (WAL)
+  bundles/           sealed bundles, read-only
+  keys/              NAME.key.pem (encrypted, 0600) and NAME.pub.pem
+  work/              captures in progress; never looks like a bundle
+```
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from collector.errors import Refused, UsageError
+from collector.evidence import keys
+from collector.evidence.clock import parse_server
+from collector.evidence.model import PolicyStamp
+from collector.store.config import CONFIG_NAME, StoreConfig, dump_config, load_config
+from collector.store.ledger import Ledger, now
+from collector.store.model import BundleRow, Role, User
+from collector.store.roles import Action, allowed
+
+USER_NAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A user who proved who they are by unlocking their private key."""
+
+    user: User
+    key: Ed25519PrivateKey
+
+
+class Store:
+    """An opened evidence store."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.config: StoreConfig = load_config(root / CONFIG_NAME)
+        self.ledger = Ledger(root / "ledger.sqlite")
+
+    # ------------------------------------------------------------------ layout
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_NAME
+
+    @property
+    def bundles_dir(self) -> Path:
+        return self.root / "bundles"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.root / "keys"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.root / "work"
+
+    def private_key_path(self, name: str) -> Path:
+        return self.keys_dir / f"{name}.key.pem"
+
+    def public_key_path(self, name: str) -> Path:
+        return self.keys_dir / f"{name}.pub.pem"
+
+    def policy_stamp(self) -> PolicyStamp:
+        """The policy's version and the SHA-256 of its canonical JSON, for every bundle."""
+        policy = self.config.policy
+        digest = hashlib.sha256(rfc8785.dumps(policy.model_dump(mode="json"))).hexdigest()
+        return PolicyStamp(
+            version=policy.version, sha256=digest, last_reviewed=policy.last_reviewed
+        )
+
+    def redaction_key(self) -> bytes:
+        """The store's secret for keyed digests of alias credentials (created once, mode 0600)."""
+        path = self.keys_dir / "redaction.key"
+        if not path.exists():
+            with contextlib.suppress(FileExistsError):  # another process made it first
+                keys.write_private(path, os.urandom(32))
+        return path.read_bytes()
+
+    def tsa_roots(self) -> list[bytes]:
+        """The PEM roots time-stamp tokens must chain to."""
+        return [(self.root / name).read_bytes() for name in self.config.timestamp.roots]
+
+    def bundle_path(self, row: BundleRow) -> Path:
+        """Where a recorded bundle lives (the ledger keeps paths relative to the store)."""
+        return self.root / row.path
+
+    def config_sha256(self) -> str:
+        return hashlib.sha256(self.config_path.read_bytes()).hexdigest()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def init(
+        cls,
+        root: Path,
+        *,
+        agency: str,
+        allow_private_network: bool,
+        chromium: str | None = None,
+        tsa_urls: list[str] | None = None,
+        tsa_roots: list[Path] | None = None,
+        ntp_server: str | None = None,
+    ) -> Store:
+        """Create a new store; refuses to touch a directory that already holds one."""
+        if (root / CONFIG_NAME).exists():
+            raise UsageError(f"{root} already holds an evidence store")
+        if root.exists() and any(root.iterdir()):
+            raise UsageError(f"{root} exists and is not empty")
+        config = StoreConfig(agency=agency)
+        config.policy.allow_private_network = allow_private_network
+        if chromium:
+            config.browser.executable_path = chromium
+        roots = _read_roots(tsa_roots or [])
+        for url in tsa_urls or []:
+            if not re.match(r"^https?://[^\s]+$", url):
+                raise UsageError(f"time-stamp authority URL must be http(s): {url!r}")
+        if tsa_urls and not roots:
+            raise UsageError("--tsa-url needs --tsa-root: the CA its tokens must chain to")
+        config.timestamp.urls = list(tsa_urls or [])
+        config.timestamp.roots = [f"tsa/root-{n}.pem" for n in range(1, len(roots) + 1)]
+        if ntp_server:
+            parse_server(ntp_server)
+            config.clock.ntp_server = ntp_server
+        root.mkdir(parents=True, exist_ok=True, mode=0o750)
+        for sub in ("bundles", "work", "tsa"):
+            (root / sub).mkdir(mode=0o750)
+        (root / "keys").mkdir(mode=0o700)
+        for name, pem in zip(config.timestamp.roots, roots, strict=True):
+            (root / name).write_bytes(pem)
+        (root / CONFIG_NAME).write_text(dump_config(config), encoding="utf-8")
+        Ledger.create(root / "ledger.sqlite").close()
+        store = cls(root)
+        store.ledger.record(
+            "store.init",
+            details={
+                "agency": agency,
+                "store_id": config.store_id,
+                "allow_private_network": allow_private_network,
+                "chromium": config.browser.executable_path,
+                "tsa_urls": config.timestamp.urls,
+                "tsa_roots_sha256": [hashlib.sha256(pem).hexdigest() for pem in roots],
+                "ntp_server": config.clock.ntp_server,
+                "config_sha256": store.config_sha256(),
+            },
+        )
+        return store
+
+    @classmethod
+    def open(cls, root: Path) -> Store:
+        if not (root / CONFIG_NAME).is_file():
+            raise UsageError(f"no evidence store at {root}: run `collector init` or pass --store")
+        return cls(root)
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    # ------------------------------------------------------------------ users
+
+    def add_user(
+        self,
+        name: str,
+        *,
+        role: Role,
+        full_name: str,
+        badge: str,
+        passphrase: str,
+        actor: Actor | None,
+    ) -> User:
+        """Create a user and their key pair. Administration: no actor, or an admin actor."""
+        if actor is not None:
+            self.require(actor, Action.user_admin, subject=name)
+        if not USER_NAME.match(name):
+            raise UsageError(
+                "user names are 2-32 characters: lower-case letters, digits, '.', '_' or '-',"
+                " starting with a letter"
+            )
+        if not full_name.strip() or not badge.strip():
+            raise UsageError("--name and --badge must not be empty")
+        if self.ledger.user(name) is not None:
+            raise UsageError(f"user {name!r} already exists")
+        private_pem, public_pem = keys.generate(passphrase)
+        fingerprint = keys.fingerprint(public_pem)
+        keys.write_private(self.private_key_path(name), private_pem)
+        self.public_key_path(name).write_bytes(public_pem)
+        user = User(
+            name=name,
+            full_name=full_name.strip(),
+            badge=badge.strip(),
+            role=role,
+            created_at=now(),
+            key_fingerprint=fingerprint,
+            public_key_pem=public_pem.decode(),
+        )
+        self.ledger.add_user(user, actor=None if actor is None else actor.user.name)
+        return user
+
+    def retire_user(self, name: str, *, actor: Actor | None) -> None:
+        if actor is not None:
+            self.require(actor, Action.user_admin, subject=name)
+        self.ledger.retire_user(name, actor=None if actor is None else actor.user.name)
+
+    def authenticate(self, name: str, passphrase: str) -> Actor:
+        """Unlock `name`'s key with the passphrase; every failure is a recorded refusal."""
+        user = self.ledger.user(name)
+        reason: str | None = None
+        if user is None:
+            reason = f"no such user {name!r}"
+        elif user.retired_at is not None:
+            reason = f"user {name!r} is retired"
+        if user is None or reason is not None:
+            self.ledger.record("auth.login", "refused", actor=name, details={"reason": reason})
+            raise Refused(reason or "refused")
+        try:
+            key = keys.load_private(self.private_key_path(name), passphrase, name)
+        except Refused as exc:
+            self.ledger.record("auth.login", "refused", actor=name, details={"reason": str(exc)})
+            raise
+        if keys.fingerprint(keys.public_pem(key.public_key())) != user.key_fingerprint:
+            reason = f"private key of {name!r} does not match the key registry"
+            self.ledger.record("auth.login", "refused", actor=name, details={"reason": reason})
+            raise Refused(reason)
+        return Actor(user=user, key=key)
+
+    def require(self, actor: Actor, action: Action, *, subject: str | None = None) -> None:
+        """Refuse (and record) when the actor's role does not allow the action."""
+        if not allowed(actor.user.role, action):
+            reason = f"role {actor.user.role.value!r} may not {action.value}"
+            self.ledger.record(
+                f"denied.{action.value}",
+                "refused",
+                actor=actor.user.name,
+                subject=subject,
+                details={"reason": reason},
+            )
+            raise Refused(f"{actor.user.name}: {reason}")
+
+
+def _read_roots(paths: list[Path]) -> list[bytes]:
+    from cryptography import x509
+
+    roots = []
+    for path in paths:
+        try:
+            pem = path.read_bytes()
+            x509.load_pem_x509_certificates(pem)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"--tsa-root {path}: not a readable PEM certificate ({exc})") from exc
+        roots.append(pem)
+    return roots
+
+
+def default_store_path() -> Path:
+    return Path(os.environ.get("COLLECTOR_STORE", "evidence"))

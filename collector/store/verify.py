@@ -1,0 +1,140 @@
+"""`collector verify` and `custody verify`: find the bundle, run the checklist, record it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from collector.errors import UsageError
+from collector.evidence.bundle import layout
+from collector.evidence.bundle.hashing import sha256_bytes
+from collector.evidence.bundle.verify import (
+    Check,
+    CustodyInput,
+    TimeTrust,
+    VerifyReport,
+    verify_bundle,
+)
+from collector.evidence.custody import ChainReport, EventType, verify_chain
+from collector.store import custody_log as services
+from collector.store import tombstones
+from collector.store.config import CONFIG_NAME
+from collector.store.model import BundleRow
+from collector.store.store import Actor, Store
+
+
+def open_store_if_any(store_path: Path) -> Store | None:
+    return Store.open(store_path) if (store_path / CONFIG_NAME).is_file() else None
+
+
+def find_bundle(store: Store | None, target: str) -> tuple[Path, BundleRow | None]:
+    """A bundle directory given by path, or by id in the store."""
+    path = Path(target)
+    if (path / "bagit.txt").is_file():
+        row = store.ledger.bundle(path.name) if store is not None else None
+        return path, row
+    row = store.ledger.bundle(target) if store is not None else None
+    if store is None or row is None:
+        raise UsageError(f"{target!r} is neither a bundle directory nor a known bundle id")
+    return store.bundle_path(row), row
+
+
+def time_trust(store: Store) -> TimeTrust:
+    return TimeTrust(store.tsa_roots(), store.config.timestamp.late_limit_s)
+
+
+def custody_input(store: Store, bundle_id: str) -> CustodyInput:
+    return CustodyInput(
+        events=store.ledger.custody(bundle_id),
+        expected_head=store.ledger.recorded_custody_head(bundle_id),
+        source="store ledger",
+    )
+
+
+def verify_in_store(store: Store | None, target: str, actor: Actor | None) -> VerifyReport:
+    """Verify a bundle; with a store, against its key registry and custody log.
+
+    The result is recorded in the ledger; with an authenticated actor it is also a signed
+    `verified` custody event. A bundle purged under policy raises `BundlePurged` (exit 5)
+    when its custody log, `purged` event included, verifies; otherwise the report fails.
+    """
+    if store is not None and not (Path(target) / "bagit.txt").is_file():
+        purged = _purged_report(store, target, actor)
+        if purged is not None:
+            return purged
+    path, row = find_bundle(store, target)
+    if store is None:
+        return verify_bundle(path)
+    custody = custody_input(store, row.id) if row is not None else None
+    report = verify_bundle(path, store.ledger.key, custody, time_trust(store))
+    failed = [f"{c.name}: {c.detail}" for c in report.checks if not c.ok]
+    store.ledger.record(
+        "bundle.verify",
+        "ok" if report.ok else "failed",
+        actor=actor.user.name if actor else None,
+        subject=report.bundle_id,
+        details={"path": str(path), "failed": failed},
+    )
+    if actor is not None and row is not None:
+        services.append(
+            store,
+            actor,
+            row.id,
+            EventType.verified,
+            {"result": "pass" if report.ok else "fail", "failed": failed},
+        )
+    return report
+
+
+def _purged_report(store: Store, target: str, actor: Actor | None) -> VerifyReport | None:
+    """None unless the target names a purged bundle; a failed report if its log does not hold."""
+    bundle_id = target if store.ledger.bundle(target) is not None else Path(target).name
+    if store.ledger.bundle(bundle_id) is None:
+        return None
+    grave = tombstones.tombstone(store.ledger, bundle_id)
+    if grave is None:
+        return None
+    chain = verify_custody(store, bundle_id)
+    event = next((e for e in custody_input(store, bundle_id).events
+                  if e.seq == grave.custody_seq), None)  # fmt: skip
+    problems = [] if chain.ok else [f"custody chain: {chain.reason}"]
+    if event is None or event.type is not EventType.purged or event.hash != grave.custody_hash:
+        problems.append(f"tombstone: custody event {grave.custody_seq} is not its `purged` event")
+    row = store.ledger.bundle(bundle_id)
+    if row is not None and row.seal_sha256 != grave.seal_sha256:
+        problems.append("tombstone: its seal digest differs from the ledger's")
+    notice = tombstones.purged_notice(grave)
+    store.ledger.record(
+        "bundle.verify",
+        "failed" if problems else "ok",
+        actor=actor.user.name if actor else None,
+        subject=bundle_id,
+        details={"purged": True, "request_id": grave.request_id, "failed": problems},
+    )
+    if not problems:
+        raise tombstones.BundlePurged(f"{notice}; custody log intact ({chain.reason})")
+    checks = [Check(name="purged", ok=True, detail=notice, warning=True)]
+    checks += [
+        Check(name=p.split(":", 1)[0], ok=False, detail=p.split(": ", 1)[1]) for p in problems
+    ]
+    return VerifyReport(path=str(store.root / grave.path), bundle_id=bundle_id, ok=False,
+                        checks=checks)  # fmt: skip
+
+
+def verify_custody(store: Store, bundle_id: str) -> ChainReport:
+    row = store.ledger.bundle(bundle_id)
+    if row is None:
+        raise UsageError(f"unknown bundle {bundle_id!r}")
+    try:
+        anchor = sha256_bytes((store.bundle_path(row) / layout.SIGNED_FILE).read_bytes())
+    except OSError:
+        anchor = row.seal_sha256
+    if anchor != row.seal_sha256:
+        return ChainReport(False, "the bundle's seal digest differs from the ledger's", {}, None)
+    custody = custody_input(store, bundle_id)
+    return verify_chain(
+        custody.events,
+        bundle_id=bundle_id,
+        anchor=anchor,
+        key_lookup=store.ledger.key,
+        expected_head=custody.expected_head,
+    )
