@@ -40,6 +40,7 @@ from collector.evidence.post import PageState, Post
 from collector.platforms import summary
 from collector.policy import aliases, equipment, exigent, gate, screening
 from collector.policy.urls import resolve
+from collector.store.actions import LedgerAction
 from collector.store.custody_log import custody_builder
 from collector.store.ledger import now
 from collector.store.model import Authorization, BundleRow
@@ -77,7 +78,7 @@ def _refuse(
     store: Store, actor: Actor, auth_id: str | None, url: str, reason: str, code: str
 ) -> Refused:
     store.ledger.record(
-        "capture.refused",
+        LedgerAction.capture_refused,
         "refused",
         actor=actor.user.name,
         subject=auth_id,
@@ -112,7 +113,7 @@ def authorize(
     if why:
         raise _refuse(store, actor, auth_id, url, why, "equipment")
     store.ledger.record(
-        "capture.allowed",
+        LedgerAction.capture_allowed,
         actor=actor.user.name,
         subject=auth.id,
         details={
@@ -131,11 +132,14 @@ def run(
     url: str,
     auth_id: str | None,
     note: str | None = None,
-    browser: BrowserCapture = browser_capture,
+    browser: BrowserCapture | None = None,
     exigent_case: tuple[str, str] | None = None,
     profile: Path | None = None,
 ) -> CaptureResult:
-    """Capture `url` under `auth_id` (or an exigent authorization made now) and seal the bundle."""
+    """Capture `url` under `auth_id` (or an exigent authorization made now) and seal the bundle.
+
+    `browser` records the page (default: real Chromium through `collector.browser`).
+    """
     if exigent_case is not None:
         if auth_id:
             raise UsageError("--exigent makes its own authorization: leave out --auth")
@@ -156,7 +160,7 @@ def run(
     workdir.mkdir(parents=True)
     sealed: Sealed | None = None
     try:
-        record = browser(url, settings, workdir, session)
+        record = (browser or browser_capture)(url, settings, workdir, session)
         screened = screen_capture(store, auth, workdir)
         if screened.disposition == "quarantined" and store.config.policy.screening.mode == "refuse":
             raise _refuse(
@@ -227,14 +231,14 @@ def run(
     )
     if stamped.info is not None:
         store.ledger.record(
-            "timestamp.obtained",
+            LedgerAction.timestamp_obtained,
             actor=actor.user.name,
             subject=bundle_id,
             details=stamped.info.model_dump(mode="json"),
         )
     if stamped.status == "pending":
         store.ledger.record(
-            "timestamp.pending",
+            LedgerAction.timestamp_pending,
             "failed",
             actor=actor.user.name,
             subject=bundle_id,
@@ -281,7 +285,7 @@ def _record_failure(
     store: Store, actor: Actor, auth: Authorization, url: str, bundle_id: str, reason: str
 ) -> None:
     store.ledger.record(
-        "capture.failed",
+        LedgerAction.capture_failed,
         "failed",
         actor=actor.user.name,
         subject=auth.id,
@@ -411,7 +415,7 @@ def _record_screening(
     if not screened.result.matched:
         return
     store.ledger.record(
-        "screening.quarantine" if screened.disposition == "quarantined" else "screening.nexus",
+        LedgerAction.screening_quarantine if screened.disposition == "quarantined" else LedgerAction.screening_nexus,
         actor=actor.user.name,
         subject=bundle_id,
         details={

@@ -1,14 +1,25 @@
-"""Shared test helpers: drive the real `collector` command in a subprocess."""
+"""Shared test helpers: drive the `collector` command line against a store.
+
+`Cli.run` runs the command line in-process (the same `collector.cli.run` the installed
+entry point calls, with its own environment and captured output); `Cli.run_process` runs
+the installed entry point in a subprocess, for the few tests that prove the process itself.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from click.testing import CliRunner
+
+from collector.cli import run
 
 REPO = Path(__file__).resolve().parents[1]
 PASSPHRASES = {
@@ -40,7 +51,35 @@ class Cli:
     store: Path
     env: dict[str, str] = field(default_factory=dict)
 
+    def environment(
+        self, as_user: str | None, passphrase: str | None, new_passphrase: str | None
+    ) -> dict[str, str]:
+        """COLLECTOR_* variables for one call (any others in the environment are dropped)."""
+        env = dict(self.env)
+        env["COLLECTOR_STORE"] = str(self.store)
+        if as_user:
+            env["COLLECTOR_USER"] = as_user
+            env["COLLECTOR_PASSPHRASE"] = passphrase if passphrase is not None else PASSPHRASES[as_user]
+        if new_passphrase:
+            env["COLLECTOR_NEW_PASSPHRASE"] = new_passphrase
+        return env
+
     def run(
+        self,
+        *args: str,
+        as_user: str | None = None,
+        passphrase: str | None = None,
+        new_passphrase: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run one command line in this process, as the entry point would."""
+        env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("COLLECTOR_")}
+        env.update(self.environment(as_user, passphrase, new_passphrase))
+        with CliRunner().isolation(input=b"", env=env) as (out, err, _):
+            code = run([*args])
+            stdout, stderr = out.getvalue().decode(), err.getvalue().decode()
+        return subprocess.CompletedProcess(["collector", *args], code, stdout, stderr)
+
+    def run_process(
         self,
         *args: str,
         as_user: str | None = None,
@@ -48,16 +87,11 @@ class Cli:
         new_passphrase: str | None = None,
         timeout: float = 300,
     ) -> subprocess.CompletedProcess[str]:
+        """Run the installed entry point in a subprocess (signals, real exit status)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
-        env.update(self.env)
-        env["COLLECTOR_STORE"] = str(self.store)
-        if as_user:
-            env["COLLECTOR_USER"] = as_user
-            env["COLLECTOR_PASSPHRASE"] = passphrase if passphrase is not None else PASSPHRASES[as_user]
-        if new_passphrase:
-            env["COLLECTOR_NEW_PASSPHRASE"] = new_passphrase
+        env.update(self.environment(as_user, passphrase, new_passphrase))
         return subprocess.run(
-            [sys.executable, "-m", "collector", *args],
+            [str(Path(sys.executable).with_name("collector")), *args],
             env=env,
             capture_output=True,
             text=True,
@@ -115,3 +149,13 @@ def make_store(
         cli.ok("user", "add", name, "--role", role, "--name", full, "--badge", badge,
                new_passphrase=PASSPHRASES[name])
     return cli
+
+
+def sealed_capture(template: Cli, target: Path, url: Callable[[str], str]) -> dict[str, Any]:
+    """A copy of `template` at `target` with one capture of the thread through its short link."""
+    shutil.copytree(template.store, target)
+    cli = Cli(target)
+    auth_id = cli.approved([url("/*")])
+    result = cli.json("capture", url("/s/abc123"), "--auth", auth_id, "--note", "session capture",
+                      as_user="alice")  # fmt: skip
+    return {"cli": cli, "auth": auth_id, "result": result, "path": Path(result["path"])}

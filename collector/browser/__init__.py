@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from collector.browser.journal import one_line
 from collector.browser.launch import TESTED_CHROMIUM_MAJORS, chromium_version_warning
@@ -85,4 +86,14 @@ def capture(
     url: str, settings: BrowserSettings, workdir: Path, session: AliasSession | None = None
 ) -> CaptureRecord:
     """Blocking wrapper around `capture_async` (not for use inside a running event loop)."""
-    return asyncio.run(capture_async(url, settings, workdir, session))
+    with asyncio.Runner() as runner:
+        runner.get_loop().set_exception_handler(_interrupts_reported_once)
+        return runner.run(capture_async(url, settings, workdir, session))
+
+
+def _interrupts_reported_once(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """An interrupt (Ctrl-C, SIGTERM) raised inside a browser task ends the capture and is
+    reported once by the command line; asyncio would also print that task's traceback."""
+    if isinstance(context.get("exception"), KeyboardInterrupt | asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)

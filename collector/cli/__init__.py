@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Sequence
 
 import typer
 
@@ -27,11 +28,39 @@ from collector.cli import (  # noqa: F401 - importing registers the commands
 from collector.cli.common import app
 from collector.errors import EXIT_TECHNICAL, CollectorError
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "run"]
 
 
 def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run one command line and return its exit code; errors become one line on stderr.
+
+    `main` is the installed entry point; tests call `run` in-process.
+    """
+    try:
+        code = app(args=list(argv) if argv is not None else None, prog_name="collector",
+                   standalone_mode=False)  # fmt: skip
+    except typer.Abort:
+        typer.echo("collector: aborted", err=True)
+        return 130
+    except CollectorError as exc:
+        typer.echo(f"collector: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        typer.echo("collector: interrupted", err=True)
+        return 130
+    except Exception as exc:  # the last line of defence against tracebacks
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # bad command line
+            typer.echo(f"collector: {exc.format_message()}", err=True)
+            return 2
+        if os.environ.get("COLLECTOR_DEBUG"):
+            raise
+        typer.echo(f"collector: internal error: {type(exc).__name__}: {exc}", err=True)
+        return EXIT_TECHNICAL
+    return code if isinstance(code, int) else 0
 
 
 def main() -> None:
@@ -40,23 +69,4 @@ def main() -> None:
     # swallowed as a task cancellation inside the browser session; a kill cleans up likewise.
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
-    try:
-        code = app(standalone_mode=False)
-    except typer.Abort:
-        typer.echo("collector: aborted", err=True)
-        sys.exit(130)
-    except CollectorError as exc:
-        typer.echo(f"collector: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        typer.echo("collector: interrupted", err=True)
-        sys.exit(130)
-    except Exception as exc:  # the last line of defence against tracebacks
-        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # bad command line
-            typer.echo(f"collector: {exc.format_message()}", err=True)
-            sys.exit(2)
-        if os.environ.get("COLLECTOR_DEBUG"):
-            raise
-        typer.echo(f"collector: internal error: {type(exc).__name__}: {exc}", err=True)
-        sys.exit(EXIT_TECHNICAL)
-    sys.exit(code if isinstance(code, int) else 0)
+    sys.exit(run())

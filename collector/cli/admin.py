@@ -22,6 +22,7 @@ from collector.cli.common import (
     open_store,
     require_actor,
     state,
+    store_app,
     user_app,
     warn,
 )
@@ -75,6 +76,40 @@ def init(
         typer.echo(f"evidence store created at {result['store']}")
         if allow_private_network:
             warn("this store allows capturing private-network addresses")
+
+
+@store_app.command("status")
+def store_status(json_out: JsonOpt = False) -> None:
+    """Show the store's schema revision and whether this version can use it as it is."""
+    store = Store.open(state.store_path, check_schema=False)
+    found = store.ledger.schema_status()
+    if json_out:
+        emit({"revision": found.revision, "head": found.head, "state": found.state})
+    else:
+        typer.echo(f"{store.root}: {found.describe()}")
+        if found.state in ("older", "unversioned"):
+            typer.echo("run `collector store upgrade` to bring it to this version's schema")
+
+
+@store_app.command("upgrade")
+def store_upgrade(json_out: JsonOpt = False) -> None:
+    """Upgrade an older store's ledger to this version's schema, recorded in the ledger.
+
+    Done with no acting user by whoever controls the store directory, or by an admin. Take
+    a copy of the store first: an upgraded store cannot be used by older versions.
+    """
+    store = Store.open(state.store_path, check_schema=False)
+    result = store.upgrade(acting_user(store, required=False))
+    if json_out:
+        emit(result)
+    elif not result["upgraded"]:
+        typer.echo(f"{store.root}: already at schema revision {result['to']}; nothing to do")
+    else:
+        created = ", ".join(result["tables_created"]) or "none"
+        typer.echo(
+            f"{store.root}: upgraded from {result['from'] or 'before schema revisions'} "
+            f"to schema revision {result['to']} (tables created: {created})"
+        )
 
 
 @user_app.command("add")

@@ -35,6 +35,10 @@ equipment_app = typer.Typer(
     help="The equipment registry (agency and personal).", no_args_is_help=True
 )
 review_app = typer.Typer(help="Supervisor reviews owed under the policy.", no_args_is_help=True)
+store_app = typer.Typer(
+    help="The store itself: its schema revision and upgrades.", no_args_is_help=True
+)
+app.add_typer(store_app, name="store")
 app.add_typer(user_app, name="user")
 app.add_typer(auth_app, name="auth")
 app.add_typer(ledger_app, name="ledger")
@@ -72,6 +76,7 @@ def _global(
 ) -> None:
     state.store_path = store if store is not None else default_store_path()
     state.acting = as_user or os.environ.get("COLLECTOR_USER") or None
+    state.warned = False
 
 
 # --------------------------------------------------------------------- helpers

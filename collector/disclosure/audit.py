@@ -41,6 +41,7 @@ from collector.evidence.bundle import layout
 from collector.evidence.custody import CustodyEvent, EventType
 from collector.evidence.model import Model
 from collector.policy import exigent, retention
+from collector.store.actions import DENIED_PREFIX, LedgerAction, family
 from collector.store.ledger import iso, now
 from collector.store.model import Authorization, BundleRow, LedgerEvent, Role
 from collector.store.store import Actor, Store
@@ -391,7 +392,7 @@ class _Facts:
                 facts.latest[(event.action, event.subject)] = event
         return facts
 
-    def last(self, action: str, subject: str) -> LedgerEvent | None:
+    def last(self, action: LedgerAction, subject: str) -> LedgerEvent | None:
         """The latest successful event of this action about this subject."""
         return self.latest.get((action, subject))
 
@@ -409,7 +410,7 @@ class _Facts:
         meta = self.metadata.get(bundle_id)
         if meta is not None and _dig(meta, "screening", "disposition") != "quarantined":
             return "none"
-        if meta is None and self.last("screening.quarantine", bundle_id) is None:
+        if meta is None and self.last(LedgerAction.screening_quarantine, bundle_id) is None:
             return "none"  # purged: the ledger still says whether it was quarantined
         for event in reversed(self.custody.get(bundle_id, [])):
             if event.type is EventType.reviewed and event.details.get("kind") == "protected":
@@ -508,13 +509,13 @@ def _captures(f: _Facts) -> Section[CaptureRow]:
 def _refusals(f: _Facts) -> Section[RefusalRow]:
     rows: list[RefusalRow] = []
     for e in f.in_period():
-        denied = e.action.startswith("denied.") or e.action == "auth.login"
+        denied = e.action.startswith(DENIED_PREFIX) or e.action == LedgerAction.auth_login
         kind: Literal["refused", "denied by supervisor", "revoked"]
         if e.outcome == "refused" and not denied:
             kind = "refused"
-        elif e.outcome == "ok" and e.action == "auth.deny":
+        elif e.outcome == "ok" and e.action == LedgerAction.auth_deny:
             kind = "denied by supervisor"
-        elif e.outcome == "ok" and e.action == "auth.revoke":
+        elif e.outcome == "ok" and e.action == LedgerAction.auth_revoke:
             kind = "revoked"
         else:
             continue
@@ -526,11 +527,11 @@ def _refusals(f: _Facts) -> Section[RefusalRow]:
     return _section(
         2, "Refusals with reasons", RefusalRow, rows,
         summary={"refusals": len(rows),
-                 "capture_refusals": sum(r.action == "capture.refused" for r in rows),
-                 "authorization_refusals": sum(r.action.startswith("auth.") for r in rows)},
+                 "capture_refusals": sum(r.action == LedgerAction.capture_refused for r in rows),
+                 "authorization_refusals": sum(r.action in family("auth") for r in rows)},
         breakdown={"by action": dict(Counter(r.action for r in rows)),
                    "capture refusals by code": dict(Counter(
-                       r.code or "-" for r in rows if r.action == "capture.refused"))},
+                       r.code or "-" for r in rows if r.action == LedgerAction.capture_refused))},
         notes=["Every refused event except denied permissions and failed log-ins (section 11), "
                "and supervisors' denials and revocations of authorization requests."],
     )  # fmt: skip
@@ -541,14 +542,14 @@ def _exigent(f: _Facts) -> Section[ExigentRow]:
     for auth in f.auths.values():
         if not auth.conditions.exigent:
             continue
-        made = f.last("auth.exigent", auth.id)
+        made = f.last(LedgerAction.auth_exigent, auth.id)
         in_period = f.period.contains(made.at if made else auth.requested_at)
         due = exigent.review_due(f.store, auth)
         pending = auth.status.value == "exigent"
         overdue = pending and due < f.at
         if not in_period and not overdue:
             continue
-        review = None if pending else f.last("auth.review", auth.id)
+        review = None if pending else f.last(LedgerAction.auth_review, auth.id)
         rows.append(ExigentRow(
             authorization_id=auth.id, case_number=auth.case_number,
             requested_by=auth.requested_by, requested_at=auth.requested_at, review_due=due,
@@ -588,7 +589,7 @@ def _alias(f: _Facts) -> Section[AliasRow]:
     for auth in f.auths.values():
         if auth.conditions.engagement != "alias":
             continue
-        made = f.last("auth.request", auth.id)
+        made = f.last(LedgerAction.auth_request, auth.id)
         if f.period.contains(made.at if made else auth.requested_at):
             rows.append(AliasRow(
                 kind="authorization", at=made.at if made else auth.requested_at,
@@ -597,7 +598,7 @@ def _alias(f: _Facts) -> Section[AliasRow]:
                 detail=f"case {auth.case_number}; approved by {auth.approved_by or '-'}",
             ))  # fmt: skip
     for e in f.in_period():
-        if not e.action.startswith("alias."):
+        if e.action not in family("alias"):
             continue
         rows.append(AliasRow(
             kind=e.action, at=e.at, actor=e.actor,
@@ -609,7 +610,7 @@ def _alias(f: _Facts) -> Section[AliasRow]:
         4, "Alias use", AliasRow, rows,
         summary={"alias_captures": sum(r.kind == "capture" for r in rows),
                  "alias_authorizations": sum(r.kind == "authorization" for r in rows),
-                 "alias_events": sum(r.kind.startswith("alias.") for r in rows)},
+                 "alias_events": sum(r.kind in family("alias") for r in rows)},
         breakdown={"by kind": dict(Counter(r.kind for r in rows))},
         notes=["Captures under an alias engagement (online undercover), authorizations that "
                "name an alias, and the alias registry's events (alias.request, approve, deny, "
@@ -620,11 +621,11 @@ def _alias(f: _Facts) -> Section[AliasRow]:
 def _alias_detail(event: LedgerEvent) -> str | None:
     """What an alias.* event says, in one line (see `collector.aliases`)."""
     d = event.details
-    if event.action == "alias.request":
+    if event.action == LedgerAction.alias_request:
         return (f"platform {d.get('platform', '?')}, handle {d.get('handle', '?')}, "
                 f"{d.get('days', '?')} days, {d.get('approvals_required', '?')} approvals "
                 f"required: {d.get('reason', '')}")  # fmt: skip
-    if event.action == "alias.approve":
+    if event.action == LedgerAction.alias_approve:
         state = f"active until {d.get('expires_at')}" if d.get("active") else "not yet active"
         return f"approval {d.get('approvals', '?')} of {d.get('required', '?')}; {state}"
     reason = _reason(d)
@@ -635,7 +636,7 @@ def _alias_detail(event: LedgerEvent) -> str | None:
 def _protected(f: _Facts) -> Section[ProtectedRow]:
     rows: list[ProtectedRow] = []
     for e in f.events:
-        if e.action not in ("screening.quarantine", "screening.nexus") or e.outcome != "ok":
+        if e.action not in (LedgerAction.screening_quarantine, LedgerAction.screening_nexus) or e.outcome != "ok":
             continue
         bundle_id = e.subject or ""
         state = f.protected_state(bundle_id)
@@ -654,7 +655,7 @@ def _protected(f: _Facts) -> Section[ProtectedRow]:
                         None)  # fmt: skip
         rows.append(ProtectedRow(
             bundle_id=bundle_id, screened_at=e.at, captured_by=e.actor,
-            disposition="quarantined" if e.action == "screening.quarantine" else "nexus-stated",
+            disposition="quarantined" if e.action == LedgerAction.screening_quarantine else "nexus-stated",
             categories=sorted(terms), terms=terms, nexus=_str(e.details.get("nexus")),
             review_due=due, state=state, overdue=overdue,
             decision=_str(decision.details.get("decision")) if decision else None,
@@ -700,10 +701,10 @@ def _equipment(f: _Facts) -> Section[EquipmentRow]:
             detail=_str(_dig(meta, "machine", "description")),
         ))  # fmt: skip
     for e in f.in_period():
-        if e.action == "capture.refused" and e.details.get("code") == "equipment":
+        if e.action == LedgerAction.capture_refused and e.details.get("code") == "equipment":
             rows.append(EquipmentRow(kind="refused", at=e.at, actor=e.actor, reference=e.subject,
                                      machine=None, detail=_reason(e.details)))  # fmt: skip
-        elif e.action == "equipment.add" and e.outcome == "ok":
+        elif e.action == LedgerAction.equipment_add and e.outcome == "ok":
             rows.append(EquipmentRow(
                 kind="registered", at=e.at, actor=e.actor, reference=e.subject,
                 machine=_str(e.details.get("kind")), equipment_id=e.subject,
@@ -781,7 +782,7 @@ def _retention(f: _Facts) -> Section[RetentionRow]:
 
 def _retention_fallback(f: _Facts, as_of: date) -> list[RetentionRow]:
     """What can be computed without the retention module: class periods and purge reviews."""
-    flagged = {e.subject: e.at.date() for e in f.events if e.action == "retention.purge-review"}
+    flagged = {e.subject: e.at.date() for e in f.events if e.action == LedgerAction.retention_purge_review}
     rows = []
     for b in f.bundles:
         if f.purged(b.id):
@@ -855,13 +856,13 @@ def _holds_purges(f: _Facts) -> Section[HoldPurgeRow]:
     except (ImportError, AttributeError, CollectorError) as exc:
         notes.append(f"Purge requests from the ledger (retention module unavailable: {exc}).")
         for ev in f.in_period():
-            if ev.action == "purge.request" and ev.outcome == "ok":
+            if ev.action == LedgerAction.purge_request and ev.outcome == "ok":
                 rows.append(HoldPurgeRow(kind="purge-request", at=ev.at, actor=ev.actor,
                                          bundle_id=ev.subject,
                                          reference=_str(ev.details.get("request_id")),
                                          reason=_reason(ev.details)))  # fmt: skip
     for ev in f.in_period():
-        if ev.action == "retention.purge-review" and ev.outcome == "ok":
+        if ev.action == LedgerAction.retention_purge_review and ev.outcome == "ok":
             rows.append(HoldPurgeRow(kind="purge-review", at=ev.at, actor=ev.actor,
                                      bundle_id=ev.subject, reason=_reason(ev.details)))  # fmt: skip
     rows.sort(key=lambda r: r.at)
@@ -909,11 +910,11 @@ def _denied(f: _Facts) -> Section[DeniedRow]:
     rows = [
         DeniedRow(
             seq=e.seq, at=e.at, actor=e.actor, action=e.action,
-            what=e.action.removeprefix("denied.") if e.action.startswith("denied.") else "log in",
+            what=e.action.removeprefix(DENIED_PREFIX) if e.action.startswith(DENIED_PREFIX) else "log in",
             subject=e.subject, reason=_reason(e.details),
         )
         for e in f.in_period()
-        if e.action.startswith("denied.") or (e.action == "auth.login" and e.outcome == "refused")
+        if e.action.startswith(DENIED_PREFIX) or (e.action == LedgerAction.auth_login and e.outcome == "refused")
     ]  # fmt: skip
     return _section(
         11, "Denied permission attempts", DeniedRow, rows,
@@ -933,7 +934,7 @@ def _policy(f: _Facts) -> Section[PolicyReviewRow]:
     overdue = age > policy.review_interval_days
     rows = []
     for e in f.in_period():
-        if e.action != "policy.reviewed" or e.outcome != "ok":
+        if e.action != LedgerAction.policy_reviewed or e.outcome != "ok":
             continue
         rows.append(PolicyReviewRow(
             seq=e.seq, at=e.at, by=e.actor, reason=_reason(e.details),
@@ -942,7 +943,7 @@ def _policy(f: _Facts) -> Section[PolicyReviewRow]:
             sha256_before=_str(_dig(e.details, "before", "sha256")),
             sha256_after=_str(_dig(e.details, "after", "sha256")),
         ))  # fmt: skip
-    audits = [e for e in f.events if e.action == "audit.report" and e.outcome == "ok"]
+    audits = [e for e in f.events if e.action == LedgerAction.audit_report and e.outcome == "ok"]
     versions = Counter(
         f"{_dig(f.metadata.get(b.id), 'policy', 'version')} "
         f"({str(_dig(f.metadata.get(b.id), 'policy', 'sha256'))[:12]})"
@@ -1196,7 +1197,7 @@ def require_auditor(store: Store, actor: Actor) -> None:
     if actor.user.role not in AUDITORS:
         allowed = ", ".join(sorted(r.value for r in AUDITORS))
         reason = f"role {actor.user.role.value!r} may not run audit reports (only {allowed})"
-        store.ledger.record("denied.audit", "refused", actor=actor.user.name,
+        store.ledger.record(LedgerAction.denied_audit, "refused", actor=actor.user.name,
                             details={"reason": reason})  # fmt: skip
         raise Refused(f"{actor.user.name}: {reason}")
 
@@ -1235,7 +1236,7 @@ def run_report(
     if out is not None:
         _write_new(out, data)
     event = store.ledger.record(
-        "audit.report", actor=actor.user.name,
+        LedgerAction.audit_report, actor=actor.user.name,
         details={"from": None if start is None else start.isoformat(),
                  "to": None if end is None else end.isoformat(),
                  "format": fmt, "out": None if out is None else str(out), "sha256": digest,

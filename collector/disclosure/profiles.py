@@ -13,9 +13,9 @@ from pydantic import Field
 
 from collector.errors import Refused, UsageError
 from collector.evidence.model import Model
+from collector.store.actions import LedgerAction
 from collector.store.store import Actor, Store
 
-ACTION = "user.profile"
 MAX_FIELD = 4000
 
 
@@ -38,7 +38,7 @@ def set_profile(
         raise UsageError(f"unknown user {name!r}")
     if actor.user.name != name:
         reason = "a profile states the user's own qualifications: only that user may set it"
-        store.ledger.record("denied.profile", "refused", actor=actor.user.name, subject=name,
+        store.ledger.record(LedgerAction.denied_profile, "refused", actor=actor.user.name, subject=name,
                             details={"reason": reason})  # fmt: skip
         raise Refused(f"{actor.user.name}: {reason}")
     fields = {"title": title, "qualifications": qualifications, "training": training or ""}
@@ -47,13 +47,13 @@ def set_profile(
             raise UsageError(f"--{key} must not be empty")
         if len(value) > MAX_FIELD:
             raise UsageError(f"--{key} is longer than {MAX_FIELD} characters")
-    event = store.ledger.record(ACTION, actor=name, subject=name, details=fields)
+    event = store.ledger.record(LedgerAction.user_profile, actor=name, subject=name, details=fields)
     return _profile(name, event.seq, event.at, fields)
 
 
 def profile(store: Store, name: str) -> Profile | None:
     """The user's newest profile statement, or None."""
-    rows = [e for e in store.ledger.events(subject=name) if e.action == ACTION and e.outcome == "ok"]
+    rows = [e for e in store.ledger.events(subject=name) if e.action == LedgerAction.user_profile and e.outcome == "ok"]
     if not rows:
         return None
     last = rows[-1]

@@ -585,6 +585,47 @@ class Metadata(Model):
     artifacts: list[Artifact]
 
 
+class AuthorizationSummaryBefore12(AuthorizationSummary):
+    """The authorization as 1.0 and early 1.1 bundles recorded it, before `conditions`.
+
+    Approvals signed then did not cover `conditions` (the field did not exist), so the signed
+    fields leave it out when the bundle has none.
+    """
+
+    def signed_fields(self) -> dict[str, object]:
+        fields = super().signed_fields()
+        if "conditions" not in self.model_fields_set:
+            del fields["conditions"]
+        return fields
+
+
+class MetadataBefore12(Metadata):
+    """`metadata.json` as bundles 1.0 and 1.1 wrote it.
+
+    `policy`, `machine` (and `exigent`) were added while 1.1 was written, and `screening`
+    soon after, without a version change, so bundles of 1.0 and early 1.1 lack them; they
+    are absent there, never filled in. Everything else reads as in 1.2.
+    """
+
+    authorization: AuthorizationSummaryBefore12
+    policy: PolicyStamp | None = None  # type: ignore[assignment]
+    screening: ScreeningRecord | None = None  # type: ignore[assignment]
+    machine: MachineRecord | None = None  # type: ignore[assignment]
+
+
+METADATA_MODELS: dict[str, type[Metadata]] = {
+    "collector-bundle/1.0": MetadataBefore12,
+    "collector-bundle/1.1": MetadataBefore12,
+    "collector-bundle/1.2": Metadata,
+}
+"""How each bundle format's metadata.json is read (every format this tool ever wrote)."""
+
+
+def metadata_model(bundle_format: str | None) -> type[Metadata]:
+    """The model for a bundle's `Bundle-Format`; an unknown one is read as the newest."""
+    return METADATA_MODELS.get(bundle_format or "", Metadata)
+
+
 def approval_fields(
     id: str,
     case_number: str,

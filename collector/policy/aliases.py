@@ -31,39 +31,17 @@ from typing import Any
 
 import rfc8785
 from pydantic import Field
+from sqlalchemy import insert, select
 
 from collector.errors import Refused, UsageError
 from collector.evidence import keys
 from collector.evidence.model import Model
-from collector.store.ledger import append_only, iso, now
+from collector.store.actions import LedgerAction
+from collector.store.ledger import iso, now
 from collector.store.model import Role
+from collector.store.schema import alias_decisions as decided
+from collector.store.schema import alias_requests as requests
 from collector.store.store import Actor, Store
-
-SCHEMA = (
-    """
-CREATE TABLE IF NOT EXISTS alias_requests (
-    name TEXT PRIMARY KEY,
-    platform TEXT NOT NULL,
-    handle TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    days INTEGER NOT NULL,
-    requested_by TEXT NOT NULL,
-    requested_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS alias_decisions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    alias TEXT NOT NULL REFERENCES alias_requests(name),
-    decision TEXT NOT NULL CHECK (decision IN ('approve', 'deny', 'retire')),
-    actor TEXT NOT NULL,
-    at TEXT NOT NULL,
-    reason TEXT,
-    key_fingerprint TEXT,
-    signature TEXT
-);
-"""
-    + append_only("alias_requests", "alias requests")
-    + append_only("alias_decisions", "alias decisions")
-)
 
 ALIAS_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_NAME = 48
@@ -180,7 +158,7 @@ def approval_payload(terms: dict[str, Any], approver: str, approved_at: datetime
     return bytes(
         rfc8785.dumps(
             {
-                "action": "alias.approve",
+                "action": "alias.approve",  # part of the signed format: never renamed
                 "alias": terms,
                 "approver": approver,
                 "approved_at": iso(approved_at),
@@ -190,20 +168,6 @@ def approval_payload(terms: dict[str, Any], approver: str, approved_at: datetime
 
 
 # --------------------------------------------------------------------- reading
-
-
-def ensure_schema(store: Store) -> None:
-    """Create the alias tables and triggers if they are missing.
-
-    Once they exist this only reads, so it is safe inside a caller's transaction; creating
-    them (the first use in a store) commits any open transaction, as SQLite scripts do.
-    """
-    present = store.ledger.query(
-        "SELECT count(*) AS n FROM sqlite_master WHERE name IN"
-        " ('alias_requests', 'alias_decisions', 'alias_decisions_no_delete')"
-    )
-    if int(present[0]["n"]) < 3:
-        store.ledger.ensure_schema(SCHEMA)
 
 
 def _time(text: str) -> datetime:
@@ -264,31 +228,24 @@ def _build(store: Store, request: Any, decisions: list[Any], at: datetime) -> Al
 
 def get(store: Store, name: str, at: datetime | None = None) -> Alias | None:
     """The alias called `name` as of `at` (default now), or None if there is none."""
-    ensure_schema(store)
-    return _get(store, name, at)
-
-
-def _get(store: Store, name: str, at: datetime | None = None) -> Alias | None:
-    """`get` without creating the tables (safe inside a transaction)."""
-    rows = store.ledger.query("SELECT * FROM alias_requests WHERE name = ?", (name,))
+    rows = store.ledger.rows(select(requests).where(requests.c.name == name))
     if not rows:
         return None
-    decisions = store.ledger.query(
-        "SELECT * FROM alias_decisions WHERE alias = ? ORDER BY id", (name,)
+    decisions = store.ledger.rows(
+        select(decided).where(decided.c.alias == name).order_by(decided.c.id)
     )
     return _build(store, rows[0], decisions, at or now())
 
 
 def aliases(store: Store, at: datetime | None = None) -> list[Alias]:
     """Every alias ever requested, by name, as of `at` (default now)."""
-    ensure_schema(store)
     moment = at or now()
     decisions: dict[str, list[Any]] = {}
-    for row in store.ledger.query("SELECT * FROM alias_decisions ORDER BY id"):
+    for row in store.ledger.rows(select(decided).order_by(decided.c.id)):
         decisions.setdefault(row["alias"], []).append(row)
     return [
         _build(store, row, decisions.get(row["name"], []), moment)
-        for row in store.ledger.query("SELECT * FROM alias_requests ORDER BY name")
+        for row in store.ledger.rows(select(requests).order_by(requests.c.name))
     ]
 
 
@@ -325,7 +282,7 @@ class _Refusal(Exception):
 
 def _refuse(store: Store, actor: Actor, name: str, reason: str) -> Refused:
     store.ledger.record(
-        "denied.alias", "refused", actor=actor.user.name, subject=name, details={"reason": reason}
+        LedgerAction.denied_alias, "refused", actor=actor.user.name, subject=name, details={"reason": reason}
     )
     return Refused(reason)
 
@@ -366,7 +323,6 @@ def request(
     days: int | None = None,
 ) -> Alias:
     """An investigator asks for an alias; it is pending until enough supervisors approve."""
-    ensure_schema(store)
     if actor.user.role is not Role.investigator:
         raise _refuse(
             store, actor, name,
@@ -380,24 +336,26 @@ def request(
         raise UsageError("; ".join(problems))
     at = now()
     with store.ledger.transaction() as db:
-        if db.execute("SELECT 1 FROM alias_requests WHERE name = ?", (name,)).fetchone():
+        if db.execute(select(requests.c.name).where(requests.c.name == name)).first():
             raise UsageError(f"alias {name} already exists: alias names are never reused")
         db.execute(
-            "INSERT INTO alias_requests VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (name, platform, handle, reason, days, actor.user.name, iso(at)),
-        )
+            insert(requests).values(
+                name=name, platform=platform, handle=handle, reason=reason, days=days,
+                requested_by=actor.user.name, requested_at=iso(at),
+            )
+        )  # fmt: skip
         terms = alias_terms(name, platform, handle, reason, days, actor.user.name, at)
         store.ledger.record_in(
-            db, "alias.request", actor=actor.user.name, subject=name,
+            db, LedgerAction.alias_request, actor=actor.user.name, subject=name,
             details={**terms, "approvals_required": policy.alias_approvals},
         )  # fmt: skip
-    alias = _get(store, name)
+    alias = get(store, name)
     assert alias is not None
     return alias
 
 
 def _for_decision(store: Store, name: str) -> Alias:
-    alias = _get(store, name)
+    alias = get(store, name)
     if alias is None:
         raise UsageError(f"unknown alias {name!r}")
     return alias
@@ -405,7 +363,6 @@ def _for_decision(store: Store, name: str) -> Alias:
 
 def approve(store: Store, actor: Actor, name: str) -> Alias:
     """A supervisor other than the requester, who has not approved it yet, signs an approval."""
-    ensure_schema(store)
     me = actor.user.name
     try:
         with store.ledger.transaction() as db:
@@ -430,13 +387,14 @@ def approve(store: Store, actor: Actor, name: str) -> Alias:
             at = now()
             signature = keys.b64(keys.sign(actor.key, approval_payload(alias.terms(), me, at)))
             db.execute(
-                "INSERT INTO alias_decisions (alias, decision, actor, at, key_fingerprint,"
-                " signature) VALUES (?, 'approve', ?, ?, ?, ?)",
-                (name, me, iso(at), actor.user.key_fingerprint, signature),
-            )
+                insert(decided).values(
+                    alias=name, decision="approve", actor=me, at=iso(at),
+                    key_fingerprint=actor.user.key_fingerprint, signature=signature,
+                )
+            )  # fmt: skip
             after = _for_decision(store, name)
             store.ledger.record_in(
-                db, "alias.approve", actor=me, subject=name,
+                db, LedgerAction.alias_approve, actor=me, subject=name,
                 details={
                     "approvals": len(after.counted()), "required": after.approvals_required,
                     "active": after.status is AliasStatus.active,
@@ -459,8 +417,10 @@ def retire(store: Store, actor: Actor, name: str, reason: str) -> Alias:
     return _close(store, actor, name, reason, "retire")
 
 
+CLOSING = {"deny": LedgerAction.alias_deny, "retire": LedgerAction.alias_retire}
+
+
 def _close(store: Store, actor: Actor, name: str, reason: str, decision: str) -> Alias:
-    ensure_schema(store)
     reason = " ".join(reason.split())
     if not reason:
         raise UsageError("--reason must not be empty")
@@ -487,12 +447,12 @@ def _close(store: Store, actor: Actor, name: str, reason: str, decision: str) ->
             if alias.status not in allowed:
                 raise UsageError(f"alias {name} is {alias.status.value}: it cannot be {decision}d")
             db.execute(
-                "INSERT INTO alias_decisions (alias, decision, actor, at, reason)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (name, decision, me, iso(now()), reason),
+                insert(decided).values(
+                    alias=name, decision=decision, actor=me, at=iso(now()), reason=reason
+                )
             )
             store.ledger.record_in(
-                db, f"alias.{decision}", actor=me, subject=name,
+                db, CLOSING[decision], actor=me, subject=name,
                 details={"reason": reason, "status_before": alias.status.value},
             )  # fmt: skip
     except _Refusal as exc:

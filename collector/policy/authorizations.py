@@ -13,6 +13,7 @@ from collector.evidence import keys
 from collector.evidence.model import Conditions, Model, approval_payload
 from collector.policy import aliases
 from collector.policy.urls import parse_scope
+from collector.store.actions import LedgerAction
 from collector.store.config import Policy
 from collector.store.ledger import now
 from collector.store.model import Authorization, AuthStatus, Role
@@ -105,7 +106,7 @@ def request(store: Store, actor: Actor, req: AuthRequest) -> Authorization:
     problems = validate_request(req, store.config.policy)
     if problems:
         store.ledger.record(
-            "auth.request",
+            LedgerAction.auth_request,
             "refused",
             actor=actor.user.name,
             details={"case_number": req.case_number, "problems": problems},
@@ -115,7 +116,7 @@ def request(store: Store, actor: Actor, req: AuthRequest) -> Authorization:
         try:
             aliases.require_active(store, req.conditions.alias)
         except Refused as exc:
-            store.ledger.record("auth.request", "refused", actor=actor.user.name,
+            store.ledger.record(LedgerAction.auth_request, "refused", actor=actor.user.name,
                                 details={"case_number": req.case_number, "problems": [str(exc)]})  # fmt: skip
             raise
     own = [actor.user.name] if actor.user.role is Role.investigator else []
@@ -144,10 +145,13 @@ def request(store: Store, actor: Actor, req: AuthRequest) -> Authorization:
     store.ledger.put_authorization(
         auth,
         actor=actor.user.name,
-        action="auth.request",
+        action=LedgerAction.auth_request,
         details={"case_number": auth.case_number, "scopes": auth.scopes},
     )
     return auth
+
+
+DECISIONS = {"approve": LedgerAction.auth_approve, "deny": LedgerAction.auth_deny}
 
 
 def _pending(store: Store, actor: Actor, auth_id: str, verb: str) -> Authorization:
@@ -160,7 +164,7 @@ def _pending(store: Store, actor: Actor, auth_id: str, verb: str) -> Authorizati
             f"separation of duties: {actor.user.name} requested {auth_id} and may not {verb} it"
         )
         store.ledger.record(
-            f"auth.{verb}",
+            DECISIONS[verb],
             "refused",
             actor=actor.user.name,
             subject=auth_id,
@@ -189,7 +193,7 @@ def approve(store: Store, actor: Actor, auth_id: str) -> Authorization:
     store.ledger.put_authorization(
         auth,
         actor=actor.user.name,
-        action="auth.approve",
+        action=LedgerAction.auth_approve,
         details={
             "valid_until": auth.valid_until.isoformat(),
             "key_fingerprint": actor.user.key_fingerprint,
@@ -205,7 +209,7 @@ def deny(store: Store, actor: Actor, auth_id: str, reason: str) -> Authorization
     auth = _pending(store, actor, auth_id, "deny")
     if auth.status is not AuthStatus.pending:
         raise UsageError(f"{auth_id} is {auth.status.value}; only a pending request can be denied")
-    return _close(store, actor, auth, AuthStatus.denied, reason, "auth.deny")
+    return _close(store, actor, auth, AuthStatus.denied, reason, LedgerAction.auth_deny)
 
 
 def for_decision(store: Store, actor: Actor, auth_id: str, reason: str) -> Authorization:
@@ -223,11 +227,12 @@ def revoke(store: Store, actor: Actor, auth_id: str, reason: str) -> Authorizati
     auth = for_decision(store, actor, auth_id, reason)
     if auth.status is not AuthStatus.approved:
         raise UsageError(f"{auth_id} is {auth.status.value}; only an approved one can be revoked")
-    return _close(store, actor, auth, AuthStatus.revoked, reason, "auth.revoke")
+    return _close(store, actor, auth, AuthStatus.revoked, reason, LedgerAction.auth_revoke)
 
 
 def _close(
-    store: Store, actor: Actor, auth: Authorization, status: AuthStatus, reason: str, action: str
+    store: Store, actor: Actor, auth: Authorization, status: AuthStatus, reason: str,
+    action: LedgerAction,
 ) -> Authorization:
     auth.status = status
     auth.decided_by = actor.user.name

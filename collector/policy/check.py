@@ -6,6 +6,7 @@ import re
 
 from collector.errors import Refused, UsageError
 from collector.evidence.model import PolicyStamp
+from collector.store.actions import LedgerAction
 from collector.store.config import StoreConfig, dump_config
 from collector.store.ledger import now
 from collector.store.model import Role
@@ -49,7 +50,7 @@ def record_review(store: Store, actor: Actor, reason: str, version: str | None) 
     if actor.user.role not in (Role.supervisor, Role.admin):
         why = f"role {actor.user.role.value!r} may not record a policy review"
         store.ledger.record(
-            "denied.policy.review", "refused", actor=actor.user.name, details={"reason": why}
+            LedgerAction.denied_policy_review, "refused", actor=actor.user.name, details={"reason": why}
         )
         raise Refused(f"{actor.user.name}: {why}")
     if len(reason.strip()) < 10:
@@ -61,7 +62,7 @@ def record_review(store: Store, actor: Actor, reason: str, version: str | None) 
     store.config_path.write_text(dump_config(store.config), encoding="utf-8")
     after = store.policy_stamp()
     store.ledger.record(
-        "policy.reviewed", actor=actor.user.name,
+        LedgerAction.policy_reviewed, actor=actor.user.name,
         details={"reason": reason.strip(), "before": before.model_dump(mode="json"),
                  "after": after.model_dump(mode="json")},
     )  # fmt: skip

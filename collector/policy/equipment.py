@@ -12,23 +12,16 @@ import socket
 from pathlib import Path
 from typing import Literal
 
+from sqlalchemy import insert, or_, select
+
 from collector.errors import Refused, UsageError
 from collector.evidence.model import MachineRecord, Model
+from collector.store.actions import LedgerAction
 from collector.store.ledger import iso, now
 from collector.store.model import Role
+from collector.store.schema import equipment as table
 from collector.store.store import Actor, Store
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS equipment (
-    id TEXT PRIMARY KEY,
-    machine_id TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL,
-    description TEXT NOT NULL,
-    assigned_to TEXT,
-    registered_by TEXT,
-    registered_at TEXT NOT NULL
-);
-"""
 EQUIPMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MACHINE_ID_FILES = (Path("/etc/machine-id"), Path("/var/lib/dbus/machine-id"))
 
@@ -55,10 +48,6 @@ def this_machine_id() -> str:
     return hashlib.sha256(f"host:{socket.gethostname()}".encode()).hexdigest()
 
 
-def _ensure(store: Store) -> None:
-    store.ledger.ensure_schema(SCHEMA)
-
-
 def register(
     store: Store,
     actor: Actor | None,
@@ -70,10 +59,9 @@ def register(
     assigned_to: str | None,
 ) -> Equipment:
     """Register a machine; administration (no actor, or an admin or supervisor)."""
-    _ensure(store)
     if actor is not None and actor.user.role not in (Role.admin, Role.supervisor):
         reason = f"role {actor.user.role.value!r} may not register equipment"
-        store.ledger.record("denied.equipment", "refused", actor=actor.user.name,
+        store.ledger.record(LedgerAction.denied_equipment, "refused", actor=actor.user.name,
                             subject=equipment_id, details={"reason": reason})  # fmt: skip
         raise Refused(f"{actor.user.name}: {reason}")
     if not EQUIPMENT_ID.match(equipment_id):
@@ -93,35 +81,28 @@ def register(
         registered_by=actor.user.name if actor else None, registered_at=iso(now()),
     )  # fmt: skip
     with store.ledger.transaction() as db:
-        if db.execute(
-            "SELECT 1 FROM equipment WHERE id = ? OR machine_id = ?", (entry.id, mid)
-        ).fetchone():
+        taken = select(table.c.id).where(or_(table.c.id == entry.id, table.c.machine_id == mid))
+        if db.execute(taken).first():
             raise UsageError("that equipment id or machine is already registered")
-        db.execute(
-            "INSERT INTO equipment VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (entry.id, mid, entry.kind, entry.description, assigned_to, entry.registered_by,
-             entry.registered_at),
-        )  # fmt: skip
+        db.execute(insert(table).values(**entry.model_dump()))
         store.ledger.record_in(
-            db, "equipment.add", actor=entry.registered_by, subject=entry.id,
+            db, LedgerAction.equipment_add, actor=entry.registered_by, subject=entry.id,
             details=entry.model_dump(mode="json"),
         )  # fmt: skip
     return entry
 
 
 def registry(store: Store) -> list[Equipment]:
-    _ensure(store)
     return [
         Equipment.model_validate(dict(r))
-        for r in store.ledger.query("SELECT * FROM equipment ORDER BY id")
+        for r in store.ledger.rows(select(table).order_by(table.c.id))
     ]
 
 
 def identify(store: Store) -> MachineRecord:
     """This machine as the registry knows it."""
-    _ensure(store)
     mid = this_machine_id()
-    rows = store.ledger.query("SELECT * FROM equipment WHERE machine_id = ?", (mid,))
+    rows = store.ledger.rows(select(table).where(table.c.machine_id == mid))
     host = socket.gethostname()
     if not rows:
         return MachineRecord(host_name=host, machine_id=mid, equipment_id=None, kind="unregistered")

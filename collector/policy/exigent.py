@@ -18,6 +18,7 @@ from collector.evidence.model import Conditions, approval_payload
 from collector.policy.authorizations import AuthRequest, for_decision, validate_request
 from collector.policy.urls import parse_url
 from collector.store import custody_log as services
+from collector.store.actions import LedgerAction
 from collector.store.ledger import now
 from collector.store.model import Authorization, AuthStatus, Role
 from collector.store.roles import Action
@@ -53,7 +54,7 @@ def create(store: Store, actor: Actor, url: str, case_number: str, facts: str) -
     )
     problems = validate_request(request, policy)
     if problems:
-        store.ledger.record("auth.exigent", "refused", actor=actor.user.name,
+        store.ledger.record(LedgerAction.auth_exigent, "refused", actor=actor.user.name,
                             details={"case_number": case_number, "problems": problems})  # fmt: skip
         raise UsageError("; ".join(problems))
     at = now()
@@ -67,7 +68,7 @@ def create(store: Store, actor: Actor, url: str, case_number: str, facts: str) -
         valid_until=at + timedelta(hours=policy.exigent_review_hours),
     )  # fmt: skip
     store.ledger.put_authorization(
-        auth, actor=actor.user.name, action="auth.exigent",
+        auth, actor=actor.user.name, action=LedgerAction.auth_exigent,
         details={"case_number": auth.case_number, "url": target, "review_due": review_due(store, auth).isoformat()},
     )  # fmt: skip
     return auth
@@ -95,7 +96,7 @@ def review(
         raise UsageError(f"{auth_id} is {auth.status.value}: only an exigent capture is reviewed")
     if auth.requested_by == actor.user.name or actor.user.role is not Role.supervisor:
         why = f"{actor.user.name} may not review {auth_id}: a supervisor other than the requester must"
-        store.ledger.record("auth.review", "refused", actor=actor.user.name, subject=auth_id,
+        store.ledger.record(LedgerAction.auth_review, "refused", actor=actor.user.name, subject=auth_id,
                             details={"reason": why})  # fmt: skip
         raise Refused(why)
     at = now()
@@ -113,7 +114,7 @@ def review(
         auth.status = AuthStatus.rejected
     decision = "approved" if approve else "rejected"
     store.ledger.put_authorization(
-        auth, actor=actor.user.name, action="auth.review",
+        auth, actor=actor.user.name, action=LedgerAction.auth_review,
         details={"decision": decision, "reason": auth.decision_reason, "late": late},
     )  # fmt: skip
     for row in store.ledger.bundles():
@@ -125,6 +126,6 @@ def review(
              "late": late, "purge_review": not approve},
         )  # fmt: skip
         if not approve:
-            store.ledger.record("retention.purge-review", actor=actor.user.name, subject=row.id,
+            store.ledger.record(LedgerAction.retention_purge_review, actor=actor.user.name, subject=row.id,
                                 details={"reason": f"exigent capture rejected: {auth.decision_reason}"})  # fmt: skip
     return auth

@@ -16,6 +16,7 @@ from collector.evidence.bundle import layout
 from collector.evidence.custody import EventType
 from collector.evidence.model import Metadata
 from collector.store import custody_log as services
+from collector.store.actions import LedgerAction
 from collector.store.ledger import now
 from collector.store.model import Role
 from collector.store.store import Actor, Store
@@ -72,7 +73,7 @@ def require_visible(store: Store, actor: Actor, bundle_id: str, what: str) -> No
     if actor.user.role is Role.supervisor or actor.user.name in investigators:
         return
     reason = f"{bundle_id} is quarantined for protected-content review: {actor.user.name} may not {what} it"
-    store.ledger.record("denied.quarantine", "refused", actor=actor.user.name, subject=bundle_id,
+    store.ledger.record(LedgerAction.denied_quarantine, "refused", actor=actor.user.name, subject=bundle_id,
                         details={"reason": reason, "what": what})  # fmt: skip
     raise Refused(reason)
 
@@ -89,7 +90,7 @@ def review(
     """A supervisor approves (stating the nexus) or rejects (sending to purge) a quarantined bundle."""
     if actor.user.role is not Role.supervisor:
         why = f"role {actor.user.role.value!r} may not decide protected-content reviews"
-        store.ledger.record("denied.review.protected", "refused", actor=actor.user.name,
+        store.ledger.record(LedgerAction.denied_review_protected, "refused", actor=actor.user.name,
                             subject=bundle_id, details={"reason": why})  # fmt: skip
         raise Refused(f"{actor.user.name}: {why}")
     current = state(store, bundle_id)
@@ -114,6 +115,6 @@ def review(
         }
     services.append(store, actor, bundle_id, EventType.reviewed, details)
     if not approve:
-        store.ledger.record("retention.purge-review", actor=actor.user.name, subject=bundle_id,
+        store.ledger.record(LedgerAction.retention_purge_review, actor=actor.user.name, subject=bundle_id,
                             details={"reason": f"protected-content review rejected: {text}"})  # fmt: skip
     return str(details["decision"])

@@ -34,22 +34,23 @@ import json
 import os
 import secrets
 import shutil
-import sqlite3
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
+from sqlalchemy import Connection, insert, select
 
 from collector.errors import CollectorError, Refused, UsageError
 from collector.evidence.bundle import layout
 from collector.evidence.custody import CustodyEvent, EventType
 from collector.evidence.model import Model
 from collector.store import custody_log as services
-from collector.store import tombstones
+from collector.store import schema, tombstones
+from collector.store.actions import LedgerAction, denial_of
 from collector.store.config import Policy, RetentionClass
-from collector.store.ledger import append_only, now
+from collector.store.ledger import now
 from collector.store.model import BundleRow, Role
 from collector.store.store import Actor, Store
 from collector.store.tombstones import Tombstone
@@ -73,44 +74,6 @@ DueAction = Literal[
     "unknown-class",  # the class is not in the policy (any more): review the policy
     "purged",
 ]
-
-SCHEMA = (
-    """
-CREATE TABLE IF NOT EXISTS purge_requests (
-    id TEXT PRIMARY KEY,
-    bundle_id TEXT NOT NULL REFERENCES bundles(id),
-    requested_by TEXT NOT NULL,
-    requested_at TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    origin TEXT NOT NULL CHECK (origin IN ('request', 'review')),
-    custody_seq INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS purge_approvals (
-    request_id TEXT NOT NULL REFERENCES purge_requests(id),
-    approver TEXT NOT NULL,
-    approved_at TEXT NOT NULL,
-    custody_seq INTEGER NOT NULL,
-    PRIMARY KEY (request_id, approver)
-);
-CREATE TABLE IF NOT EXISTS purge_tombstones (
-    bundle_id TEXT PRIMARY KEY REFERENCES bundles(id),
-    request_id TEXT NOT NULL UNIQUE REFERENCES purge_requests(id),
-    seal_sha256 TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    requested_by TEXT NOT NULL,
-    approved_by TEXT NOT NULL,
-    purged_at TEXT NOT NULL,
-    custody_seq INTEGER NOT NULL,
-    custody_hash TEXT NOT NULL,
-    path TEXT NOT NULL,
-    files INTEGER NOT NULL,
-    bytes INTEGER NOT NULL
-);
-"""
-    + append_only("purge_requests", "purge requests")
-    + append_only("purge_approvals", "purge approvals")
-    + append_only("purge_tombstones", "tombstones")
-)
 
 RETAIN_PLACEHOLDERS = frozenset(
     {"retain", "retained", "keep", "kept", "ok", "okay", "yes", "justified", "valid",
@@ -207,10 +170,6 @@ class PurgeOutcome(Model):
 # --------------------------------------------------------------------- reading
 
 
-def ensure_schema(store: Store) -> None:
-    store.ledger.ensure_schema(SCHEMA)
-
-
 def add_years(start: date, years: int) -> date:
     """The same calendar day `years` later (29 February becomes 28 February)."""
     try:
@@ -253,17 +212,23 @@ def _tombstone(store: Store, bundle_id: str) -> Tombstone | None:
 
 
 def _requests(store: Store, bundle_id: str | None = None) -> list[PurgeRequest]:
-    sql, args = "SELECT * FROM purge_requests", tuple[str, ...]()
+    query = select(schema.purge_requests).order_by(
+        schema.purge_requests.c.requested_at, schema.purge_requests.c.id
+    )
     if bundle_id is not None:
-        sql, args = sql + " WHERE bundle_id = ?", (bundle_id,)
-    rows = store.ledger.query(sql + " ORDER BY requested_at, id", args)
+        query = query.where(schema.purge_requests.c.bundle_id == bundle_id)
+    rows = store.ledger.rows(query)
     approvals: dict[str, list[Approval]] = {}
-    for a in store.ledger.query("SELECT * FROM purge_approvals ORDER BY approved_at"):
+    pa = schema.purge_approvals
+    for a in store.ledger.rows(select(pa).order_by(pa.c.approved_at)):
         approvals.setdefault(a["request_id"], []).append(
             Approval(approver=a["approver"], approved_at=_time(a["approved_at"]),
                      custody_seq=a["custody_seq"])
         )  # fmt: skip
-    done = {r["request_id"] for r in store.ledger.query("SELECT request_id FROM purge_tombstones")}
+    done = {
+        r["request_id"]
+        for r in store.ledger.rows(select(schema.purge_tombstones.c.request_id))
+    }
     retained: dict[str, list[datetime]] = {}
     found = []
     for r in rows:
@@ -293,19 +258,16 @@ def _requests(store: Store, bundle_id: str | None = None) -> list[PurgeRequest]:
 
 def purge_requests(store: Store) -> list[PurgeRequest]:
     """Every purge request, oldest first, with its approvals and derived status."""
-    ensure_schema(store)
     return _requests(store)
 
 
 def state(store: Store, bundle_id: str) -> RetentionState:
     """One bundle's retention state."""
-    ensure_schema(store)
     return _state(store, _bundle(store, bundle_id))
 
 
 def states(store: Store) -> list[RetentionState]:
     """Every bundle's retention state, oldest capture first."""
-    ensure_schema(store)
     return [_state(store, row) for row in store.ledger.bundles()]
 
 
@@ -396,15 +358,20 @@ def _review(event: CustodyEvent) -> Review:
 # --------------------------------------------------------------------- writing helpers
 
 
-def _deny(store: Store, what: str, actor: Actor, subject: str, reason: str) -> Refused:
-    """Record a refusal in the ledger (outside any transaction) and return the error."""
-    store.ledger.record(f"denied.{what}", "refused", actor=actor.user.name, subject=subject,
+def _deny(store: Store, what: LedgerAction, actor: Actor, subject: str, reason: str) -> Refused:
+    """Record a refusal of `what` in the ledger (outside any transaction); return the error."""
+    store.ledger.record(denial_of(what), "refused", actor=actor.user.name, subject=subject,
                         details={"reason": reason})  # fmt: skip
     return Refused(f"{actor.user.name}: {reason}")
 
 
 def _require_role(
-    store: Store, actor: Actor, roles: frozenset[Role], what: str, subject: str, doing: str
+    store: Store,
+    actor: Actor,
+    roles: frozenset[Role],
+    what: LedgerAction,
+    subject: str,
+    doing: str,
 ) -> None:
     if actor.user.role not in roles:
         allowed = " or ".join(sorted(r.value for r in roles))
@@ -461,8 +428,7 @@ def review(
     years: int | None = None,
 ) -> tuple[CustodyEvent, PurgeRequest | None]:
     """A supervisor's review: `retain` starts a new period; `purge` opens a purge request."""
-    ensure_schema(store)
-    _require_role(store, actor, REVIEWERS, "retention.review", bundle_id, "review retention")
+    _require_role(store, actor, REVIEWERS, LedgerAction.retention_review, bundle_id, "review retention")
     row = _live(store, bundle_id)
     current = _state(store, row)
     cls = store.config.policy.retention_classes.get(current.retention_class)
@@ -490,7 +456,7 @@ def review(
         event = store.ledger.append_custody_in(
             db, bundle_id, _builder(store, actor, bundle_id, EventType.reviewed, details)
         )
-        store.ledger.record_in(db, "retention.review", actor=actor.user.name, subject=bundle_id,
+        store.ledger.record_in(db, LedgerAction.retention_review, actor=actor.user.name, subject=bundle_id,
                                details={"decision": "retain", "seq": event.seq,
                                         "period_end": details["period_end"]})  # fmt: skip
     return event, None
@@ -512,8 +478,7 @@ def _period_years(cls: RetentionClass | None, years: int | None) -> int | None:
 
 def hold(store: Store, actor: Actor, bundle_id: str, reason: str) -> CustodyEvent:
     """Place a legal hold: a signed `held` event; disposal is suspended until released."""
-    ensure_schema(store)
-    _require_role(store, actor, HOLDERS, "retention.hold", bundle_id, "place a legal hold")
+    _require_role(store, actor, HOLDERS, LedgerAction.retention_hold, bundle_id, "place a legal hold")
     _live(store, bundle_id)
     text = _text(reason, "--reason")
     with store.ledger.transaction() as db:
@@ -526,15 +491,14 @@ def hold(store: Store, actor: Actor, bundle_id: str, reason: str) -> CustodyEven
                                     {"kind": KIND, "reason": text,
                                      "pending_request": current.pending_request})
         )  # fmt: skip
-        store.ledger.record_in(db, "retention.hold", actor=actor.user.name, subject=bundle_id,
+        store.ledger.record_in(db, LedgerAction.retention_hold, actor=actor.user.name, subject=bundle_id,
                                details={"seq": event.seq, "reason": text})  # fmt: skip
     return event
 
 
 def release(store: Store, actor: Actor, bundle_id: str, reason: str) -> CustodyEvent:
     """Lift the legal hold: a signed `released` event naming the hold it ends."""
-    ensure_schema(store)
-    _require_role(store, actor, HOLDERS, "retention.release", bundle_id, "release a legal hold")
+    _require_role(store, actor, HOLDERS, LedgerAction.retention_release, bundle_id, "release a legal hold")
     _live(store, bundle_id)
     text = _text(reason, "--reason")
     with store.ledger.transaction() as db:
@@ -546,7 +510,7 @@ def release(store: Store, actor: Actor, bundle_id: str, reason: str) -> CustodyE
                                     {"kind": KIND, "reason": text, "hold_seq": current.hold.seq,
                                      "hold_reason": current.hold.reason})
         )  # fmt: skip
-        store.ledger.record_in(db, "retention.release", actor=actor.user.name, subject=bundle_id,
+        store.ledger.record_in(db, LedgerAction.retention_release, actor=actor.user.name, subject=bundle_id,
                                details={"seq": event.seq, "reason": text})  # fmt: skip
     return event
 
@@ -556,8 +520,7 @@ def release(store: Store, actor: Actor, bundle_id: str, reason: str) -> CustodyE
 
 def request_purge(store: Store, actor: Actor, bundle_id: str, reason: str) -> PurgeRequest:
     """A custodian's purge request: pending until supervisors other than the requester approve."""
-    ensure_schema(store)
-    _require_role(store, actor, PURGE_REQUESTERS, "purge.request", bundle_id, "request a purge")
+    _require_role(store, actor, PURGE_REQUESTERS, LedgerAction.purge_request, bundle_id, "request a purge")
     return _open_request(store, actor, bundle_id, reason, origin="request")[1]
 
 
@@ -592,14 +555,16 @@ def _open_request(
                 db, bundle_id, _builder(store, actor, bundle_id, EventType.reviewed, details)
             )
             db.execute(
-                "INSERT INTO purge_requests VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (request_id, bundle_id, actor.user.name, event.at, text, origin, event.seq),
-            )
-            store.ledger.record_in(db, "purge.request", actor=actor.user.name, subject=bundle_id,
+                insert(schema.purge_requests).values(
+                    id=request_id, bundle_id=bundle_id, requested_by=actor.user.name,
+                    requested_at=event.at, reason=text, origin=origin, custody_seq=event.seq,
+                )
+            )  # fmt: skip
+            store.ledger.record_in(db, LedgerAction.purge_request, actor=actor.user.name, subject=bundle_id,
                                    details={"request_id": request_id, "origin": origin,
                                             "reason": text, "seq": event.seq})  # fmt: skip
     if denied is not None:
-        raise _deny(store, "purge.request", actor, bundle_id, denied)
+        raise _deny(store, LedgerAction.purge_request, actor, bundle_id, denied)
     found = next(r for r in _requests(store, bundle_id) if r.id == request_id)
     return event, found
 
@@ -628,8 +593,7 @@ def approve_purge(store: Store, actor: Actor, ref: str) -> PurgeOutcome:
     tombstone and appends a signed `purged` custody event, all or nothing; the custody log
     and the ledger rows remain.
     """
-    ensure_schema(store)
-    _require_role(store, actor, PURGE_APPROVERS, "purge.approve", ref, "approve a purge")
+    _require_role(store, actor, PURGE_APPROVERS, LedgerAction.purge_approve, ref, "approve a purge")
     request = _resolve_request(store, ref)
     bundle_id = request.bundle_id
     row = _bundle(store, bundle_id)
@@ -668,7 +632,7 @@ def approve_purge(store: Store, actor: Actor, ref: str) -> PurgeOutcome:
             _unstage(staged, bag)
         raise
     if denied is not None:
-        raise _deny(store, "purge.approve", actor, bundle_id, denied)
+        raise _deny(store, LedgerAction.purge_approve, actor, bundle_id, denied)
     assert outcome is not None
     if staged is not None:
         try:
@@ -682,7 +646,7 @@ def approve_purge(store: Store, actor: Actor, ref: str) -> PurgeOutcome:
 
 def _record_approval(
     store: Store,
-    db: sqlite3.Connection,
+    db: Connection,
     actor: Actor,
     request: PurgeRequest,
     people: int,
@@ -696,9 +660,13 @@ def _record_approval(
         db, request.bundle_id,
         _builder(store, actor, request.bundle_id, EventType.reviewed, details),
     )  # fmt: skip
-    db.execute("INSERT INTO purge_approvals VALUES (?, ?, ?, ?)",
-               (request.id, actor.user.name, event.at, event.seq))  # fmt: skip
-    store.ledger.record_in(db, "purge.approve", actor=actor.user.name, subject=request.bundle_id,
+    db.execute(
+        insert(schema.purge_approvals).values(
+            request_id=request.id, approver=actor.user.name, approved_at=event.at,
+            custody_seq=event.seq,
+        )
+    )  # fmt: skip
+    store.ledger.record_in(db, LedgerAction.purge_approve, actor=actor.user.name, subject=request.bundle_id,
                            details={"request_id": request.id, "people": people,
                                     "people_needed": needed, "seq": event.seq})  # fmt: skip
     return PurgeOutcome(request=request, event=event)
@@ -706,7 +674,7 @@ def _record_approval(
 
 def _carry_out(
     store: Store,
-    db: sqlite3.Connection,
+    db: Connection,
     actor: Actor,
     request: PurgeRequest,
     row: BundleRow,
@@ -723,14 +691,21 @@ def _carry_out(
     event = store.ledger.append_custody_in(
         db, row.id, _builder(store, actor, row.id, EventType.purged, details)
     )
-    db.execute("INSERT INTO purge_approvals VALUES (?, ?, ?, ?)",
-               (request.id, actor.user.name, event.at, event.seq))  # fmt: skip
     db.execute(
-        "INSERT INTO purge_tombstones VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (row.id, request.id, row.seal_sha256, request.reason, request.requested_by,
-         json.dumps(approvers), event.at, event.seq, event.hash, row.path, files, size),
+        insert(schema.purge_approvals).values(
+            request_id=request.id, approver=actor.user.name, approved_at=event.at,
+            custody_seq=event.seq,
+        )
     )  # fmt: skip
-    store.ledger.record_in(db, "purge.executed", actor=actor.user.name, subject=row.id,
+    db.execute(
+        insert(schema.purge_tombstones).values(
+            bundle_id=row.id, request_id=request.id, seal_sha256=row.seal_sha256,
+            reason=request.reason, requested_by=request.requested_by,
+            approved_by=json.dumps(approvers), purged_at=event.at, custody_seq=event.seq,
+            custody_hash=event.hash, path=row.path, files=files, bytes=size,
+        ),
+    )  # fmt: skip
+    store.ledger.record_in(db, LedgerAction.purge_executed, actor=actor.user.name, subject=row.id,
                            details={"request_id": request.id, "approved_by": approvers,
                                     "seal_sha256": row.seal_sha256, "files": files,
                                     "bytes": size, "seq": event.seq,

@@ -6,6 +6,7 @@ from typing import Any
 
 from collector.errors import Refused, UsageError
 from collector.evidence.custody import CustodyEvent, EventType, make_event
+from collector.store.actions import LedgerAction
 from collector.store.ledger import CustodyBuilder, now
 from collector.store.model import Role
 from collector.store.roles import Action
@@ -71,7 +72,7 @@ def transfer(store: Store, actor: Actor, bundle_id: str, to: str, reason: str) -
     current = holder(store, bundle_id)
     if actor.user.name != current and actor.user.role is not Role.custodian:
         reason_refused = f"{actor.user.name} does not hold {bundle_id} (held by {current})"
-        store.ledger.record("custody.transfer", "refused", actor=actor.user.name,
+        store.ledger.record(LedgerAction.custody_transfer, "refused", actor=actor.user.name,
                             subject=bundle_id, details={"reason": reason_refused})  # fmt: skip
         raise Refused(reason_refused)
     if to == current:

@@ -1,26 +1,44 @@
-"""The ledger: SQLite (WAL) holding users, keys, authorizations, bundles and events.
+"""The ledger: the store's database of users, keys, authorizations, bundles and events.
 
-Events form an append-only hash chain: each row's hash covers its content and the
-previous row's hash (RFC 8785 canonical JSON, SHA-256). SQLite triggers refuse
-UPDATE and DELETE on events, and this module has no such path.
+Events form an append-only hash chain: each row's hash covers its content and the previous
+row's hash (RFC 8785 canonical JSON, SHA-256). The tables are defined once in `schema` and
+made by its migrations; append-only tables refuse UPDATE and DELETE in the database itself,
+and this module has no such path for them. SQLite (WAL) now; the same statements run on
+PostgreSQL.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import rfc8785
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Executable,
+    RowMapping,
+    create_engine,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from collector.errors import CollectorError, UsageError
 from collector.evidence.custody import ChainHead, CustodyEvent
 from collector.evidence.keys import SignerKey
+from collector.store import migrate, schema
+from collector.store.actions import LedgerAction, custody_action, custody_actions
 from collector.store.model import Authorization, BundleRow, LedgerEvent, Role, User
 
 CustodyBuilder = Callable[[int, str], CustodyEvent]
@@ -28,74 +46,9 @@ CustodyBuilder = Callable[[int, str], CustodyEvent]
 
 GENESIS = "0" * 64
 
-
-def append_only(table: str, what: str) -> str:
-    """SQLite triggers that refuse UPDATE and DELETE on `table` (no code path needs either)."""
-    return "".join(
-        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table}\n"
-        f"BEGIN SELECT RAISE(ABORT, '{what} are append-only'); END;\n"
-        for op in ("UPDATE", "DELETE")
-    )
-
-
-SCHEMA = (
-    """
-CREATE TABLE IF NOT EXISTS users (
-    name TEXT PRIMARY KEY,
-    full_name TEXT NOT NULL,
-    badge TEXT NOT NULL,
-    role TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    retired_at TEXT,
-    key_fingerprint TEXT NOT NULL,
-    public_key_pem TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS keys (
-    fingerprint TEXT PRIMARY KEY,
-    owner TEXT NOT NULL REFERENCES users(name),
-    public_key_pem TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    retired_at TEXT
-);
-CREATE TABLE IF NOT EXISTS authorizations (
-    id TEXT PRIMARY KEY,
-    body TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS bundles (
-    id TEXT PRIMARY KEY,
-    case_number TEXT NOT NULL,
-    authorization_id TEXT NOT NULL,
-    path TEXT NOT NULL,
-    seal_sha256 TEXT NOT NULL,
-    source_url TEXT NOT NULL,
-    captured_by TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,
-    actor TEXT,
-    action TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    subject TEXT,
-    details TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL UNIQUE
-);
-CREATE TABLE IF NOT EXISTS custody (
-    bundle_id TEXT NOT NULL REFERENCES bundles(id),
-    seq INTEGER NOT NULL,
-    hash TEXT NOT NULL UNIQUE,
-    body TEXT NOT NULL,
-    PRIMARY KEY (bundle_id, seq)
-);
-"""
-    + append_only("custody", "custody events")
-    + append_only("events", "ledger events")
-    + append_only("bundles", "bundle rows")
-)
-
 Outcome = Literal["ok", "refused", "failed"]
+
+_IMMEDIATE = "collector_immediate"
 
 
 def now() -> datetime:
@@ -111,55 +64,102 @@ def event_hash(fields: dict[str, Any]) -> str:
     return hashlib.sha256(rfc8785.dumps(fields)).hexdigest()
 
 
-class Ledger:
-    """Typed access to the store's SQLite database."""
+def sqlite_engine(path: Path, *, create: bool = False) -> Engine:
+    """An engine on a SQLite ledger file; opening never creates the file unless `create`.
 
-    def __init__(self, path: Path) -> None:
+    Writers take the database lock when their transaction begins (BEGIN IMMEDIATE), so
+    reading the chain head and appending after it cannot interleave with another writer.
+    """
+    mode = "rwc" if create else "rw"
+    engine = create_engine(
+        f"sqlite:///file:{path}?mode={mode}&uri=true",
+        poolclass=NullPool,
+        connect_args={"timeout": 30},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi: Any, _record: Any) -> None:
+        dbapi.isolation_level = None  # the driver leaves BEGIN to us (below)
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=FULL"):
+            dbapi.execute(f"PRAGMA {pragma}")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(_IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Ledger:
+    """Typed access to the store's ledger database."""
+
+    def __init__(self, path: Path, *, check_schema: bool = True) -> None:
         self.path = path
-        try:
-            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise CollectorError(f"cannot open ledger {path}: {exc}") from exc
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA synchronous=FULL")
+        if not path.is_file():
+            raise UsageError(f"no ledger at {path}: the store is incomplete")
+        self._engine = sqlite_engine(path)
+        self._active: Connection | None = None
+        if check_schema:
+            with self._read() as conn:
+                migrate.require_current(conn)
 
     @classmethod
     def create(cls, path: Path) -> Ledger:
-        ledger = cls(path)
-        ledger._db.executescript(SCHEMA)
-        return ledger
+        """Make a new ledger at the newest schema revision (every migration, in order)."""
+        engine = sqlite_engine(path, create=True)
+        try:
+            with engine.connect() as conn:
+                conn.execution_options(**{_IMMEDIATE: True})
+                with conn.begin():
+                    migrate.upgrade(conn)
+        finally:
+            engine.dispose()
+        return cls(path)
 
     def close(self) -> None:
-        self._db.close()
+        self._engine.dispose()
+
+    # ------------------------------------------------------------------ connections
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+    def _read(self) -> Iterator[Connection]:
+        """A connection for reading: the open transaction's, so it sees its own writes."""
+        if self._active is not None:
+            yield self._active
+            return
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            with self._engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise CollectorError(f"cannot read ledger {self.path}: {exc.__class__.__name__}: "
+                                 f"{getattr(exc, 'orig', exc)}") from exc  # fmt: skip
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        if self._active is not None:
+            raise CollectorError("a ledger transaction is already open")
+        with self._engine.connect() as conn:
+            conn.execution_options(**{_IMMEDIATE: True})
+            with conn.begin():
+                self._active = conn
+                try:
+                    yield conn
+                finally:
+                    self._active = None
 
     # ------------------------------------------------------------------ for feature modules
 
-    def ensure_schema(self, sql: str) -> None:
-        """Create a feature module's tables (idempotent `CREATE … IF NOT EXISTS` statements)."""
-        self._db.executescript(sql)
-
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
         """An IMMEDIATE transaction: reads and writes inside it are serialised store-wide."""
         with self._tx() as db:
             yield db
 
     def record_in(
         self,
-        db: sqlite3.Connection,
-        action: str,
+        db: Connection,
+        action: LedgerAction,
         outcome: Outcome = "ok",
         *,
         actor: str | None = None,
@@ -170,41 +170,49 @@ class Ledger:
         return self._append(db, action, outcome, actor, subject, details or {})
 
     def append_custody_in(
-        self, db: sqlite3.Connection, bundle_id: str, build: CustodyBuilder
+        self, db: Connection, bundle_id: str, build: CustodyBuilder
     ) -> CustodyEvent:
         """Append a custody event inside a transaction opened with `transaction()`."""
         return self._append_custody(db, bundle_id, build)
 
-    def has_table(self, name: str) -> bool:
-        row = self._db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-        ).fetchone()
-        return row is not None
-
-    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    def rows(self, statement: Executable) -> list[RowMapping]:
         """Read-only queries for feature modules and reports."""
-        return list(self._db.execute(sql, args).fetchall())
+        with self._read() as conn:
+            return list(conn.execute(statement).mappings().all())
+
+    def table_names(self) -> list[str]:
+        with self._read() as conn:
+            return list(inspect(conn).get_table_names())
+
+    def schema_status(self) -> migrate.SchemaStatus:
+        with self._read() as conn:
+            return migrate.status(conn)
 
     # ------------------------------------------------------------------ events
 
     def _append(
         self,
-        db: sqlite3.Connection,
-        action: str,
+        db: Connection,
+        action: LedgerAction,
         outcome: Outcome,
         actor: str | None,
         subject: str | None,
         details: dict[str, Any],
     ) -> LedgerEvent:
-        last = db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-        seq = 1 if last is None else int(last["seq"]) + 1
-        prev = GENESIS if last is None else str(last["hash"])
+        if not isinstance(action, LedgerAction):
+            raise CollectorError(f"not a ledger action: {action!r}")
+        ev = schema.events
+        last = db.execute(
+            select(ev.c.seq, ev.c.hash).order_by(ev.c.seq.desc()).limit(1)
+        ).first()
+        seq = 1 if last is None else int(last.seq) + 1
+        prev = GENESIS if last is None else str(last.hash)
         at = now()
         fields: dict[str, Any] = {
             "seq": seq,
             "at": iso(at),
             "actor": actor,
-            "action": action,
+            "action": action.value,
             "outcome": outcome,
             "subject": subject,
             "details": details,
@@ -212,15 +220,16 @@ class Ledger:
         }
         digest = event_hash(fields)
         db.execute(
-            "INSERT INTO events (seq, at, actor, action, outcome, subject, details, prev_hash, hash)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (seq, fields["at"], actor, action, outcome, subject, json.dumps(details), prev, digest),
-        )
+            insert(ev).values(
+                seq=seq, at=fields["at"], actor=actor, action=action.value, outcome=outcome,
+                subject=subject, details=json.dumps(details), prev_hash=prev, hash=digest,
+            )
+        )  # fmt: skip
         return LedgerEvent(
             seq=seq,
             at=at,
             actor=actor,
-            action=action,
+            action=action.value,
             outcome=outcome,
             subject=subject,
             details=details,
@@ -230,7 +239,7 @@ class Ledger:
 
     def record(
         self,
-        action: str,
+        action: LedgerAction,
         outcome: Outcome = "ok",
         *,
         actor: str | None = None,
@@ -242,12 +251,10 @@ class Ledger:
             return self._append(db, action, outcome, actor, subject, details or {})
 
     def events(self, subject: str | None = None) -> list[LedgerEvent]:
-        sql = "SELECT * FROM events"
-        args: tuple[Any, ...] = ()
+        ev = schema.events
+        query = select(ev).order_by(ev.c.seq)
         if subject is not None:
-            sql += " WHERE subject = ?"
-            args = (subject,)
-        rows = self._db.execute(sql + " ORDER BY seq", args).fetchall()
+            query = query.where(ev.c.subject == subject)
         return [
             LedgerEvent(
                 seq=r["seq"],
@@ -260,7 +267,7 @@ class Ledger:
                 prev_hash=r["prev_hash"],
                 hash=r["hash"],
             )
-            for r in rows
+            for r in self.rows(query)
         ]
 
     def verify_chain(self) -> tuple[bool, str]:
@@ -281,29 +288,27 @@ class Ledger:
     # ------------------------------------------------------------------ users and keys
 
     def add_user(self, user: User, *, actor: str | None) -> None:
+        users, keys = schema.users, schema.keys
         with self._tx() as db:
-            if db.execute("SELECT 1 FROM users WHERE name = ?", (user.name,)).fetchone():
+            if db.execute(select(users.c.name).where(users.c.name == user.name)).first():
                 raise UsageError(f"user {user.name!r} already exists")
             db.execute(
-                "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    user.name,
-                    user.full_name,
-                    user.badge,
-                    user.role.value,
-                    iso(user.created_at),
-                    None,
-                    user.key_fingerprint,
-                    user.public_key_pem,
-                ),
-            )
+                insert(users).values(
+                    name=user.name, full_name=user.full_name, badge=user.badge,
+                    role=user.role.value, created_at=iso(user.created_at), retired_at=None,
+                    key_fingerprint=user.key_fingerprint, public_key_pem=user.public_key_pem,
+                )
+            )  # fmt: skip
             db.execute(
-                "INSERT INTO keys VALUES (?, ?, ?, ?, NULL)",
-                (user.key_fingerprint, user.name, user.public_key_pem, iso(user.created_at)),
-            )
+                insert(keys).values(
+                    fingerprint=user.key_fingerprint, owner=user.name,
+                    public_key_pem=user.public_key_pem, created_at=iso(user.created_at),
+                    retired_at=None,
+                )
+            )  # fmt: skip
             self._append(
                 db,
-                "user.add",
+                LedgerAction.user_add,
                 "ok",
                 actor,
                 user.name,
@@ -316,33 +321,35 @@ class Ledger:
             )
 
     def retire_user(self, name: str, *, actor: str | None) -> None:
+        users, keys = schema.users, schema.keys
         with self._tx() as db:
-            row = db.execute("SELECT retired_at FROM users WHERE name = ?", (name,)).fetchone()
+            row = db.execute(select(users.c.retired_at).where(users.c.name == name)).first()
             if row is None:
                 raise UsageError(f"no such user {name!r}")
-            if row["retired_at"] is not None:
+            if row.retired_at is not None:
                 raise UsageError(f"user {name!r} is already retired")
             at = iso(now())
-            db.execute("UPDATE users SET retired_at = ? WHERE name = ?", (at, name))
+            db.execute(update(users).where(users.c.name == name).values(retired_at=at))
             db.execute(
-                "UPDATE keys SET retired_at = ? WHERE owner = ? AND retired_at IS NULL", (at, name)
+                update(keys)
+                .where(keys.c.owner == name, keys.c.retired_at.is_(None))
+                .values(retired_at=at)
             )
-            self._append(db, "user.retire", "ok", actor, name, {})
+            self._append(db, LedgerAction.user_retire, "ok", actor, name, {})
 
     def user(self, name: str) -> User | None:
-        row = self._db.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
-        return None if row is None else _user(row)
+        found = self.rows(select(schema.users).where(schema.users.c.name == name))
+        return _user(found[0]) if found else None
 
     def users(self) -> list[User]:
-        return [_user(r) for r in self._db.execute("SELECT * FROM users ORDER BY name")]
+        return [_user(r) for r in self.rows(select(schema.users).order_by(schema.users.c.name))]
 
     def key(self, fingerprint: str) -> SignerKey | None:
         """The registered key with this fingerprint (retired keys included)."""
-        row = self._db.execute(
-            "SELECT * FROM keys WHERE fingerprint = ?", (fingerprint,)
-        ).fetchone()
-        if row is None:
+        found = self.rows(select(schema.keys).where(schema.keys.c.fingerprint == fingerprint))
+        if not found:
             return None
+        row = found[0]
         retired = row["retired_at"]
         return SignerKey(
             owner=row["owner"],
@@ -352,42 +359,52 @@ class Ledger:
 
     def key_registry(self) -> list[dict[str, Any]]:
         """The whole key registry: fingerprint, owner, role, created and retired times."""
-        rows = self._db.execute(
-            "SELECT k.fingerprint, k.owner, u.full_name, u.badge, u.role, k.created_at,"
-            " k.retired_at, k.public_key_pem FROM keys k JOIN users u ON u.name = k.owner"
-            " ORDER BY k.created_at"
-        ).fetchall()
-        return [dict(r) for r in rows]
+        k, u = schema.keys, schema.users
+        query = (
+            select(k.c.fingerprint, k.c.owner, u.c.full_name, u.c.badge, u.c.role,
+                   k.c.created_at, k.c.retired_at, k.c.public_key_pem)
+            .join_from(k, u, u.c.name == k.c.owner)
+            .order_by(k.c.created_at)
+        )
+        return [dict(r) for r in self.rows(query)]
 
     def has_role(self, role: Role) -> bool:
-        row = self._db.execute(
-            "SELECT 1 FROM users WHERE role = ? AND retired_at IS NULL", (role.value,)
-        ).fetchone()
-        return row is not None
+        u = schema.users
+        query = select(u.c.name).where(u.c.role == role.value, u.c.retired_at.is_(None)).limit(1)
+        return bool(self.rows(query))
 
     # ------------------------------------------------------------------ authorizations
 
     def put_authorization(
-        self, auth: Authorization, *, actor: str, action: str, details: dict[str, Any]
+        self,
+        auth: Authorization,
+        *,
+        actor: str,
+        action: LedgerAction,
+        details: dict[str, Any],
     ) -> None:
         """Insert or replace an authorization and record why, in one transaction."""
+        a = schema.authorizations
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO authorizations (id, body) VALUES (?, ?)"
-                " ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-                (auth.id, auth.model_dump_json()),
-            )
+            body = auth.model_dump_json()
+            if db.execute(select(a.c.id).where(a.c.id == auth.id)).first():
+                db.execute(update(a).where(a.c.id == auth.id).values(body=body))
+            else:
+                db.execute(insert(a).values(id=auth.id, body=body))
             self._append(db, action, "ok", actor, auth.id, details)
 
     def authorization(self, auth_id: str) -> Authorization | None:
-        row = self._db.execute(
-            "SELECT body FROM authorizations WHERE id = ?", (auth_id,)
-        ).fetchone()
-        return None if row is None else Authorization.model_validate_json(row["body"])
+        a = schema.authorizations
+        found = self.rows(select(a.c.body).where(a.c.id == auth_id))
+        return Authorization.model_validate_json(found[0]["body"]) if found else None
 
     def authorizations(self) -> list[Authorization]:
-        rows = self._db.execute("SELECT body FROM authorizations ORDER BY rowid").fetchall()
-        return [Authorization.model_validate_json(r["body"]) for r in rows]
+        """Every authorization, oldest request first."""
+        found = [
+            Authorization.model_validate_json(r["body"])
+            for r in self.rows(select(schema.authorizations.c.body))
+        ]
+        return sorted(found, key=lambda auth: (auth.requested_at, auth.id))
 
     # ------------------------------------------------------------------ bundles
 
@@ -397,29 +414,34 @@ class Ledger:
         """Record a sealed bundle and its first custody event, anchored to the seal digest."""
         with self._tx() as db:
             db.execute(
-                "INSERT INTO bundles VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (bundle.id, bundle.case_number, bundle.authorization_id, bundle.path,
-                 bundle.seal_sha256, bundle.source_url, bundle.captured_by,
-                 iso(bundle.created_at)),
+                insert(schema.bundles).values(
+                    id=bundle.id, case_number=bundle.case_number,
+                    authorization_id=bundle.authorization_id, path=bundle.path,
+                    seal_sha256=bundle.seal_sha256, source_url=bundle.source_url,
+                    captured_by=bundle.captured_by, created_at=iso(bundle.created_at),
+                )
             )  # fmt: skip
-            self._append(db, "capture.sealed", "ok", bundle.captured_by, bundle.id, details)
+            self._append(
+                db, LedgerAction.capture_sealed, "ok", bundle.captured_by, bundle.id, details
+            )
             return self._append_custody(db, bundle.id, captured)
 
-    def _custody_head(self, db: sqlite3.Connection, bundle_id: str) -> ChainHead:
+    def _custody_head(self, db: Connection, bundle_id: str) -> ChainHead:
+        c, b = schema.custody, schema.bundles
         row = db.execute(
-            "SELECT seq, hash FROM custody WHERE bundle_id = ? ORDER BY seq DESC LIMIT 1",
-            (bundle_id,),
-        ).fetchone()
+            select(c.c.seq, c.c.hash)
+            .where(c.c.bundle_id == bundle_id)
+            .order_by(c.c.seq.desc())
+            .limit(1)
+        ).first()
         if row is not None:
-            return ChainHead(int(row["seq"]), str(row["hash"]))
-        bundle = db.execute("SELECT seal_sha256 FROM bundles WHERE id = ?", (bundle_id,)).fetchone()
+            return ChainHead(int(row.seq), str(row.hash))
+        bundle = db.execute(select(b.c.seal_sha256).where(b.c.id == bundle_id)).first()
         if bundle is None:
             raise UsageError(f"unknown bundle {bundle_id!r}")
-        return ChainHead(0, str(bundle["seal_sha256"]))
+        return ChainHead(0, str(bundle.seal_sha256))
 
-    def _append_custody(
-        self, db: sqlite3.Connection, bundle_id: str, build: CustodyBuilder
-    ) -> CustodyEvent:
+    def _append_custody(self, db: Connection, bundle_id: str, build: CustodyBuilder) -> CustodyEvent:
         head = self._custody_head(db, bundle_id)
         event = build(head.count + 1, head.last_hash)
         if (
@@ -429,11 +451,12 @@ class Ledger:
         ):
             raise CollectorError("custody event does not continue the chain")
         db.execute(
-            "INSERT INTO custody (bundle_id, seq, hash, body) VALUES (?, ?, ?, ?)",
-            (bundle_id, event.seq, event.hash, event.model_dump_json()),
+            insert(schema.custody).values(
+                bundle_id=bundle_id, seq=event.seq, hash=event.hash, body=event.model_dump_json()
+            )
         )
         self._append(
-            db, f"custody.{event.type.value}", "ok", event.actor.user, bundle_id,
+            db, custody_action(event.type), "ok", event.actor.user, bundle_id,
             {"seq": event.seq, "hash": event.hash},
         )  # fmt: skip
         return event
@@ -444,7 +467,7 @@ class Ledger:
             return self._append_custody(db, bundle_id, build)
 
     def append_custody_many(
-        self, builders: list[tuple[str, CustodyBuilder]], *, expected: dict[str, ChainHead]
+        self, builders: list[tuple[str, CustodyBuilder]], *, expected: Mapping[str, ChainHead]
     ) -> list[CustodyEvent]:
         """Append one event to each bundle, all or none, if no head moved since `expected`."""
         with self._tx() as db:
@@ -454,51 +477,57 @@ class Ledger:
             return [self._append_custody(db, bundle_id, build) for bundle_id, build in builders]
 
     def custody_head(self, bundle_id: str) -> ChainHead:
-        return self._custody_head(self._db, bundle_id)
+        with self._read() as conn:
+            return self._custody_head(conn, bundle_id)
 
     def custody(self, bundle_id: str) -> list[CustodyEvent]:
-        rows = self._db.execute(
-            "SELECT body FROM custody WHERE bundle_id = ? ORDER BY seq", (bundle_id,)
-        ).fetchall()
-        return [CustodyEvent.model_validate_json(r["body"]) for r in rows]
+        c = schema.custody
+        found = self.rows(select(c.c.body).where(c.c.bundle_id == bundle_id).order_by(c.c.seq))
+        return [CustodyEvent.model_validate_json(r["body"]) for r in found]
 
     def recorded_custody_head(self, bundle_id: str) -> ChainHead | None:
         """The custody head as the hash-chained ledger events remember it."""
-        rows = self._db.execute(
-            "SELECT details FROM events WHERE subject = ? AND action LIKE 'custody.%' ORDER BY seq",
-            (bundle_id,),
-        ).fetchall()
-        if not rows:
+        ev = schema.events
+        found = self.rows(
+            select(ev.c.details)
+            .where(ev.c.subject == bundle_id, ev.c.action.in_(sorted(custody_actions())))
+            .order_by(ev.c.seq)
+        )
+        if not found:
             return None
-        last = json.loads(rows[-1]["details"])
-        return ChainHead(len(rows), str(last["hash"]))
+        last = json.loads(found[-1]["details"])
+        return ChainHead(len(found), str(last["hash"]))
 
     def purged_at(self, bundle_id: str) -> datetime | None:
         """When a bundle was purged under policy (its custody log is then closed), or None."""
-        if not self.has_table("purge_tombstones"):
-            return None
-        row = self._db.execute(
-            "SELECT purged_at FROM purge_tombstones WHERE bundle_id = ?", (bundle_id,)
-        ).fetchone()
-        return None if row is None else datetime.fromisoformat(row["purged_at"])
+        t = schema.purge_tombstones
+        found = self.rows(select(t.c.purged_at).where(t.c.bundle_id == bundle_id))
+        return datetime.fromisoformat(found[0]["purged_at"]) if found else None
 
     def bundle(self, bundle_id: str) -> BundleRow | None:
-        row = self._db.execute("SELECT * FROM bundles WHERE id = ?", (bundle_id,)).fetchone()
-        return None if row is None else BundleRow.model_validate(dict(row))
+        found = self.rows(select(schema.bundles).where(schema.bundles.c.id == bundle_id))
+        return BundleRow.model_validate(dict(found[0])) if found else None
 
     def bundles(self) -> list[BundleRow]:
-        rows = self._db.execute("SELECT * FROM bundles ORDER BY created_at").fetchall()
-        return [BundleRow.model_validate(dict(r)) for r in rows]
+        b = schema.bundles
+        return [BundleRow.model_validate(dict(r)) for r in self.rows(select(b).order_by(b.c.created_at))]
+
+    def count(self, table: str) -> int:
+        """Rows in one of the schema's tables."""
+        with self._read() as conn:
+            query = select(func.count()).select_from(schema.metadata.tables[table])
+            return int(conn.execute(query).scalar_one())
 
 
-def _user(row: sqlite3.Row) -> User:
+def _user(row: RowMapping | Sequence[Any]) -> User:
+    r: Any = row
     return User(
-        name=row["name"],
-        full_name=row["full_name"],
-        badge=row["badge"],
-        role=Role(row["role"]),
-        created_at=datetime.fromisoformat(row["created_at"]),
-        retired_at=None if row["retired_at"] is None else datetime.fromisoformat(row["retired_at"]),
-        key_fingerprint=row["key_fingerprint"],
-        public_key_pem=row["public_key_pem"],
+        name=r["name"],
+        full_name=r["full_name"],
+        badge=r["badge"],
+        role=Role(r["role"]),
+        created_at=datetime.fromisoformat(r["created_at"]),
+        retired_at=None if r["retired_at"] is None else datetime.fromisoformat(r["retired_at"]),
+        key_fingerprint=r["key_fingerprint"],
+        public_key_pem=r["public_key_pem"],
     )

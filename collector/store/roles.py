@@ -9,6 +9,7 @@ from collector.store.model import Role
 
 class Action(StrEnum):
     user_admin = "user.admin"
+    store_admin = "store.admin"
     auth_request = "auth.request"
     auth_decide = "auth.decide"
     capture = "capture"
@@ -31,6 +32,7 @@ _I, _S, _C, _A, _ADM = (
 # Who may do what. Rows are actions; every command checks its row through Store.require.
 MATRIX: dict[Action, frozenset[Role]] = {
     Action.user_admin: frozenset({_ADM}),
+    Action.store_admin: frozenset({_ADM}),
     Action.auth_request: frozenset({_I, _S}),
     Action.auth_decide: frozenset({_S}),
     Action.capture: frozenset({_I}),

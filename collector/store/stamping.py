@@ -27,6 +27,7 @@ from collector.evidence.timestamp import (
     request_timestamp,
 )
 from collector.store import custody_log as services
+from collector.store.actions import LedgerAction
 from collector.store.roles import Action
 from collector.store.store import Actor, Store
 
@@ -127,7 +128,7 @@ def retry(store: Store, actor: Actor, bundle_id: str) -> CustodyEvent:
         )
     except TimestampUnavailable as exc:
         store.ledger.record(
-            "timestamp.retry", "failed", actor=actor.user.name, subject=bundle_id,
+            LedgerAction.timestamp_retry, "failed", actor=actor.user.name, subject=bundle_id,
             details={"attempts": [a.model_dump(mode="json") for a in exc.attempts]},
         )  # fmt: skip
         raise

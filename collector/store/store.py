@@ -18,19 +18,25 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import inspect
 
+from collector import __version__
 from collector.errors import Refused, UsageError
 from collector.evidence import keys
 from collector.evidence.clock import parse_server
 from collector.evidence.model import PolicyStamp
+from collector.store import migrate, schema
+from collector.store.actions import LedgerAction, denied_action
 from collector.store.config import CONFIG_NAME, StoreConfig, dump_config, load_config
 from collector.store.ledger import Ledger, now
 from collector.store.model import BundleRow, Role, User
 from collector.store.roles import Action, allowed
 
+LEDGER_NAME = "ledger.sqlite"
 USER_NAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 
 
@@ -45,10 +51,10 @@ class Actor:
 class Store:
     """An opened evidence store."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, check_schema: bool = True) -> None:
         self.root = root
         self.config: StoreConfig = load_config(root / CONFIG_NAME)
-        self.ledger = Ledger(root / "ledger.sqlite")
+        self.ledger = Ledger(root / LEDGER_NAME, check_schema=check_schema)
 
     # ------------------------------------------------------------------ layout
 
@@ -142,10 +148,10 @@ class Store:
         for name, pem in zip(config.timestamp.roots, roots, strict=True):
             (root / name).write_bytes(pem)
         (root / CONFIG_NAME).write_text(dump_config(config), encoding="utf-8")
-        Ledger.create(root / "ledger.sqlite").close()
+        Ledger.create(root / LEDGER_NAME).close()
         store = cls(root)
         store.ledger.record(
-            "store.init",
+            LedgerAction.store_init,
             details={
                 "agency": agency,
                 "store_id": config.store_id,
@@ -160,10 +166,41 @@ class Store:
         return store
 
     @classmethod
-    def open(cls, root: Path) -> Store:
+    def open(cls, root: Path, *, check_schema: bool = True) -> Store:
+        """Open a store; refused unless its ledger is at this version's schema revision
+        (`check_schema=False` is for `collector store status` and `store upgrade`)."""
         if not (root / CONFIG_NAME).is_file():
             raise UsageError(f"no evidence store at {root}: run `collector init` or pass --store")
-        return cls(root)
+        return cls(root, check_schema=check_schema)
+
+    def upgrade(self, actor: Actor | None) -> dict[str, Any]:
+        """Bring the ledger to this version's schema revision, recorded in the ledger.
+
+        All migrations and the `store.upgrade` event run in one transaction: an upgrade that
+        fails leaves the ledger exactly as it was. Administration: no actor (whoever controls
+        the store directory) or an admin.
+        """
+        if actor is not None:
+            self.require(actor, Action.store_admin)
+        before = self.ledger.schema_status()
+        if before.state == "newer":
+            raise migrate.SchemaMismatch(f"this store cannot be upgraded: {before.describe()}")
+        if before.state == "empty":
+            raise UsageError("the ledger has no tables: this is not an evidence store's ledger")
+        if before.state == "current":
+            return {"from": before.revision, "to": before.revision, "upgraded": False,
+                    "tables_created": []}  # fmt: skip
+        tables_before = set(self.ledger.table_names())
+        with self.ledger.transaction() as db:
+            migrate.upgrade(db)
+            created = sorted(set(inspect(db).get_table_names()) - tables_before)
+            details = {"from": before.revision, "to": schema.HEAD, "upgraded": True,
+                       "tables_created": created, "tool_version": __version__}  # fmt: skip
+            self.ledger.record_in(
+                db, LedgerAction.store_upgrade, actor=actor.user.name if actor else None,
+                details=details,
+            )  # fmt: skip
+        return details
 
     def close(self) -> None:
         self.ledger.close()
@@ -222,16 +259,16 @@ class Store:
         elif user.retired_at is not None:
             reason = f"user {name!r} is retired"
         if user is None or reason is not None:
-            self.ledger.record("auth.login", "refused", actor=name, details={"reason": reason})
+            self.ledger.record(LedgerAction.auth_login, "refused", actor=name, details={"reason": reason})
             raise Refused(reason or "refused")
         try:
             key = keys.load_private(self.private_key_path(name), passphrase, name)
         except Refused as exc:
-            self.ledger.record("auth.login", "refused", actor=name, details={"reason": str(exc)})
+            self.ledger.record(LedgerAction.auth_login, "refused", actor=name, details={"reason": str(exc)})
             raise
         if keys.fingerprint(keys.public_pem(key.public_key())) != user.key_fingerprint:
             reason = f"private key of {name!r} does not match the key registry"
-            self.ledger.record("auth.login", "refused", actor=name, details={"reason": reason})
+            self.ledger.record(LedgerAction.auth_login, "refused", actor=name, details={"reason": reason})
             raise Refused(reason)
         return Actor(user=user, key=key)
 
@@ -240,7 +277,7 @@ class Store:
         if not allowed(actor.user.role, action):
             reason = f"role {actor.user.role.value!r} may not {action.value}"
             self.ledger.record(
-                f"denied.{action.value}",
+                denied_action(action),
                 "refused",
                 actor=actor.user.name,
                 subject=subject,

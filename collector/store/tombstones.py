@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from sqlalchemy import select
+
 from collector.errors import EXIT_PURGED, CollectorError
 from collector.evidence.model import Model
+from collector.store import schema
 from collector.store.ledger import Ledger
 
 
@@ -35,9 +38,8 @@ class Tombstone(Model):
 
 def tombstone(ledger: Ledger, bundle_id: str) -> Tombstone | None:
     """The tombstone of a purged bundle, or None."""
-    if not ledger.has_table("purge_tombstones"):
-        return None
-    rows = ledger.query("SELECT * FROM purge_tombstones WHERE bundle_id = ?", (bundle_id,))
+    table = schema.purge_tombstones
+    rows = ledger.rows(select(table).where(table.c.bundle_id == bundle_id))
     if not rows:
         return None
     data = dict(rows[0])

@@ -17,6 +17,7 @@ from collector.evidence.bundle.verify import (
 from collector.evidence.custody import ChainReport, EventType, verify_chain
 from collector.store import custody_log as services
 from collector.store import tombstones
+from collector.store.actions import LedgerAction
 from collector.store.config import CONFIG_NAME
 from collector.store.model import BundleRow
 from collector.store.store import Actor, Store
@@ -68,7 +69,7 @@ def verify_in_store(store: Store | None, target: str, actor: Actor | None) -> Ve
     report = verify_bundle(path, store.ledger.key, custody, time_trust(store))
     failed = [f"{c.name}: {c.detail}" for c in report.checks if not c.ok]
     store.ledger.record(
-        "bundle.verify",
+        LedgerAction.bundle_verify,
         "ok" if report.ok else "failed",
         actor=actor.user.name if actor else None,
         subject=report.bundle_id,
@@ -104,7 +105,7 @@ def _purged_report(store: Store, target: str, actor: Actor | None) -> VerifyRepo
         problems.append("tombstone: its seal digest differs from the ledger's")
     notice = tombstones.purged_notice(grave)
     store.ledger.record(
-        "bundle.verify",
+        LedgerAction.bundle_verify,
         "failed" if problems else "ok",
         actor=actor.user.name if actor else None,
         subject=bundle_id,

@@ -12,7 +12,7 @@ import pytest
 import tomli_w
 
 from fixtures.server import FixtureServer
-from tests.helpers import Cli, make_store
+from tests.helpers import Cli, make_store, sealed_capture
 
 
 @pytest.fixture(scope="session")
@@ -54,9 +54,4 @@ def store(e2e_template: Cli, tmp_path: Path) -> Cli:
 @pytest.fixture(scope="session")
 def sealed(e2e_template: Cli, site: FixtureServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One capture of the lazily loaded thread through its short link, shared read-only."""
-    target = tmp_path_factory.mktemp("sealed") / "store"
-    shutil.copytree(e2e_template.store, target)
-    cli = Cli(target)
-    auth_id = cli.approved([site.http_url("/*")])
-    result = cli.json("capture", site.http_url("/s/abc123"), "--auth", auth_id, "--note", "session capture", as_user="alice")
-    return {"cli": cli, "auth": auth_id, "result": result, "path": Path(result["path"])}
+    return sealed_capture(e2e_template, tmp_path_factory.mktemp("sealed") / "store", site.http_url)

@@ -409,3 +409,22 @@ def test_interrupted_capture_leaves_nothing(store: Cli, site: FixtureServer, sig
     assert leftovers(store) == []
     last = store.events()[-1]
     assert last["action"] == "capture.failed" and "interrupted" in last["details"]["reason"]
+
+
+def test_two_capture_processes_at_once_both_seal_and_the_ledger_holds(store: Cli, site: FixtureServer) -> None:
+    """Two `collector capture` processes on one store: its writes are serialised, none lost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    auth_id = store.approved([site.http_url("/*")])
+
+    def capture(path: str) -> subprocess.CompletedProcess[str]:
+        return store.run_process("capture", site.http_url(path), "--auth", auth_id, "--json", as_user="alice")
+
+    with ThreadPoolExecutor(2) as pool:
+        done = list(pool.map(capture, ["/index.html", "/login-wall.html"]))
+    assert [d.returncode for d in done] == [0, 0], [d.stderr for d in done]
+    ids = {json.loads(d.stdout)["bundle_id"] for d in done}
+    assert len(ids) == 2 and {p.name for p in store.bundles()} == ids
+    assert "chain intact" in store.ok("ledger", "verify").stdout
+    for bundle_id in ids:
+        store.ok("custody", "verify", bundle_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -74,9 +73,7 @@ def test_offset_within_the_limit_is_not_warned(skewed: NtpServer) -> None:
 
 def test_unanswered_query_is_recorded_not_raised() -> None:
     port = _free_udp_port()
-    started = time.monotonic()
     report = clock_report(f"127.0.0.1:{port}", warn_offset_s=1.0, timeout_s=0.3)
-    assert time.monotonic() - started < 2
     assert report.ntp_server == f"127.0.0.1:{port}"
     assert report.ntp_offset_s is None and report.ntp_stratum is None
     assert report.ntp_error is not None and "0.3 s" in report.ntp_error

@@ -22,10 +22,12 @@ from collector.disclosure.exhibit.sign import SUBFILTER, SignResult, sign_pdf
 from collector.errors import SigningInputError, UsageError
 
 PASSPHRASE = b"agency-signing-pass"
-needs_pdfsig = pytest.mark.skipif(
-    shutil.which("pdfsig") is None or shutil.which("certutil") is None,
-    reason="poppler-utils and libnss3-tools are installed by scripts/setup",
-)
+
+
+def _tools() -> None:
+    """pdfsig and certutil come with scripts/setup (poppler-utils, libnss3-tools): required."""
+    missing = [tool for tool in ("pdfsig", "certutil") if shutil.which(tool) is None]
+    assert missing == [], f"missing {missing}: run ./scripts/setup"
 
 
 # ------------------------------------------------------------------ throw-away PKI and PDF
@@ -282,10 +284,10 @@ def test_sign_result_describes_signer_time_and_file(
     assert data.startswith(src.read_bytes())
 
 
-@needs_pdfsig
 def test_pdfsig_finds_a_valid_trusted_pades_signature(
     signed: tuple[Path, Path, SignResult], pki: PKI, tmp_path: Path
 ) -> None:
+    _tools()
     _, dst, _ = signed
     out = pdfsig(dst, nss_trusting(pki.ca_pem, tmp_path / "nss"))
     assert "Signature #1" in out and "Signature #2" not in out, out
@@ -310,10 +312,10 @@ def test_pyhanko_validates_the_signature_against_the_test_ca(
     assert untrusted.intact and untrusted.valid and not untrusted.trusted
 
 
-@needs_pdfsig
 def test_one_changed_byte_after_signing_makes_pdfsig_report_invalid(
     signed: tuple[Path, Path, SignResult], pki: PKI, tmp_path: Path
 ) -> None:
+    _tools()
     _, dst, _ = signed
     data = bytearray(dst.read_bytes())
     at = data.index(b"HPD-2026-000123")  # inside the signed byte range: the page's own text

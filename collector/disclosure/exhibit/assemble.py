@@ -19,6 +19,7 @@ from collector.evidence.bundle.verify import read_manifest
 from collector.evidence.model import Metadata
 from collector.policy import protected
 from collector.store import tombstones
+from collector.store.actions import LedgerAction
 from collector.store.ledger import now
 from collector.store.model import LedgerEvent
 from collector.store.roles import Action
@@ -102,13 +103,13 @@ def _item(store: Store, actor: Actor, bundle_id: str) -> ExhibitItem:
     meta = Metadata.model_validate_json((path / "data" / layout.METADATA).read_bytes())
     hashes = _recompute(path, meta, bundle_id)
     events = store.ledger.events(subject=bundle_id)
-    approved = _first(store.ledger.events(subject=meta.authorization.id), "auth.approve")
+    approved = _first(store.ledger.events(subject=meta.authorization.id), LedgerAction.auth_approve)
     refs = {
         key: LedgerRef(id=e.seq, action=e.action, at=e.at.isoformat(), actor=e.actor)
         for key, e in (
-            ("captured", _first(events, "capture.sealed")),
+            ("captured", _first(events, LedgerAction.capture_sealed)),
             ("approved", approved),
-            ("verified", _last(events, "bundle.verify")),
+            ("verified", _last(events, LedgerAction.bundle_verify)),
         )
         if e is not None
     }

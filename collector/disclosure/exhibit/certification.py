@@ -26,6 +26,7 @@ from typing import Any
 from collector.disclosure.exhibit.model import ExhibitItem, LedgerRef, Packet
 from collector.errors import UsageError
 from collector.evidence.custody import CustodyEvent
+from collector.store.actions import LedgerAction
 
 DECLARATIONS = "exhibit/declarations"
 VALIDATION_REPORT = "docs/VALIDATION.md"
@@ -34,13 +35,13 @@ _JURISDICTION = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 # Which ledger rows (by ExhibitItem.ledger key, or by action) each statement rests on.
 _LEDGER_SOURCES: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
-    "captured": (frozenset({"captured", "capture", "sealed"}), ("capture.sealed",)),
+    "captured": (frozenset({"captured", "capture", "sealed"}), (LedgerAction.capture_sealed,)),
     "approved": (
         frozenset({"approved", "approval", "authorization"}),
-        ("auth.approve", "auth.review"),
+        (LedgerAction.auth_approve, LedgerAction.auth_review),
     ),
     "timestamped": (frozenset({"timestamped", "timestamp"}), ("timestamp.",)),
-    "verified": (frozenset({"verified", "verify"}), ("bundle.verify",)),
+    "verified": (frozenset({"verified", "verify"}), (LedgerAction.bundle_verify,)),
     "hashes": (frozenset({"hashes", "recomputed", "exhibit", "hash-check"}), ("exhibit.",)),
 }
 

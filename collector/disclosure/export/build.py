@@ -35,6 +35,7 @@ from collector.evidence.bundle import layout
 from collector.evidence.custody import CustodyEvent, EventType
 from collector.evidence.model import Metadata, Model, Person
 from collector.policy import protected
+from collector.store.actions import LedgerAction
 from collector.store.custody_log import custody_builder
 from collector.store.ledger import CustodyBuilder, now
 from collector.store.roles import Action
@@ -139,7 +140,7 @@ def export(
     for row in rows:
         if protected.state(store, row.id) in ("pending", "rejected"):
             reason = f"{row.id} is quarantined for protected-content review: it is not disseminated"
-            store.ledger.record("denied.export", "refused", actor=actor.user.name, subject=row.id,
+            store.ledger.record(LedgerAction.denied_export, "refused", actor=actor.user.name, subject=row.id,
                                 details={"reason": reason})  # fmt: skip
             raise Refused(reason)
     for row in rows:
@@ -206,7 +207,7 @@ def export(
         raise
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     store.ledger.record(
-        "export", actor=actor.user.name, subject=export_id,
+        LedgerAction.export, actor=actor.user.name, subject=export_id,
         details={"file": str(out), "sha256": digest, "bundles": bundle_ids, **details},
     )  # fmt: skip
     warnings = []

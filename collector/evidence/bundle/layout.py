@@ -8,8 +8,9 @@ from typing import TypeVar, overload
 _T = TypeVar("_T")
 
 FORMAT = "collector-bundle/1.2"
-READABLE_FORMATS = frozenset({"collector-bundle/1.1", FORMAT})
-"""Formats `verify` reads: minor versions only add fields."""
+"""The format this version writes (docs/FORMAT.md, "Versions")."""
+READABLE_FORMATS = frozenset({"collector-bundle/1.0", "collector-bundle/1.1", FORMAT})
+"""Every format this tool ever wrote: `verify` reads them all (`model.metadata_model`)."""
 
 METADATA = "metadata.json"
 SCREENSHOT = "screenshot.png"

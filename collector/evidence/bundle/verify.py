@@ -18,7 +18,7 @@ from collector.evidence.bundle import layout
 from collector.evidence.bundle.hashing import Digests, digest_file
 from collector.evidence.custody import ChainHead, CustodyEvent, EventType, verify_chain
 from collector.evidence.keys import KeyLookup
-from collector.evidence.model import Metadata, Model, approval_payload
+from collector.evidence.model import Metadata, Model, approval_payload, metadata_model
 from collector.evidence.timestamp import TimestampInvalid, check_time_window, verify_timestamp
 
 NO_LIMIT_S = 100 * 365 * 86400.0
@@ -259,7 +259,7 @@ def _check_metadata(
 ) -> Metadata | None:
     path = bag / "data" / layout.METADATA
     try:
-        meta = Metadata.model_validate_json(path.read_bytes())
+        meta = metadata_model(info.get("Bundle-Format")).model_validate_json(path.read_bytes())
     except (OSError, ValidationError) as exc:
         first = str(exc).splitlines()[0]
         c.add("metadata", False, f"metadata.json unreadable or invalid: {first}")
@@ -289,6 +289,7 @@ def _check_authorization(
     An exigent capture has no prior approval: its supervisor review is a custody event.
     """
     if meta is None:
+        c.add("authorization", False, "not checked: metadata.json could not be read")
         return
     auth = meta.authorization
     if auth.conditions.exigent:
@@ -349,6 +350,7 @@ def _check_time(
 ) -> None:
     """The seal's time-stamp (seal.tsr, or a late `timestamped` custody event) and the clock."""
     if meta is None:
+        c.add("time-stamp", False, "not checked: metadata.json could not be read")
         return
     clock = meta.clock
     if clock.warnings:

@@ -1,0 +1,134 @@
+"""Every action name the ledger records: one enum shared by every writer and every reader.
+
+A ledger row's `action` is one of these values. Writers pass a member (the ledger takes
+nothing else); readers such as the audit report match members, so renaming one renames it
+everywhere or fails the type check. Rows written by earlier versions keep their text, and
+`LedgerEvent.action` stays a string so that an unknown name is still readable.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum, unique
+
+from collector.evidence.custody import EventType
+from collector.store.roles import Action
+
+
+@unique
+class LedgerAction(StrEnum):
+    # the store
+    store_init = "store.init"
+    store_upgrade = "store.upgrade"
+    user_add = "user.add"
+    user_retire = "user.retire"
+    user_profile = "user.profile"
+    auth_login = "auth.login"
+    # authorizations
+    auth_request = "auth.request"
+    auth_approve = "auth.approve"
+    auth_deny = "auth.deny"
+    auth_revoke = "auth.revoke"
+    auth_exigent = "auth.exigent"
+    auth_review = "auth.review"
+    # captures
+    capture_allowed = "capture.allowed"
+    capture_refused = "capture.refused"
+    capture_failed = "capture.failed"
+    capture_sealed = "capture.sealed"
+    screening_quarantine = "screening.quarantine"
+    screening_nexus = "screening.nexus"
+    timestamp_obtained = "timestamp.obtained"
+    timestamp_pending = "timestamp.pending"
+    timestamp_retry = "timestamp.retry"
+    # bundles after sealing
+    bundle_verify = "bundle.verify"
+    custody_transfer = "custody.transfer"  # a refused transfer (a done one is custody.transferred)
+    export = "export"
+    audit_report = "audit.report"
+    # custody events, one per custody.EventType (`custody_action` maps them)
+    custody_captured = "custody.captured"
+    custody_timestamped = "custody.timestamped"
+    custody_verified = "custody.verified"
+    custody_viewed = "custody.viewed"
+    custody_transferred = "custody.transferred"
+    custody_exported = "custody.exported"
+    custody_disseminated = "custody.disseminated"
+    custody_graded = "custody.graded"
+    custody_reviewed = "custody.reviewed"
+    custody_held = "custody.held"
+    custody_released = "custody.released"
+    custody_purged = "custody.purged"
+    # policy areas
+    alias_request = "alias.request"
+    alias_approve = "alias.approve"
+    alias_deny = "alias.deny"
+    alias_retire = "alias.retire"
+    equipment_add = "equipment.add"
+    policy_reviewed = "policy.reviewed"
+    retention_review = "retention.review"
+    retention_hold = "retention.hold"
+    retention_release = "retention.release"
+    retention_purge_review = "retention.purge-review"
+    purge_request = "purge.request"
+    purge_approve = "purge.approve"
+    purge_executed = "purge.executed"
+    # refusals by the permission matrix (`denied_action` maps roles.Action) or a policy rule
+    denied_user_admin = "denied.user.admin"
+    denied_store_admin = "denied.store.admin"
+    denied_auth_request = "denied.auth.request"
+    denied_auth_decide = "denied.auth.decide"
+    denied_capture = "denied.capture"
+    denied_verify = "denied.verify"
+    denied_read = "denied.read"
+    denied_custody = "denied.custody"
+    denied_export = "denied.export"
+    denied_timestamp = "denied.timestamp"
+    denied_grade = "denied.grade"
+    denied_audit = "denied.audit"
+    denied_profile = "denied.profile"
+    denied_alias = "denied.alias"
+    denied_equipment = "denied.equipment"
+    denied_policy_review = "denied.policy.review"
+    denied_quarantine = "denied.quarantine"
+    denied_review_protected = "denied.review.protected"
+    denied_retention_review = "denied.retention.review"
+    denied_retention_hold = "denied.retention.hold"
+    denied_retention_release = "denied.retention.release"
+    denied_purge_request = "denied.purge.request"
+    denied_purge_approve = "denied.purge.approve"
+
+    @property
+    def is_denial(self) -> bool:
+        return self.value.startswith(DENIED_PREFIX)
+
+
+DENIED_PREFIX = "denied."
+CUSTODY_PREFIX = "custody."
+
+DENIALS: frozenset[str] = frozenset(a.value for a in LedgerAction if a.is_denial)
+"""Every refusal recorded as `denied.*` (the audit report's denied section reads these)."""
+
+
+def family(name: str) -> frozenset[str]:
+    """Every action of one family: `family("alias")` is alias.request, alias.approve, …"""
+    return frozenset(a.value for a in LedgerAction if a.value.startswith(name + "."))
+
+
+def custody_action(event: EventType) -> LedgerAction:
+    """The ledger row that mirrors a custody event of this type."""
+    return LedgerAction(CUSTODY_PREFIX + event.value)
+
+
+def custody_actions() -> frozenset[str]:
+    """Every ledger action that mirrors a custody event (not `custody.transfer`, a refusal)."""
+    return frozenset(custody_action(t).value for t in EventType)
+
+
+def denied_action(action: Action) -> LedgerAction:
+    """The refusal row for an action the permission matrix did not allow."""
+    return LedgerAction(DENIED_PREFIX + action.value)
+
+
+def denial_of(action: LedgerAction) -> LedgerAction:
+    """The refusal row for an attempt at `action` that a policy rule refused."""
+    return LedgerAction(DENIED_PREFIX + action.value)

@@ -1,0 +1,192 @@
+"""Every table of the ledger database, defined once (SQLAlchemy Core).
+
+The tables are created and changed only by the numbered migrations in `migrations/versions/`
+(Alembic); a test proves that running every migration gives exactly these tables. Times are
+ISO 8601 UTC text; JSON bodies are text. Tables listed in `APPEND_ONLY` refuse UPDATE and
+DELETE in the database itself (SQLite triggers, recreated after every migration).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
+
+HEAD = "0001"
+"""The schema revision this version of the tool writes and reads (the newest migration)."""
+
+metadata = MetaData()
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("full_name", Text, nullable=False),
+    Column("badge", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("retired_at", Text),
+    Column("key_fingerprint", Text, nullable=False),
+    Column("public_key_pem", Text, nullable=False),
+)
+
+keys = Table(
+    "keys",
+    metadata,
+    Column("fingerprint", Text, primary_key=True),
+    Column("owner", Text, ForeignKey("users.name"), nullable=False),
+    Column("public_key_pem", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("retired_at", Text),
+)
+
+authorizations = Table(
+    "authorizations",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("body", Text, nullable=False),
+)
+
+bundles = Table(
+    "bundles",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("case_number", Text, nullable=False),
+    Column("authorization_id", Text, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("seal_sha256", Text, nullable=False),
+    Column("source_url", Text, nullable=False),
+    Column("captured_by", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", Text, nullable=False),
+    Column("actor", Text),
+    Column("action", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("subject", Text),
+    Column("details", Text, nullable=False),
+    Column("prev_hash", Text, nullable=False),
+    Column("hash", Text, nullable=False, unique=True),
+)
+
+custody = Table(
+    "custody",
+    metadata,
+    Column("bundle_id", Text, ForeignKey("bundles.id"), nullable=False),
+    Column("seq", Integer, nullable=False, autoincrement=False),
+    Column("hash", Text, nullable=False, unique=True),
+    Column("body", Text, nullable=False),
+    PrimaryKeyConstraint("bundle_id", "seq"),
+)
+
+equipment = Table(
+    "equipment",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("machine_id", Text, nullable=False, unique=True),
+    Column("kind", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("assigned_to", Text),
+    Column("registered_by", Text),
+    Column("registered_at", Text, nullable=False),
+)
+
+alias_requests = Table(
+    "alias_requests",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("platform", Text, nullable=False),
+    Column("handle", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("days", Integer, nullable=False),
+    Column("requested_by", Text, nullable=False),
+    Column("requested_at", Text, nullable=False),
+)
+
+alias_decisions = Table(
+    "alias_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alias", Text, ForeignKey("alias_requests.name"), nullable=False),
+    Column("decision", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("at", Text, nullable=False),
+    Column("reason", Text),
+    Column("key_fingerprint", Text),
+    Column("signature", Text),
+    CheckConstraint("decision IN ('approve', 'deny', 'retire')", name="alias_decision_kind"),
+    sqlite_autoincrement=True,
+)
+
+purge_requests = Table(
+    "purge_requests",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("bundle_id", Text, ForeignKey("bundles.id"), nullable=False),
+    Column("requested_by", Text, nullable=False),
+    Column("requested_at", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("custody_seq", Integer, nullable=False),
+    CheckConstraint("origin IN ('request', 'review')", name="purge_request_origin"),
+)
+
+purge_approvals = Table(
+    "purge_approvals",
+    metadata,
+    Column("request_id", Text, ForeignKey("purge_requests.id"), nullable=False),
+    Column("approver", Text, nullable=False),
+    Column("approved_at", Text, nullable=False),
+    Column("custody_seq", Integer, nullable=False),
+    PrimaryKeyConstraint("request_id", "approver"),
+)
+
+purge_tombstones = Table(
+    "purge_tombstones",
+    metadata,
+    Column("bundle_id", Text, ForeignKey("bundles.id"), primary_key=True),
+    Column("request_id", Text, ForeignKey("purge_requests.id"), nullable=False, unique=True),
+    Column("seal_sha256", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("requested_by", Text, nullable=False),
+    Column("approved_by", Text, nullable=False),
+    Column("purged_at", Text, nullable=False),
+    Column("custody_seq", Integer, nullable=False),
+    Column("custody_hash", Text, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("files", Integer, nullable=False),
+    Column("bytes", Integer, nullable=False),
+)
+
+APPEND_ONLY: dict[str, str] = {
+    "events": "ledger events",
+    "custody": "custody events",
+    "bundles": "bundle rows",
+    "alias_requests": "alias requests",
+    "alias_decisions": "alias decisions",
+    "purge_requests": "purge requests",
+    "purge_approvals": "purge approvals",
+    "purge_tombstones": "tombstones",
+}
+"""Tables no code path updates or deletes, and what their rows are called in the refusal."""
+
+
+def append_only_triggers(table: str, what: str) -> list[str]:
+    """SQLite triggers that make the database itself refuse UPDATE and DELETE on `table`."""
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{what} are append-only'); END"
+        for op in ("UPDATE", "DELETE")
+    ]

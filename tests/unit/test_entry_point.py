@@ -1,0 +1,36 @@
+"""The installed `collector` entry point itself: a real process, its exit status and output.
+
+Everything else runs the same command line in-process (tests/helpers.py, `Cli.run`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import collector
+from tests.helpers import Cli
+
+
+def test_installed_command_runs_and_reports_its_version(tmp_path: Path) -> None:
+    done = Cli(tmp_path / "none").run_process("version")
+    assert done.returncode == 0 and done.stdout == f"collector {collector.__version__}\n"
+
+
+def test_errors_are_one_line_with_their_exit_code_in_a_real_process(tmp_path: Path) -> None:
+    cli = Cli(tmp_path / "none")
+    missing = cli.run_process("ledger", "verify")
+    assert missing.returncode == 2
+    assert missing.stderr.count("\n") == 1 and missing.stderr.startswith("collector: no evidence store")
+    bad = cli.run_process("capture")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_a_store_made_in_one_process_is_used_by_the_next(tmp_path: Path) -> None:
+    cli = Cli(tmp_path / "store")
+    assert cli.run_process("init", "--agency", "Entry Point PD").returncode == 0
+    made = cli.run_process("user", "add", "ann", "--role", "admin", "--name", "Ann", "--badge", "1",
+                           new_passphrase="ann-passphrase")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    status = cli.run_process("store", "status", "--json")
+    assert status.returncode == 0 and '"state": "current"' in status.stdout
+    assert "2 events, chain intact" in cli.run_process("ledger", "verify").stdout
