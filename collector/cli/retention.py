@@ -2,7 +2,7 @@
 
 Wiring only; the rules are in `collector.retention`. Exit codes as everywhere: 0 ok,
 2 bad input, 3 refused (recorded in the ledger). `collector verify` of a purged bundle
-exits 5 (`collector.retention.EXIT_PURGED`).
+exits 5 (`collector.errors.EXIT_PURGED`).
 """
 
 from __future__ import annotations

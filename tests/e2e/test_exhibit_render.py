@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 
-from collector.disclosure.exhibit import render
 from collector.disclosure.exhibit.model import (
     Declarant,
     ExhibitItem,
@@ -32,9 +31,13 @@ from collector.disclosure.exhibit.model import (
 from collector.disclosure.exhibit.render import (
     RedactedView,
     RedactionEntry,
+    geometry,
+    pdf,
     render_html,
     render_pdf,
+    view,
 )
+from collector.disclosure.exhibit.render import pages as page_rules
 from collector.errors import IntegrityError, UsageError
 from collector.evidence.bundle.verify import CustodyInput, verify_bundle
 from collector.evidence.model import Metadata, PageChange, Person
@@ -242,7 +245,7 @@ def test_packet_text_has_case_urls_hashes_people_declaration_and_notice(
     assert f"custody #1 captured {first.custody[0].hash[:16]}" in flat
     assert f"ledger #{first.ledger['approved'].id} auth.approve" in flat
     # the verification commands, as the README gives them
-    for command, _what in render.VERIFY_COMMANDS:
+    for command, _what in geometry.VERIFY_COMMANDS:
         for line in command.splitlines():
             assert line.strip().rstrip("\\").strip() in text, line
 
@@ -277,7 +280,7 @@ def test_every_page_is_footed_with_bates_page_bundle_url_and_time(two: dict[str,
             capture = items[bundle_id].metadata.capture
             assert f"Bundle {bundle_id}" in flat, number
             assert f"Source URL: {capture.requested_url}" in flat, number
-            assert f"Captured (UTC): {render.utc(capture.started_at)}" in flat, number
+            assert f"Captured (UTC): {page_rules.utc(capture.started_at)}" in flat, number
     assert len(set(seen_bates)) == pages  # continuous and unique across the packet
 
 
@@ -341,9 +344,9 @@ def test_tall_capture_is_split_across_as_many_pages_as_its_height_needs(
     shot = next(a for a in item.metadata.artifacts if a.path == "screenshot.png")
     assert shot.height == TALL_PAGE_HEIGHT and shot.width is not None
     assert not [c for c in item.metadata.capture.changes if c.kind == "screenshot-clipped"]
-    per_page = int(render.SLICE_MAX_DISPLAY_PX / render.display_scale(shot.width))
+    per_page = int(geometry.SLICE_MAX_DISPLAY_PX / page_rules.display_scale(shot.width))
     expected = -(-TALL_PAGE_HEIGHT // per_page)  # ceiling
-    assert expected == len(render.slice_rows(shot.width, shot.height)) >= 20
+    assert expected == len(page_rules.slice_rows(shot.width, shot.height)) >= 20
     out = tmp_path / "tall.pdf"
     result = render_pdf(_packet([item], bates_prefix="", bates_start=1), out)
     screenshot = next(e for e in result.contents if e.title == "Screenshot")
@@ -438,7 +441,7 @@ def test_declaration_form_follows_the_jurisdiction_and_refuses_bad_input(
 def test_verification_commands_are_the_readmes() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Verifying without this tool", 1)[1].split("\n## ", 1)[0]
-    for command, _what in render.VERIFY_COMMANDS:
+    for command, _what in geometry.VERIFY_COMMANDS:
         for line in command.splitlines():
             assert line in section, line
 
@@ -472,7 +475,7 @@ def test_no_script_runs_and_nothing_loads_even_if_markup_got_through(
     captures: dict[str, Any], site: FixtureServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Defence in depth: markup that escaped escaping still neither runs nor loads."""
-    original = render._document
+    original = view.packet_document
     beacon = site.http_url("/beacon.png")
 
     def leaky(*args: Any, **kwargs: Any) -> str:
@@ -483,7 +486,7 @@ def test_no_script_runs_and_nothing_loads_even_if_markup_got_through(
         )
         return html.replace("</body>", injected + "</body>")
 
-    monkeypatch.setattr(render, "_document", leaky)
+    monkeypatch.setattr(pdf, "packet_document", leaky)
     before = list(site.requests)
     out = tmp_path / "leaky.pdf"
     render_pdf(_packet([_item(captures["store"], captures["hostile"])]), out)

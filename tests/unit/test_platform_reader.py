@@ -224,7 +224,8 @@ def test_unknown_fields_are_a_programming_error() -> None:
 
 
 def test_screenshot_clip_only_for_documents_too_large_for_one_png() -> None:
-    from collector.browser.session import MAX_SCREENSHOT_PIXELS, screenshot_clip
+    from collector.browser.artifact_steps import screenshot_clip
+    from collector.browser.capture_base import MAX_SCREENSHOT_PIXELS
 
     assert screenshot_clip(1280, 32_000, 1280, 1.0) is None  # the tall fixture page: whole
     wide = screenshot_clip(36_499, 22_827, 1280, 1.0)  # an unstyled saved Bluesky page
