@@ -1,4 +1,6 @@
-"""`collector verify` and `custody verify`: find the bundle, run the checklist, record it."""
+"""Verification in a store (`collector verify ID`, `custody verify`): bundle verification
+(`evidence/bundle/verify.py`) against the store's key registry, custody log and purge
+tombstones, with the result recorded in the ledger."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Verifying an export zip on a machine with no evidence store.
+"""Export verification: a recipient's zip on a machine with no evidence store, every bag in it
+by bundle verification (`evidence/bundle/verify.py`), against the key list the recipient trusts.
 
 The zip is hostile input: entries are checked (no absolute paths, no `..`, no links, bounded
 sizes) and extracted into a private temporary directory before anything is read.

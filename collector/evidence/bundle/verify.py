@@ -1,4 +1,7 @@
-"""Verification: a checklist of named checks a custodian can read aloud.
+"""Bundle verification: one bag on its own, a checklist of named checks a custodian can read
+aloud. (The other two kinds build on it: verification in a store, `store/verify.py`, adds the
+store's key registry, custody log and tombstones; export verification,
+`disclosure/export/verify.py`, checks a recipient's zip against a trusted key list.)
 
 Every payload file is read once (SHA-256 and SHA-512 together). Nothing here writes
 to the bundle. The result is data; the CLI prints it.
