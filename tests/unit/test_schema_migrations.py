@@ -170,3 +170,31 @@ def test_missing_ledger_is_an_error_not_a_new_empty_one(cli: Cli) -> None:
     result = cli.run("ledger", "verify")
     assert result.returncode == 2 and "no ledger" in result.stderr
     assert not (cli.store / "ledger.sqlite").exists()
+
+
+def test_store_made_before_feature_tables_existed_gets_them_with_their_triggers(tmp_path: Path) -> None:
+    """Stores of the first releases had only the core tables; the baseline adds the rest."""
+    cli = _legacy_copy(tmp_path)
+    db = sqlite3.connect(cli.store / "ledger.sqlite")
+    with db:
+        for table in ("alias_decisions", "alias_requests", "equipment"):
+            for op in ("update", "delete"):
+                db.execute(f"DROP TRIGGER IF EXISTS {table}_no_{op}")
+            db.execute(f"DROP TABLE {table}")
+    db.close()
+    done = cli.json("store", "upgrade")
+    assert done["tables_created"] == ["alembic_version", "alias_decisions", "alias_requests", "equipment"]
+    db = sqlite3.connect(cli.store / "ledger.sqlite")
+    triggers = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert {"alias_requests_no_update", "alias_decisions_no_delete"} <= triggers
+    assert cli.json("alias", "list") == [] and cli.json("equipment", "list") == []
+
+
+def test_only_an_admin_or_the_store_owner_upgrades(tmp_path: Path) -> None:
+    cli = _legacy_copy(tmp_path)
+    refused = cli.run("store", "upgrade", as_user="alice", passphrase="legacy-alice-passphrase")
+    assert refused.returncode == 3 and "may not store.admin" in refused.stderr
+    assert cli.json("store", "status")["state"] == "unversioned"
+    done = cli.json("store", "upgrade", as_user="adam", passphrase="legacy-adam-passphrase")
+    assert done["upgraded"] is True
+    assert cli.events()[-1]["actor"] == "adam"
