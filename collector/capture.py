@@ -19,7 +19,7 @@ import rfc8785
 from collector import TOOL_NAME, __version__
 from collector.browser import AliasSession, chromium_version_warning
 from collector.browser import capture as browser_capture
-from collector.errors import CaptureFailed, CollectorError, Refused, UsageError
+from collector.errors import CaptureFailed, CollectorError, NavigationRefused, Refused, UsageError
 from collector.evidence.bundle import layout
 from collector.evidence.bundle.seal import Sealed, describe, seal
 from collector.evidence.clock import clock_report
@@ -37,9 +37,10 @@ from collector.evidence.model import (
     ToolInfo,
 )
 from collector.evidence.post import PageState, Post
+from collector.evidence.urls import Url
 from collector.platforms import summary
 from collector.policy import aliases, equipment, exigent, gate, screening
-from collector.policy.urls import resolve
+from collector.policy.addresses import resolve
 from collector.store.actions import LedgerAction
 from collector.store.custody_log import custody_builder
 from collector.store.ledger import now
@@ -89,7 +90,7 @@ def _refuse(
 
 def authorize(
     store: Store, actor: Actor, url: str, auth_id: str | None
-) -> tuple[Authorization, MachineRecord]:
+) -> tuple[Authorization, MachineRecord, Url]:
     """Run the gate and the equipment rule; a refusal is recorded in the ledger and raised."""
     auth = store.ledger.authorization(auth_id) if auth_id else None
     approver_key = None
@@ -123,7 +124,7 @@ def authorize(
             "machine": machine.model_dump(mode="json"),
         },
     )
-    return auth, machine
+    return auth, machine, decision.url
 
 
 def run(
@@ -144,10 +145,13 @@ def run(
         if auth_id:
             raise UsageError("--exigent makes its own authorization: leave out --auth")
         auth_id = exigent.create(store, actor, url, *exigent_case).id
-    auth, machine = authorize(store, actor, url, auth_id)
+    auth, machine, target = authorize(store, actor, url, auth_id)
     alias, session = _alias_session(store, actor, auth, url, profile)
     settings = store.config.browser.model_copy(
-        update={"block_private_network": not store.config.policy.allow_private_network}
+        update={
+            "block_private_network": not store.config.policy.allow_private_network,
+            "allowed_hosts": list(store.config.policy.allowed_hosts),
+        }
     )
     clock = clock_report(
         store.config.clock.ntp_server,
@@ -160,7 +164,7 @@ def run(
     workdir.mkdir(parents=True)
     sealed: Sealed | None = None
     try:
-        record = (browser or browser_capture)(url, settings, workdir, session)
+        record = (browser or browser_capture)(target.href, settings, workdir, session)
         screened = screen_capture(store, auth, workdir)
         if screened.disposition == "quarantined" and store.config.policy.screening.mode == "refuse":
             raise _refuse(
@@ -171,6 +175,8 @@ def run(
             store, actor, auth, bundle_id, record, settings, workdir, note, clock, machine,
             screened, _identity(alias, session),
         )  # fmt: skip
+        if url != target.href:
+            metadata.requested_as = url
         signer = store.public_key_path(actor.user.name).read_bytes()
         stamp, stamped = stamper(store)
         sealed = seal(
@@ -182,6 +188,8 @@ def run(
             store.bundles_dir / bundle_id,
             stamp,
         )
+    except NavigationRefused as exc:
+        raise _refuse(store, actor, auth.id, url, str(exc), "navigation") from None
     except Refused:
         raise
     except CollectorError as exc:
@@ -268,7 +276,7 @@ def run(
         bundle_id=bundle_id,
         path=str(sealed.path),
         seal_sha256=sealed.seal_sha256,
-        requested_url=url,
+        requested_url=target.href,
         final_url=record.final_url,
         status=record.status,
         title=record.title,

@@ -31,6 +31,13 @@ class Refused(CollectorError):
     exit_code = 3
 
 
+class NavigationRefused(Refused):
+    """The page led the browser outside what the capture may reach (scope, private network).
+
+    Raised by the browser before anything is sealed; the capture records it as a refusal.
+    """
+
+
 class CaptureFailed(CollectorError):
     """A technical failure during capture or sealing; nothing was sealed."""
 

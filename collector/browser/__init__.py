@@ -26,7 +26,7 @@ from collector.browser.journal import one_line
 from collector.browser.launch import TESTED_CHROMIUM_MAJORS, chromium_version_warning
 from collector.browser.redaction import CREDENTIAL_PARAMS, AliasSession, Redactor
 from collector.browser.session import ARTIFACTS, CaptureSession
-from collector.errors import CaptureFailed
+from collector.errors import CaptureFailed, NavigationRefused
 from collector.evidence.model import BrowserSettings, CaptureRecord
 
 __all__ = [
@@ -59,6 +59,11 @@ async def capture_async(
     run = CaptureSession(url, settings, workdir, session)
     try:
         return await asyncio.wait_for(run.run(), timeout=settings.total_timeout_s)
+    except NavigationRefused as exc:
+        run.remove_artifacts()
+        if run.redactor is not None:
+            raise NavigationRefused(run.redactor.scrub(str(exc))) from None
+        raise
     except CaptureFailed as exc:
         run.remove_artifacts()
         if run.redactor is not None:

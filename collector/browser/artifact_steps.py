@@ -34,10 +34,10 @@ from collector.browser.capture_base import (
     read_headers,
     redirect_chain,
 )
-from collector.browser.egress import egress_for
+from collector.browser.egress.probe import egress_for
+from collector.browser.egress.socks import EgressPoint
 from collector.browser.journal import StepHandle, one_line
 from collector.browser.media import MEDIA_SCRATCH, MediaOutcome, orphans, save_media
-from collector.browser.network import PrivateNetworkGuard
 from collector.browser.recorder import TrafficRecorder
 from collector.browser.redaction import Redactor, redaction_lines
 from collector.browser.tls import collect_tls
@@ -166,7 +166,7 @@ class ArtifactSteps(SessionBase):
         self,
         context: BrowserContext,
         recorder: TrafficRecorder,
-        guard: PrivateNetworkGuard | None,
+        egress: EgressPoint | None,
     ) -> None:
         """Save the post's media as files of their own (see `collector.browser.media`)."""
         post = self.state.post
@@ -183,7 +183,7 @@ class ArtifactSteps(SessionBase):
                     post.media,
                     context=context,
                     recorder=recorder,
-                    guard=guard,
+                    egress=egress,
                     settings=self.settings,
                     workdir=self.workdir,
                     page_url=main.url,
@@ -262,19 +262,20 @@ class ArtifactSteps(SessionBase):
                 state.webdriver = webdriver if isinstance(webdriver, bool) else None
             except (TimeoutError, PlaywrightError) as exc:
                 step.note(f"navigator.webdriver not readable: {one_line(exc)}")
-            try:
-                addr = await asyncio.wait_for(main.server_addr(), SMALL_CALL_S)
-            except (TimeoutError, PlaywrightError):
-                addr = None
-            if addr:
-                state.server = ServerAddress(ip=addr["ipAddress"], port=int(addr["port"]))
+            connected = self.egress.address_for_url(main.url) if self.egress else None
+            addr = f"{connected[0]}:{connected[1]}" if connected else None
+            if connected:
+                state.server = ServerAddress(ip=connected[0], port=connected[1])
             state.egress = egress_for(
                 state.server.ip if state.server else None,
                 state.server.port if state.server else None,
                 self.settings.proxy,
             )
             step.note(f"user agent {state.user_agent!r}; navigator.webdriver={state.webdriver}")
-            step.note(f"server {addr}; local address {state.egress.local_address}")
+            step.note(
+                f"server {addr or 'unknown'} (as the egress point connected to it); "
+                f"local address {state.egress.local_address}"
+            )
 
     async def _redact_files(self, redactor: Redactor) -> None:
         """Replace the alias's stored values in the text files (byte for byte, recorded)."""

@@ -16,6 +16,7 @@ from playwright.async_api import (
     Response,
 )
 
+from collector.browser.egress.socks import EgressPoint
 from collector.browser.expand import Expander
 from collector.browser.journal import Deadline, Journal, utcnow
 from collector.browser.redaction import AliasSession, Redactor
@@ -114,6 +115,7 @@ class SessionBase:
         total = settings.total_timeout_s
         self.reserve = finish_reserve(total) + min(CLOSE_RESERVE_S, 0.1 * total)
         self.state = CaptureState()
+        self.egress: EgressPoint | None = None
         self._sink: WarcSink | None = None
         self.expander = Expander(self.journal, settings.expand_max_clicks)
 

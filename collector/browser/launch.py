@@ -17,6 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from playwright.async_api import Browser, Playwright, ProxySettings
 
+from collector.browser.egress.policy import BROWSER_SERVICES
 from collector.errors import CaptureFailed
 from collector.evidence.model import BrowserSettings
 
@@ -29,7 +30,15 @@ BASE_ARGS: tuple[str, ...] = (
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
-    "--disable-features=Translate,MediaRouter,OptimizationHints",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    # The browser's own services (component updates, account lookups) are pointed at names
+    # that never resolve, so they cannot leave even where the egress point lets public
+    # addresses through; Playwright's `--disable-features` list is left whole (a second
+    # `--disable-features` would replace it).
+    f"--component-updater=url-source=http://component-updater.{BROWSER_SERVICES}",
+    f"--gaia-url=http://gaia.{BROWSER_SERVICES}",
+    f"--google-apis-url=http://apis.{BROWSER_SERVICES}",
     "--disable-default-apps",
 )
 
@@ -127,14 +136,23 @@ def _certutil(*args: str) -> None:
 
 
 async def launch_browser(
-    playwright: Playwright, settings: BrowserSettings, args: list[str], home: Path
+    playwright: Playwright,
+    settings: BrowserSettings,
+    args: list[str],
+    home: Path,
+    proxy_server: str | None = None,
 ) -> Browser:
-    """Launch headless Chromium from `settings.executable_path`; CaptureFailed if it will not."""
+    """Launch headless Chromium from `settings.executable_path`; CaptureFailed if it will not.
+
+    `proxy_server` (a capture's egress point) carries all of the browser's traffic; Playwright
+    sends loopback traffic through it too.
+    """
     if not Path(settings.executable_path).exists():
         raise CaptureFailed(f"browser executable not found: {settings.executable_path}")
     env: dict[str, str | float | bool] = {k: v for k, v in os.environ.items() if k != "HOME"}
     env["HOME"] = str(home)
-    proxy: ProxySettings | None = {"server": settings.proxy} if settings.proxy else None
+    server = proxy_server or settings.proxy
+    proxy: ProxySettings | None = {"server": server} if server else None
     try:
         return await playwright.chromium.launch(
             executable_path=settings.executable_path,

@@ -37,8 +37,8 @@ import magic
 from playwright.async_api import BrowserContext
 from playwright.async_api import Error as PlaywrightError
 
+from collector.browser.egress.socks import EgressPoint
 from collector.browser.journal import StepHandle, one_line, utcnow
-from collector.browser.network import PrivateNetworkGuard
 from collector.browser.recorder import TrafficRecorder
 from collector.browser.streams import MANIFEST_MAX_BYTES, Assembler, stream_format
 from collector.browser.traffic_index import BodyLocation, url_key
@@ -218,7 +218,7 @@ class MediaOutcome:
 class _Saver:
     context: BrowserContext
     recorder: TrafficRecorder
-    guard: PrivateNetworkGuard | None
+    egress: EgressPoint | None
     settings: BrowserSettings
     workdir: Path
     page_url: str
@@ -317,12 +317,10 @@ class _Saver:
         current = url
         keys = [url]
         for _hop in range(MAX_REDIRECTS + 1):
-            if self.guard is not None:
-                verdict = await self.guard.check_tool_request("GET", current)
-                if verdict.blocked:
-                    self._skip(
-                        item, position, f"blocked by the private-network guard: {verdict.reason}"
-                    )
+            if self.egress is not None:
+                reason = await self.egress.refusal_for_url(current)
+                if reason is not None:
+                    self._skip(item, position, f"refused by the egress point: {reason}")
                     return None
             timeout = self.budget.left_s()
             if timeout <= 0:
@@ -504,7 +502,7 @@ async def save_media(
     *,
     context: BrowserContext,
     recorder: TrafficRecorder,
-    guard: PrivateNetworkGuard | None,
+    egress: EgressPoint | None,
     settings: BrowserSettings,
     workdir: Path,
     page_url: str,
@@ -521,7 +519,7 @@ async def save_media(
     saver = _Saver(
         context=context,
         recorder=recorder,
-        guard=guard,
+        egress=egress,
         settings=settings,
         workdir=workdir,
         page_url=page_url,

@@ -30,8 +30,8 @@ from typing import BinaryIO, TypeVar
 
 from playwright.async_api import BrowserContext, Page, Request, Response
 
+from collector.browser.egress.socks import EgressPoint
 from collector.browser.journal import Journal, one_line, utcnow
-from collector.browser.network import PrivateNetworkGuard
 from collector.browser.redaction import HeaderList, Redactor
 from collector.browser.traffic_index import BodyLocation, TrafficIndex
 from collector.browser.warc import (
@@ -90,14 +90,14 @@ class TrafficRecorder:
         self,
         sink: WarcSink,
         journal: Journal,
-        guard: PrivateNetworkGuard | None,
+        egress: EgressPoint | None,
         redactor: Redactor | None = None,
         json_index_max: int = 2000,
     ) -> None:
         self._sink = sink
         self._redactor = redactor
         self._journal = journal
-        self._guard = guard
+        self._egress = egress
         self._queue: asyncio.Queue[_Pending | _Fetched | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._draining = asyncio.Event()
@@ -110,6 +110,8 @@ class TrafficRecorder:
         self.bodies_unavailable = 0
         self.main_page: Page | None = None
         self.main_responses: list[Response] = []
+        self.main_failures: list[str] = []
+        """URLs of main-frame document requests that failed (a refused redirect target, say)."""
         self.write_error: str | None = None
         self.ignored_after_close = 0
         self.unwritten = 0
@@ -132,7 +134,13 @@ class TrafficRecorder:
     def _on_request_failed(self, request: Request) -> None:
         if self._closed:
             return
-        if self._guard is not None and self._guard.was_blocked(request):
+        with contextlib.suppress(Exception):
+            if request.is_navigation_request() and request.frame.parent_frame is None:
+                self.main_failures.append(request.url)
+        hit = self._egress.blocked_for_url(request.url) if self._egress is not None else None
+        if hit is not None:
+            hit.reported = True
+            self._journal.change("request-blocked", f"{request.method} {request.url}: {hit.reason}")
             return
         self.failed += 1
 
@@ -298,11 +306,8 @@ class TrafficRecorder:
             request_headers = [(h["name"], h["value"]) for h in raw_request]
         except Exception:
             request_headers = list(request.headers.items())
-        try:
-            addr = await self._bounded(response.server_addr(), META_TIMEOUT_S)
-            server_ip = addr["ipAddress"] if addr else None
-        except Exception:
-            server_ip = None
+        connected = self._egress.address_for_url(url) if self._egress is not None else None
+        server_ip = connected[0] if connected else None  # never the egress point's own address
 
         status = response.status
         has_location = any(name.lower() == "location" for name, _ in response_headers)

@@ -36,6 +36,9 @@ from collector.browser.capture_base import (
     WARC_SCRATCH,
     redirect_chain,
 )
+from collector.browser.egress.policy import EgressRules
+from collector.browser.egress.resolve import HostRules, PinnedResolver
+from collector.browser.egress.socks import EgressPoint, allowed_origin
 from collector.browser.journal import one_line, utcnow
 from collector.browser.launch import (
     TrustedCa,
@@ -46,11 +49,10 @@ from collector.browser.launch import (
     launch_browser,
 )
 from collector.browser.media import MEDIA_SCRATCH
-from collector.browser.network import PrivateNetworkGuard, PrivateNetworkPolicy
 from collector.browser.page_steps import PageSteps
 from collector.browser.recorder import TrafficRecorder
 from collector.browser.warc import WarcSink
-from collector.errors import CaptureFailed
+from collector.errors import CaptureFailed, NavigationRefused
 from collector.evidence.bundle.layout import DOM as PAGE_HTML
 from collector.evidence.bundle.layout import (
     FEED_ITEMS,
@@ -77,6 +79,7 @@ class CaptureSession(PageSteps, ArtifactSteps):
 
     async def run(self) -> CaptureRecord:
         try:
+            self.egress = await self._open_egress()
             with browser_home(self.settings.extra_ca_certs) as (home, trusted):
                 try:
                     playwright_cm = async_playwright()
@@ -97,6 +100,8 @@ class CaptureSession(PageSteps, ArtifactSteps):
         finally:
             if self._sink is not None:
                 self._sink.discard()
+            if self.egress is not None:
+                await self.egress.close()
         return self._record()
 
     def remove_artifacts(self) -> None:
@@ -110,13 +115,43 @@ class CaptureSession(PageSteps, ArtifactSteps):
 
     # ------------------------------------------------------------------ steps
 
+    async def _open_egress(self) -> EgressPoint:
+        """The capture's one way out (see `collector.browser.egress`), started before the browser."""
+        settings = self.settings
+        with self.journal.step("egress") as step:
+            try:
+                rules = HostRules.parse(settings.host_resolver_rules)
+                egress = EgressPoint(
+                    EgressRules(
+                        block_private=settings.block_private_network,
+                        allowed=frozenset(allowed_origin(text) for text in settings.allowed_hosts),
+                    ),
+                    PinnedResolver(rules),
+                    upstream=settings.proxy,
+                )
+            except ValueError as exc:
+                raise CaptureFailed(f"egress settings are unusable: {exc}") from exc
+            await egress.start()
+            step.note(
+                f"all traffic through {egress.proxy_url} (SOCKS5): names resolved there and pinned, "
+                + ("private, loopback, link-local and reserved addresses refused"
+                   if settings.block_private_network else "private networks allowed by this store")
+                + (f"; allowed origins {', '.join(sorted(egress.rules.allowed))}"
+                   if egress.rules.allowed else "")
+                + (f"; through upstream proxy {settings.proxy}" if settings.proxy else "")
+            )  # fmt: skip
+            return egress
+
     async def _launch(
         self, playwright: Playwright, home: Path, trusted: list[TrustedCa]
     ) -> Browser:
         settings = self.settings
         with self.journal.step("launch") as step:
             args = launch_args(settings)
-            browser = await launch_browser(playwright, settings, args, home)
+            assert self.egress is not None
+            browser = await launch_browser(
+                playwright, settings, args, home, proxy_server=self.egress.proxy_url
+            )
             self.state.version = browser.version
             actual = await actual_command_line(browser)
             if actual is not None:
@@ -164,18 +199,11 @@ class CaptureSession(PageSteps, ArtifactSteps):
         try:
             with journal.step("context") as step:
                 context = await self._new_context(browser)
-                guard: PrivateNetworkGuard | None = None
-                if settings.block_private_network:
-                    guard = PrivateNetworkGuard(PrivateNetworkPolicy(), journal)
-                    await guard.install(context)
-                    step.note(
-                        "requests to private, loopback, link-local and reserved addresses blocked"
-                    )
-                else:
-                    step.note("private-network blocking off: no request routing installed")
+                egress = self.egress
+                assert egress is not None
                 self._sink = WarcSink(self.workdir / WARC_SCRATCH)
                 recorder = TrafficRecorder(
-                    self._sink, journal, guard, self.redactor, settings.platform_json_max
+                    self._sink, journal, egress, self.redactor, settings.platform_json_max
                 )
                 recorder.attach(context)
                 page = await context.new_page()
@@ -197,7 +225,7 @@ class CaptureSession(PageSteps, ArtifactSteps):
                         "every stored file and record"
                     )
             warming = asyncio.ensure_future(asyncio.to_thread(warm_up))
-            await self._navigate(page, recorder, guard)
+            await self._navigate(page, recorder)
             await self._response_body()
             await self._settle(page)
             await self._consent(page)
@@ -210,16 +238,15 @@ class CaptureSession(PageSteps, ArtifactSteps):
             with contextlib.suppress(Exception):  # a failed warm-up only costs time later
                 await asyncio.wait_for(warming, SMALL_CALL_S)
             await self._post()
-            await self._media(context, recorder, guard)
+            await self._media(context, recorder, egress)
             await self._mhtml(cdp)
             await self._tls(cdp)
             await self._environment(page)
             if self.redactor is not None:
                 await self._redact_files(self.redactor)
             await self._warc(context, recorder, watch)
-            self.state.blocked = (
-                len(guard.blocked) + len(guard.blocked_tool_requests) if guard else 0
-            )
+            self._report_unmatched_blocks()
+            self.state.blocked = len(egress.blocked)
         finally:
             if recorder is not None:
                 await recorder.abort()
@@ -227,9 +254,7 @@ class CaptureSession(PageSteps, ArtifactSteps):
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(context.close(), CLOSE_RESERVE_S)
 
-    async def _navigate(
-        self, page: Page, recorder: TrafficRecorder, guard: PrivateNetworkGuard | None
-    ) -> None:
+    async def _navigate(self, page: Page, recorder: TrafficRecorder) -> None:
         with self.journal.step("navigate") as step:
             budget = self.deadline.budget(self.settings.navigation_timeout_s, self.reserve)
             if budget <= 0:
@@ -251,8 +276,12 @@ class CaptureSession(PageSteps, ArtifactSteps):
                 if recorder.main_responses and "interrupted by another navigation" in message:
                     step.note(f"navigation replaced by the page itself: {message}")
                 else:
-                    if guard is not None and "ERR_BLOCKED_BY_CLIENT" in message:
-                        message += " (the address is on a private network and blocking is on)"
+                    refused = self._refused_navigation(recorder)
+                    if refused is not None:
+                        raise NavigationRefused(refused) from exc
+                    failed = self.egress.failure_for_url(self.url) if self.egress else None
+                    if failed is not None:
+                        message += f" (egress point: {failed})"
                     raise CaptureFailed(f"could not load {self.url}: {message}") from exc
             main = recorder.main_responses[-1] if recorder.main_responses else response
             if main is None:
@@ -261,8 +290,44 @@ class CaptureSession(PageSteps, ArtifactSteps):
             self.state.redirects = await redirect_chain(main.request)
             step.note(f"{main.status} {main.url}; {len(self.state.redirects)} redirect(s)")
 
+    def _refused_navigation(self, recorder: TrafficRecorder) -> str | None:
+        """Why the main document could not load, when the egress point refused a document
+        request of the main frame (the URL itself, or a redirect target)."""
+        egress = self.egress
+        if egress is None:
+            return None
+        for url in reversed(recorder.main_failures):
+            hit = egress.blocked_for_url(url)
+            if hit is not None:
+                where = "" if url == self.url else f" led to {url}, which"
+                return f"loading {self.url}{where}: the egress point refused {hit.origin}: {hit.reason}"
+        return None
+
+    def _report_unmatched_blocks(self) -> None:
+        """Refused connections no failed request was matched to (a WebSocket, a preconnect)."""
+        if self.egress is None:
+            return
+        for c in self.egress.blocked:
+            if c.reported:
+                continue
+            c.reported = True
+            if c.tool_url is not None:
+                self.journal.change("request-blocked", f"GET {c.tool_url} (tool): {c.reason}")
+            else:
+                self.journal.change(
+                    "connection-blocked",
+                    f"{c.origin} ({', '.join(c.addresses) or 'unresolved'}): {c.reason}",
+                )
+
     async def _close(self, browser: Browser) -> None:
         with self.journal.step("close") as step:
+            services = self.egress.browser_service if self.egress else []
+            if services:
+                names = sorted({c.host for c in services})
+                step.note(
+                    f"the browser's own services tried {len(services)} connection(s) "
+                    f"({', '.join(names)}); refused by the egress point, none left the machine"
+                )
             try:
                 await asyncio.wait_for(browser.close(), CLOSE_RESERVE_S)
             except Exception as exc:  # the record is complete; a slow close is only noted

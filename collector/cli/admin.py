@@ -40,6 +40,14 @@ def init(
         bool,
         typer.Option(help="Allow capturing hosts on private, loopback or link-local addresses."),
     ] = False,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="HOST:PORT let through the private-network block (repeatable), e.g. an "
+            "internal test page.",
+        ),
+    ] = None,
     chromium: Annotated[
         str | None, typer.Option(help="Path of the Chromium executable (env COLLECTOR_CHROMIUM).")
     ] = None,
@@ -64,6 +72,7 @@ def init(
         state.store_path,
         agency=agency,
         allow_private_network=allow_private_network,
+        allow_hosts=allow_host,
         chromium=chromium or os.environ.get("COLLECTOR_CHROMIUM"),
         tsa_urls=tsa_url,
         tsa_roots=tsa_root,
@@ -76,6 +85,8 @@ def init(
         typer.echo(f"evidence store created at {result['store']}")
         if allow_private_network:
             warn("this store allows capturing private-network addresses")
+        for origin in store.config.policy.allowed_hosts:
+            warn(f"{origin} is let through the private-network block")
 
 
 @store_app.command("status")

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from collector.evidence.post import PageState, Post
 
-BUNDLE_FORMAT_VERSION = "1.2"
+BUNDLE_FORMAT_VERSION = "1.3"
 
 
 class Model(BaseModel):
@@ -57,6 +57,11 @@ class BrowserSettings(Model):
     ignore_https_errors: bool = False
     block_private_network: bool = Field(
         True, description="Abort page requests to private, loopback and link-local addresses."
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Origins (HOST:PORT) let through the private-network rule (policy "
+        "`allowed_hosts`, `collector init --allow-host`). Added in 1.3.",
     )
     proxy: str | None = None
     feed_max_items: int = Field(
@@ -145,6 +150,7 @@ ChangeKind = Literal[
     "popup-closed",
     "download-blocked",
     "request-blocked",
+    "connection-blocked",
     "navigation-timeout",
     "body-unavailable",
     "consent-dismissed",
@@ -576,6 +582,11 @@ class Metadata(Model):
     screening: ScreeningRecord
     operator: Person
     note: str | None = None
+    requested_as: str | None = Field(
+        None,
+        description="The URL as the investigator typed it, when its WHATWG normalisation "
+        "(`capture.requested_url`, what was judged and loaded) differs. Added in 1.3.",
+    )
     host_name: str
     machine: MachineRecord
     clock: ClockReport
@@ -617,6 +628,7 @@ METADATA_MODELS: dict[str, type[Metadata]] = {
     "collector-bundle/1.0": MetadataBefore12,
     "collector-bundle/1.1": MetadataBefore12,
     "collector-bundle/1.2": Metadata,
+    "collector-bundle/1.3": Metadata,
 }
 """How each bundle format's metadata.json is read (every format this tool ever wrote)."""
 

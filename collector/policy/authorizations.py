@@ -11,8 +11,8 @@ from pydantic import Field
 from collector.errors import Refused, UsageError
 from collector.evidence import keys
 from collector.evidence.model import Conditions, Model, approval_payload
+from collector.evidence.urls import parse_scope
 from collector.policy import aliases
-from collector.policy.urls import parse_scope
 from collector.store.actions import LedgerAction
 from collector.store.config import Policy
 from collector.store.ledger import now

@@ -15,8 +15,8 @@ from collector.errors import Refused, UsageError
 from collector.evidence import keys
 from collector.evidence.custody import EventType
 from collector.evidence.model import Conditions, approval_payload
+from collector.evidence.urls import parse_url
 from collector.policy.authorizations import AuthRequest, for_decision, validate_request
-from collector.policy.urls import parse_url
 from collector.store import custody_log as services
 from collector.store.actions import LedgerAction
 from collector.store.ledger import now

@@ -13,8 +13,9 @@ from collector.errors import CollectorError
 from collector.evidence import keys
 from collector.evidence.keys import SignerKey
 from collector.evidence.model import approval_payload
-from collector.policy.urls import Resolver, Url, non_public, parse_scope, parse_url
-from collector.store.config import Policy
+from collector.evidence.urls import Url, parse_scope, parse_url
+from collector.policy.addresses import Resolver, non_public
+from collector.store.config import Policy, allowed_host
 from collector.store.model import Authorization, AuthStatus, Role, User
 
 
@@ -73,13 +74,20 @@ def check(
         return Refusal(
             f"{user.name} is not an investigator on authorization {auth.id}", "not-investigator"
         )
-    if not any(parse_scope(s).matches(url) for s in auth.scopes):
-        return Refusal(f"{url.normalized} is outside every scope of {auth.id}", "scope")
+    outside = [parse_scope(s).refusal(url) for s in auth.scopes]
+    if all(outside):
+        why = next((r for r in outside if r and "encoded separator" in r), None)
+        detail = f" ({why})" if why else ""
+        return Refusal(f"{url.normalized} is outside every scope of {auth.id}{detail}", "scope")
     try:
         addresses = resolver(url.host)
     except CollectorError as exc:
         return Refusal(str(exc), "resolve")
-    private = non_public(addresses)
+    private = [
+        a for a in non_public(addresses)
+        if allowed_host(f"{url.host}:{url.port}") not in policy.allowed_hosts
+        and allowed_host(f"{a}:{url.port}") not in policy.allowed_hosts
+    ]  # fmt: skip
     if private and not policy.allow_private_network:
         return Refusal(
             f"{url.host} resolves to a non-public address ({', '.join(private)});"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 import uuid
@@ -140,6 +141,25 @@ class EquipmentPolicy(Model):
     refuse_personal: bool = True
 
 
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+
+
+def allowed_host(text: str) -> str:
+    """`HOST:PORT` for the allowed-origin list, normalised (names lower-case, IPv6 in [])."""
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r} must be HOST:PORT with a port from 1 to 65535")
+    bare = host.strip("[]")
+    try:
+        ip = ipaddress.ip_address(bare)
+    except ValueError:
+        name = bare.lower().rstrip(".")
+        if not _HOST_NAME.match(name):
+            raise ValueError(f"{text!r}: {host!r} is not a host name or an IP address") from None
+        return f"{name}:{int(port)}"
+    return f"[{ip.compressed}]:{int(port)}" if ip.version == 6 else f"{ip.compressed}:{int(port)}"
+
+
 class Policy(Model):
     """The agency's rules the gate applies. Values here are the agency's to change."""
 
@@ -176,6 +196,11 @@ class Policy(Model):
     authorization_default_days: int = Field(30, ge=1)
     authorization_max_days: int = Field(90, ge=1)
     allow_private_network: bool = False
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Origins (HOST:PORT) let through the private-network rule, e.g. an internal "
+        "test page; `collector init --allow-host`.",
+    )
     review_interval_days: int = Field(365, ge=1, description="The policy's own review cycle.")
     exigent_review_hours: int = Field(24, ge=1)
     alias_approvals: int = Field(2, ge=2, description="Distinct supervisors approving an alias.")
@@ -185,6 +210,11 @@ class Policy(Model):
     default_grading_scale: str = "admiralty"
     purge_approvals: int = Field(2, ge=2, description="People (requester included) for a purge.")
     equipment: EquipmentPolicy = Field(default_factory=EquipmentPolicy)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        return [allowed_host(text) for text in value]
 
     @field_validator("case_number_pattern")
     @classmethod

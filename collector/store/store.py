@@ -31,7 +31,7 @@ from collector.evidence.clock import parse_server
 from collector.evidence.model import PolicyStamp
 from collector.store import migrate, schema
 from collector.store.actions import LedgerAction, denied_action
-from collector.store.config import CONFIG_NAME, StoreConfig, dump_config, load_config
+from collector.store.config import CONFIG_NAME, StoreConfig, allowed_host, dump_config, load_config
 from collector.store.ledger import Ledger, now
 from collector.store.model import BundleRow, Role, User
 from collector.store.roles import Action, allowed
@@ -83,7 +83,10 @@ class Store:
     def policy_stamp(self) -> PolicyStamp:
         """The policy's version and the SHA-256 of its canonical JSON, for every bundle."""
         policy = self.config.policy
-        digest = hashlib.sha256(rfc8785.dumps(policy.model_dump(mode="json"))).hexdigest()
+        # an empty allowed-host list is left out, so policies made before it existed keep
+        # the digest every earlier bundle recorded for them
+        dumped = policy.model_dump(mode="json", exclude=set() if policy.allowed_hosts else {"allowed_hosts"})
+        digest = hashlib.sha256(rfc8785.dumps(dumped)).hexdigest()
         return PolicyStamp(
             version=policy.version, sha256=digest, last_reviewed=policy.last_reviewed
         )
@@ -116,6 +119,7 @@ class Store:
         *,
         agency: str,
         allow_private_network: bool,
+        allow_hosts: list[str] | None = None,
         chromium: str | None = None,
         tsa_urls: list[str] | None = None,
         tsa_roots: list[Path] | None = None,
@@ -128,6 +132,10 @@ class Store:
             raise UsageError(f"{root} exists and is not empty")
         config = StoreConfig(agency=agency)
         config.policy.allow_private_network = allow_private_network
+        try:
+            config.policy.allowed_hosts = [allowed_host(text) for text in allow_hosts or []]
+        except ValueError as exc:
+            raise UsageError(f"--allow-host {exc}") from exc
         if chromium:
             config.browser.executable_path = chromium
         roots = _read_roots(tsa_roots or [])
@@ -156,6 +164,7 @@ class Store:
                 "agency": agency,
                 "store_id": config.store_id,
                 "allow_private_network": allow_private_network,
+                "allowed_hosts": config.policy.allowed_hosts,
                 "chromium": config.browser.executable_path,
                 "tsa_urls": config.timestamp.urls,
                 "tsa_roots_sha256": [hashlib.sha256(pem).hexdigest() for pem in roots],

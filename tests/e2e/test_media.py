@@ -228,25 +228,26 @@ def test_media_the_page_did_not_load_is_fetched_hop_by_hop_and_archived(
     assert_files(tmp_path, record)
 
 
-def test_tool_fetch_obeys_the_private_network_guard(site: FixtureServer, tmp_path: Path) -> None:
+def test_tool_fetch_obeys_the_private_network_rule(site: FixtureServer, tmp_path: Path) -> None:
     before = len(site.requests)
-    private = site.http_url("/media/photo1.png")  # 127.0.0.1: loopback
+    private = site.http_url("/media/photo1.png")  # 127.0.0.1: loopback, not the allowed origin
     record = capture_with(
         f"http://public.test:{site.http_port}/login-wall.html",
         tmp_path,
         [item(private)],
         block_private_network=True,
+        allowed_hosts=[f"public.test:{site.http_port}"],
         host_resolver_rules=f"MAP public.test 127.0.0.1, {HERMETIC}",
     )
     (skipped,) = media_of(record)
     assert skipped.artifact is None and skipped.obtained is None
-    assert skipped.skipped is not None and "private-network guard" in skipped.skipped
+    assert skipped.skipped is not None and "refused by the egress point" in skipped.skipped
     assert "loopback" in skipped.skipped
     assert ("GET", "/media/photo1.png") not in site.requests[before:]  # nothing left the tool
     blocked = [c.detail for c in record.changes if c.kind == "request-blocked"]
-    assert blocked == [f"GET {private} (tool): 127.0.0.1: loopback address"]
+    assert blocked == [f"GET {private} (tool): 127.0.0.1:{site.http_port}: loopback address"]
     assert record.network.blocked == 1
-    assert "skipped: blocked by the private-network guard" in step_detail(record, "media")
+    assert "skipped: refused by the egress point" in step_detail(record, "media")
     assert_files(tmp_path, record)
 
 

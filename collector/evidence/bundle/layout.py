@@ -7,9 +7,11 @@ from typing import TypeVar, overload
 
 _T = TypeVar("_T")
 
-FORMAT = "collector-bundle/1.2"
+FORMAT = "collector-bundle/1.3"
 """The format this version writes (docs/FORMAT.md, "Versions")."""
-READABLE_FORMATS = frozenset({"collector-bundle/1.0", "collector-bundle/1.1", FORMAT})
+READABLE_FORMATS = frozenset(
+    {"collector-bundle/1.0", "collector-bundle/1.1", "collector-bundle/1.2", FORMAT}
+)
 """Every format this tool ever wrote: `verify` reads them all (`model.metadata_model`)."""
 
 METADATA = "metadata.json"
