@@ -10,7 +10,7 @@ import hashlib
 import secrets
 import shutil
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,8 +37,8 @@ from collector.evidence.model import (
     ToolInfo,
 )
 from collector.evidence.post import PageState, Post
-from collector.evidence.urls import Url
-from collector.platforms import summary
+from collector.evidence.urls import Url, from_browser, parse_scope
+from collector.platforms import accounts, summary
 from collector.policy import aliases, equipment, exigent, gate, screening
 from collector.policy.addresses import resolve
 from collector.store.actions import LedgerAction
@@ -48,7 +48,9 @@ from collector.store.model import Authorization, BundleRow
 from collector.store.stamping import StampOutcome, plan, stamper
 from collector.store.store import Actor, Store
 
-BrowserCapture = Callable[[str, BrowserSettings, Path, AliasSession | None], CaptureRecord]
+BrowserCapture = Callable[
+    [str, BrowserSettings, Path, AliasSession | None, Sequence[str]], CaptureRecord
+]
 
 
 class CaptureResult(Model):
@@ -164,7 +166,10 @@ def run(
     workdir.mkdir(parents=True)
     sealed: Sealed | None = None
     try:
-        record = (browser or browser_capture)(target.href, settings, workdir, session)
+        record = (browser or browser_capture)(target.href, settings, workdir, session, auth.scopes)
+        wrong_author = _author_outside(auth, record)
+        if wrong_author is not None:
+            raise _refuse(store, actor, auth.id, url, wrong_author, "author")
         screened = screen_capture(store, auth, workdir)
         if screened.disposition == "quarantined" and store.config.policy.screening.mode == "refuse":
             raise _refuse(
@@ -287,6 +292,20 @@ def run(
         post=record.post,
         warnings=warnings,
     )
+
+
+def _author_outside(auth: Authorization, record: CaptureRecord) -> str | None:
+    """Why the captured post is not the account the scope names, when every scope holding the
+    final address names an account and the post's author is another."""
+    try:
+        final = from_browser(record.final_url)
+    except CollectorError:
+        return None  # the browser step already judged the final address
+    holding = [s for s in (parse_scope(text) for text in auth.scopes) if s.matches(final)]
+    reasons = [accounts.author_outside(s.host, s.path, record.post) for s in holding]
+    if holding and all(reasons):
+        return str(reasons[0])
+    return None
 
 
 def _record_failure(

@@ -2,8 +2,8 @@
 
 Public API::
 
-    capture(url, settings, workdir, session=None) -> CaptureRecord          # blocking
-    await capture_async(url, settings, workdir, session=None) -> CaptureRecord
+    capture(url, settings, workdir, session=None, scopes=()) -> CaptureRecord          # blocking
+    await capture_async(url, settings, workdir, session=None, scopes=()) -> CaptureRecord
     AliasSession(storage_state, redaction_key)   # a logged-in capture under an alias
     chromium_version_warning(version) -> str | None
     TESTED_CHROMIUM_MAJORS
@@ -19,6 +19,7 @@ With a `session`, the alias's credentials are redacted from every file and from 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,11 @@ __all__ = [
 
 
 async def capture_async(
-    url: str, settings: BrowserSettings, workdir: Path, session: AliasSession | None = None
+    url: str,
+    settings: BrowserSettings,
+    workdir: Path,
+    session: AliasSession | None = None,
+    scopes: Sequence[str] = (),
 ) -> CaptureRecord:
     """Capture `url` into `workdir` within `settings.total_timeout_s`.
 
@@ -50,13 +55,17 @@ async def capture_async(
     alias's credentials are redacted from everything stored (files, WARC, record, and the
     message of a CaptureFailed).
 
-    Raises CaptureFailed (never a Playwright error) when the browser cannot start, the URL
+    With `scopes` (the authorization's scope globs) every document the main frame is about to
+    load is judged against them first (`collector.browser.navigation`).
+
+    Raises NavigationRefused when the page led outside the scope or the egress point refused
+    the main document, and CaptureFailed (never a Playwright error) when the browser cannot start, the URL
     cannot be reached at all, or the time limit passes before the capture is complete; the
     files written so far are then removed.
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    run = CaptureSession(url, settings, workdir, session)
+    run = CaptureSession(url, settings, workdir, session, scopes)
     try:
         return await asyncio.wait_for(run.run(), timeout=settings.total_timeout_s)
     except NavigationRefused as exc:
@@ -71,10 +80,7 @@ async def capture_async(
         raise
     except TimeoutError as exc:
         run.remove_artifacts()
-        raise CaptureFailed(
-            f"capture of {_shown(run, url)} exceeded the total time limit of "
-            f"{settings.total_timeout_s:g}s"
-        ) from exc
+        raise CaptureFailed(_timeout_message(run, url, settings, exc)) from exc
     except Exception as exc:
         run.remove_artifacts()
         message = f"capture of {url} failed: {one_line(exc)}"
@@ -83,17 +89,38 @@ async def capture_async(
         raise CaptureFailed(message) from exc
 
 
+def _timeout_message(
+    run: CaptureSession, url: str, settings: BrowserSettings, exc: TimeoutError
+) -> str:
+    """Name the limit that ran out: the capture's total, or one call's inside a step."""
+    step = run.journal.current or "between steps"
+    if run.deadline.remaining() <= 0.5:
+        return (
+            f"capture of {_shown(run, url)} exceeded the total time limit of "
+            f"{settings.total_timeout_s:g}s (during the {step} step)"
+        )
+    detail = f": {one_line(exc)}" if str(exc) else ""
+    return (
+        f"capture of {_shown(run, url)}: a call in the {step} step ran out of its own time "
+        f"limit{detail}, {run.deadline.elapsed():.0f}s into the capture"
+    )
+
+
 def _shown(run: CaptureSession, url: str) -> str:
     return url if run.redactor is None else run.redactor.scrub(url)
 
 
 def capture(
-    url: str, settings: BrowserSettings, workdir: Path, session: AliasSession | None = None
+    url: str,
+    settings: BrowserSettings,
+    workdir: Path,
+    session: AliasSession | None = None,
+    scopes: Sequence[str] = (),
 ) -> CaptureRecord:
     """Blocking wrapper around `capture_async` (not for use inside a running event loop)."""
     with asyncio.Runner() as runner:
         runner.get_loop().set_exception_handler(_interrupts_reported_once)
-        return runner.run(capture_async(url, settings, workdir, session))
+        return runner.run(capture_async(url, settings, workdir, session, scopes))
 
 
 def _interrupts_reported_once(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

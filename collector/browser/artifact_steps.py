@@ -370,9 +370,43 @@ class ArtifactSteps(SessionBase):
             )
             for url in self.state.tool_fetches
         )
+        info.extend(self._egress_lines())
         if self.redactor is not None:
             info.extend(redaction_lines(self.redactor.redactions))
         return info
+
+    def _egress_lines(self) -> list[tuple[str, str]]:
+        """What the egress point refused, and every blocked request and navigation."""
+        scrub = self.redactor.scrub if self.redactor is not None else (lambda text: text)
+        egress = self.egress
+        if egress is None:
+            return []
+        allowed = ", ".join(sorted(egress.rules.allowed)) or "none"
+        lines = [
+            (
+                "egress",
+                "every connection went through the capture's SOCKS5 egress point, which resolved "
+                "each name, pinned the answer and connected only to the address it judged; "
+                f"private networks {'refused' if egress.rules.block_private else 'allowed'}; "
+                f"allowed origins: {allowed}",
+            )
+        ]
+        lines.extend(
+            (
+                "egress-refused",
+                scrub(
+                    f"{c.origin} ({', '.join(c.addresses) or 'unresolved'}): {c.reason}"
+                    + (f" | tool fetch {c.tool_url}" if c.tool_url else "")
+                ),
+            )
+            for c in egress.blocked
+        )
+        lines.extend(
+            (change.kind, scrub(change.detail))
+            for change in self.journal.changes
+            if change.kind in ("request-blocked", "navigation-blocked")
+        )
+        return lines
 
 
 def screenshot_clip(

@@ -70,6 +70,8 @@ class PageWatch:
     journal: Journal
     before_popup_close: Callable[[float], Awaitable[None]] | None = None
     main_page: Page | None = None
+    on_dialog: Callable[[], None] | None = None
+    """Told of every dialog (the script watchdog counts them)."""
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def attach(self, context: BrowserContext, page: Page) -> None:
@@ -84,6 +86,8 @@ class PageWatch:
         task.add_done_callback(self._tasks.discard)
 
     def _on_dialog(self, dialog: Dialog) -> None:
+        if self.on_dialog is not None:
+            self.on_dialog()
         self._spawn(self._dismiss(dialog))
 
     async def _dismiss(self, dialog: Dialog) -> None:

@@ -5,6 +5,7 @@ settings, journal and deadline."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from playwright.async_api import (
 from collector.browser.egress.socks import EgressPoint
 from collector.browser.expand import Expander
 from collector.browser.journal import Deadline, Journal, utcnow
+from collector.browser.navigation import NavigationGuard
 from collector.browser.redaction import AliasSession, Redactor
 from collector.browser.warc import WarcSink
 from collector.errors import CaptureFailed
@@ -104,8 +106,10 @@ class SessionBase:
         settings: BrowserSettings,
         workdir: Path,
         alias: AliasSession | None = None,
+        scopes: Sequence[str] = (),
     ) -> None:
         self.url = url
+        self.scopes = list(scopes)
         self.settings = settings
         self.workdir = workdir
         self.alias = alias
@@ -116,6 +120,7 @@ class SessionBase:
         self.reserve = finish_reserve(total) + min(CLOSE_RESERVE_S, 0.1 * total)
         self.state = CaptureState()
         self.egress: EgressPoint | None = None
+        self.navigation = NavigationGuard(self.scopes, self.journal)
         self._sink: WarcSink | None = None
         self.expander = Expander(self.journal, settings.expand_max_clicks)
 

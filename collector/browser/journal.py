@@ -67,6 +67,8 @@ class Journal:
     def __init__(self) -> None:
         self.steps: list[Step] = []
         self.changes: list[PageChange] = []
+        self.current: str | None = None
+        """The step being run (None between steps)."""
 
     def change(self, kind: ChangeKind, detail: str) -> None:
         self.changes.append(PageChange(kind=kind, at=utcnow(), detail=detail))
@@ -76,12 +78,14 @@ class Journal:
         """Time a step; an exception escaping it marks the step failed and propagates."""
         handle = StepHandle()
         started = utcnow()
+        self.current = name
         try:
             yield handle
         except BaseException as exc:
             handle.fail(one_line(exc))
             raise
         finally:
+            self.current = None
             self.steps.append(
                 Step(
                     name=name,

@@ -29,6 +29,7 @@ from collector.browser.consent import ConsentRulesError, dismiss_consent, load_r
 from collector.browser.feed import FeedCollector
 from collector.browser.journal import StepHandle, one_line
 from collector.browser.media_state import prepare_media
+from collector.errors import NavigationRefused
 from collector.evidence.model import (
     FeedStop,
 )
@@ -202,3 +203,17 @@ class PageSteps(SessionBase):
                 step.timeout(f"media not made ready within {budget:.1f}s")
             except PlaywrightError as exc:
                 step.fail(f"media state not changed: {one_line(exc.message)}")
+
+    async def _address(self, page: Page) -> None:
+        """The page's own address at the end must still be inside the scope: a page can move
+        it without navigating (`history.replaceState`), showing another account's post."""
+        if not self.scopes:
+            return
+        with self.journal.step("address") as step:
+            address = page.url
+            why = self.navigation.outside(address)
+            if why is not None:
+                raise NavigationRefused(
+                    f"the page changed its address to {address} ({why}); nothing was sealed"
+                )
+            step.note(f"the page's address {address} is inside the scope")

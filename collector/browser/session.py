@@ -51,6 +51,7 @@ from collector.browser.launch import (
 from collector.browser.media import MEDIA_SCRATCH
 from collector.browser.page_steps import PageSteps
 from collector.browser.recorder import TrafficRecorder
+from collector.browser.runaway import ScriptWatchdog
 from collector.browser.warc import WarcSink
 from collector.errors import CaptureFailed, NavigationRefused
 from collector.evidence.bundle.layout import DOM as PAGE_HTML
@@ -196,6 +197,7 @@ class CaptureSession(PageSteps, ArtifactSteps):
         journal, settings = self.journal, self.settings
         context: BrowserContext | None = None
         recorder: TrafficRecorder | None = None
+        watchdog: ScriptWatchdog | None = None
         try:
             with journal.step("context") as step:
                 context = await self._new_context(browser)
@@ -212,6 +214,7 @@ class CaptureSession(PageSteps, ArtifactSteps):
                 watch.attach(context, page)
                 cdp = await context.new_cdp_session(page)
                 await cdp.send("Network.enable")
+                await self.navigation.install(cdp)
                 stored = "no stored state" if self.alias is None else self.alias.describe()
                 step.note(
                     f"fresh context: viewport {settings.viewport_width}x"
@@ -226,12 +229,16 @@ class CaptureSession(PageSteps, ArtifactSteps):
                     )
             warming = asyncio.ensure_future(asyncio.to_thread(warm_up))
             await self._navigate(page, recorder)
+            watchdog = ScriptWatchdog(cdp, journal, settings.script_busy_s)
+            watchdog.start()
+            watch.on_dialog = watchdog.dialog_opened
             await self._response_body()
             await self._settle(page)
             await self._consent(page)
             await self._expand(page)
             await self._scroll(page)
             await self._media_state(page)
+            await self._address(page)
             await watch.settle(1.0)
             await self._screenshot(page)
             await self._dom(page, recorder)
@@ -248,6 +255,8 @@ class CaptureSession(PageSteps, ArtifactSteps):
             self._report_unmatched_blocks()
             self.state.blocked = len(egress.blocked)
         finally:
+            if watchdog is not None:
+                await watchdog.close()
             if recorder is not None:
                 await recorder.abort()
             if context is not None:
@@ -276,13 +285,22 @@ class CaptureSession(PageSteps, ArtifactSteps):
                 if recorder.main_responses and "interrupted by another navigation" in message:
                     step.note(f"navigation replaced by the page itself: {message}")
                 else:
-                    refused = self._refused_navigation(recorder)
+                    refused = self.navigation.refused or self._refused_navigation(recorder)
                     if refused is not None:
                         raise NavigationRefused(refused) from exc
                     failed = self.egress.failure_for_url(self.url) if self.egress else None
                     if failed is not None:
                         message += f" (egress point: {failed})"
                     raise CaptureFailed(f"could not load {self.url}: {message}") from exc
+            await self.navigation.settle()
+            if self.navigation.refused is not None:
+                raise NavigationRefused(self.navigation.refused)
+            self.navigation.loaded = True
+            if self.scopes:
+                step.note(
+                    f"{self.navigation.judged} main-frame document request(s) judged against the "
+                    f"scope: {' -> '.join(self.navigation.chain)}"
+                )
             main = recorder.main_responses[-1] if recorder.main_responses else response
             if main is None:
                 raise CaptureFailed(f"no response from {self.url} within {budget:.1f}s")

@@ -58,6 +58,12 @@ class BrowserSettings(Model):
     block_private_network: bool = Field(
         True, description="Abort page requests to private, loopback and link-local addresses."
     )
+    script_busy_s: float = Field(
+        5.0,
+        gt=0,
+        description="After the page has loaded, how long its script may keep it from answering "
+        "before the capture stops the script and captures what was rendered. Added in 1.3.",
+    )
     allowed_hosts: list[str] = Field(
         default_factory=list,
         description="Origins (HOST:PORT) let through the private-network rule (policy "
@@ -151,6 +157,8 @@ ChangeKind = Literal[
     "download-blocked",
     "request-blocked",
     "connection-blocked",
+    "navigation-blocked",
+    "scripts-stopped",
     "navigation-timeout",
     "body-unavailable",
     "consent-dismissed",

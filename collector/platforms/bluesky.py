@@ -185,4 +185,5 @@ PLATFORM = Platform(
     site_names=("Bluesky Social", "Bluesky"),
     extract=extract,
     page_state=page_state,
+    account_path=re.compile(r"^/profile/([^/]+)/"),
 )

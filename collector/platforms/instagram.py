@@ -250,4 +250,5 @@ PLATFORM = Platform(
     hosts=("instagram.com", "instagr.am"),
     site_names=("Instagram",),
     extract=extract,
+    account_path=re.compile(r"^/(?!(?:p|reel|reels|tv|explore|accounts|stories)/)([A-Za-z0-9_.]+)/"),
 )

@@ -262,4 +262,5 @@ PLATFORM = Platform(
     site_names=("LinkedIn", "LinkedIn Pulse"),
     extract=extract,
     page_state=page_state,
+    account_path=re.compile(r"^/in/([^/]+)/"),
 )

@@ -141,4 +141,5 @@ PLATFORM = Platform(
     site_names=("Mastodon",),
     extract=extract,
     claims=claims,
+    account_path=re.compile(r"^/@([^/@]+)/"),
 )

@@ -327,4 +327,5 @@ PLATFORM = Platform(
     site_names=("reddit", "Reddit"),
     extract=extract,
     page_state=page_state,
+    account_path=re.compile(r"^/(?:user|u)/([^/]+)/"),
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -20,7 +21,7 @@ from collector.platforms.draft import Draft
 from collector.platforms.page import PageDoc
 
 FRAMEWORK_MODULES = frozenset(
-    {"draft", "generic", "model", "page", "reader", "registry", "state", "summary", "values"}
+    {"accounts", "draft", "generic", "model", "page", "reader", "registry", "state", "summary", "values"}
 )
 
 
@@ -33,6 +34,8 @@ class Platform:
     site_names: tuple[str, ...] = ()
     page_state: Callable[[PageDoc], PageState | None] | None = None
     claims: Callable[[PageDoc], str | None] | None = field(default=None)
+    account_path: re.Pattern[str] | None = None
+    """Matches a URL path that names one account (group 1 is its handle), e.g. `/@alice/…`."""
 
     def owns(self, host: str) -> bool:
         host = host.lower().rstrip(".")

@@ -256,4 +256,5 @@ PLATFORM = Platform(
     site_names=("Telegram",),
     extract=extract,
     page_state=page_state,
+    account_path=re.compile(r"^/(?:s/)?([A-Za-z0-9_]{4,})/"),
 )

@@ -193,4 +193,5 @@ PLATFORM = Platform(
     site_names=("TikTok",),
     extract=extract,
     page_state=page_state,
+    account_path=re.compile(r"^/@([^/]+)/"),
 )

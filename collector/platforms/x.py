@@ -453,4 +453,8 @@ PLATFORM = Platform(
     extract=extract,
     page_state=page_state,
     claims=claims,
+    account_path=re.compile(
+        r"^/(?!(?:i|home|search|explore|hashtag|settings|intent|share|messages|notifications|compose)/)"
+        r"([A-Za-z0-9_]{1,15})/"
+    ),
 )

@@ -264,4 +264,5 @@ PLATFORM = Platform(
     site_names=("YouTube",),
     extract=extract,
     page_state=page_state,
+    account_path=re.compile(r"^/@([^/]+)/"),
 )

@@ -39,6 +39,7 @@ def e2e_template(tmp_path_factory: pytest.TempPathFactory, site: FixtureServer) 
         settle_timeout_s=2.0,
         scroll_max_time_s=15.0,
         total_timeout_s=60.0,
+        script_busy_s=2.0,
         host_resolver_rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
     )
     return cli

@@ -428,3 +428,21 @@ def test_two_capture_processes_at_once_both_seal_and_the_ledger_holds(store: Cli
     assert "chain intact" in store.ok("ledger", "verify").stdout
     for bundle_id in ids:
         store.ok("custody", "verify", bundle_id)
+
+
+@pytest.mark.parametrize(
+    ("page", "why"),
+    [("/runaway/busy.html", "kept it busy for more than"), ("/runaway/alerts.html", "opened more than 20 dialogs")],
+)
+def test_runaway_page_is_sealed_with_what_it_rendered(store: Cli, site: FixtureServer, page: str, why: str) -> None:
+    """A page whose script never lets go after rendering (a busy loop, an alert loop) is
+    captured: its script is stopped, the intervention recorded, the rendered text sealed."""
+    auth_id = store.approved([site.http_url("/*")])
+    result = store.run("capture", site.http_url(page), "--auth", auth_id, "--json", as_user="alice")
+    assert result.returncode == 0, result.stderr
+    bundle = Path(json.loads(result.stdout)["path"])
+    meta = json.loads((bundle / "data" / "metadata.json").read_text())
+    stopped = [c["detail"] for c in meta["capture"]["changes"] if c["kind"] == "scripts-stopped"]
+    assert len(stopped) == 1 and why in stopped[0] and "Runtime.terminateExecution" in stopped[0]
+    assert "Rendered before" in (bundle / "data" / "page.html").read_text()
+    assert store.ok("verify", str(bundle)).stdout.rstrip().endswith("VERIFIED")

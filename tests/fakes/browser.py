@@ -21,6 +21,7 @@ import argparse
 import json
 import shutil
 import tempfile
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,12 @@ class FakeBrowser:
         self.calls: list[str] = []
 
     def __call__(
-        self, url: str, settings: BrowserSettings, workdir: Path, session: AliasSession | None = None
+        self,
+        url: str,
+        settings: BrowserSettings,
+        workdir: Path,
+        session: AliasSession | None = None,
+        scopes: Sequence[str] = (),
     ) -> CaptureRecord:
         self.calls.append(url)
         # Under an alias session the recording of the public page is replayed: what a logged-in
