@@ -79,6 +79,7 @@ class _Handler(BaseHTTPRequestHandler):
                 f"<p>page</p><img src='http://127.0.0.1:{trap}/pixel.png'>"
                 f"<img src='http://localhost:{trap}/pixel.png'>"
                 f"<iframe src='http://127.0.0.2:{trap}/frame'></iframe>"
+                "<img src='/@alice/private-redirect'>"  # an in-scope image that redirects to 127.0.0.2
                 f"<script>fetch('http://[::1]:{trap}/secret').catch(() => 0);"
                 f"try {{ new WebSocket('ws://127.0.0.1:{trap}/socket') }} catch (e) {{}}"
                 f"window.open('http://127.0.0.3:{trap}/popup')</script>"

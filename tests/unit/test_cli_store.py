@@ -6,6 +6,7 @@ import sqlite3
 import stat
 import subprocess
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -227,3 +228,19 @@ def test_read_commands_authenticate_a_named_user(cli: Cli) -> None:
     wrong = cli.run("auth", "list", as_user="erin", passphrase="not-erins-passphrase")
     assert wrong.returncode == 3 and wrong.stdout == ""
     assert cli.events()[-1]["action"] == "auth.login" and cli.events()[-1]["actor"] == "erin"
+
+
+@pytest.mark.parametrize("value", ["127.0.0.1", "127.0.0.1:0", "127.0.0.1:99999", "bad host:80", "[::1]:x"])
+def test_allow_host_must_be_host_and_port(tmp_path: Path, value: str) -> None:
+    result = Cli(tmp_path / "s").run("init", "--allow-host", value)
+    assert result.returncode == 2 and "--allow-host" in result.stderr
+    assert not (tmp_path / "s" / "collector.toml").exists()
+
+
+def test_allowed_hosts_are_recorded_normalised_in_the_policy_and_the_ledger(tmp_path: Path) -> None:
+    cli = Cli(tmp_path / "s")
+    cli.ok("init", "--allow-host", "LocalHost:8080", "--allow-host", "[0:0::1]:8443")
+    config = tomllib.loads((cli.store / "collector.toml").read_text())
+    assert config["policy"]["allowed_hosts"] == ["localhost:8080", "[::1]:8443"]
+    init = cli.events()[0]
+    assert init["action"] == "store.init" and init["details"]["allowed_hosts"] == ["localhost:8080", "[::1]:8443"]

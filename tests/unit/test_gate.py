@@ -185,3 +185,18 @@ def test_refused_when_host_does_not_resolve() -> None:
         raise UsageError(f"cannot resolve host {host}")
 
     assert refusal_code(decide(resolver=fail)) == "resolve"
+
+
+def test_an_allowed_origin_passes_the_private_rule_and_only_that_origin() -> None:
+    policy = Policy(allowed_hosts=["social.example:443"])
+    assert isinstance(decide(resolver=lambda host: ["10.0.0.5"], policy=policy), gate.Allowed)
+    other_port = Policy(allowed_hosts=["social.example:8443"])
+    assert refusal_code(decide(resolver=lambda host: ["10.0.0.5"], policy=other_port)) == "private-network"
+    by_address = Policy(allowed_hosts=["10.0.0.5:443"])
+    assert isinstance(decide(resolver=lambda host: ["10.0.0.5"], policy=by_address), gate.Allowed)
+
+
+def test_scope_refusal_names_an_encoded_separator() -> None:
+    decision = decide(url="https://social.example/@alice%2F..%2F@mallory/1")
+    assert refusal_code(decision) == "scope"
+    assert isinstance(decision, gate.Refusal) and "encoded separator" in decision.reason
