@@ -227,3 +227,46 @@ def test_the_browsers_own_services_never_leave() -> None:
     assert not any(a.startswith("--disable-features") for a in args)  # Playwright's list stays whole
     verdict = EgressRules(block_private=False).judge("gaia.browser-service.invalid", 80, ["93.184.215.14"])
     assert verdict.blocked and "the browser's own service" in verdict.reason
+
+
+def test_through_an_upstream_proxy_the_judged_address_is_what_is_asked_for() -> None:
+    """With an agency proxy, the egress point asks it for `CONNECT address:port` (the address it
+    judged), never for a name the proxy would resolve again."""
+
+    async def run() -> None:
+        target = Listener()
+        target_port = await target.start()
+        asked: list[bytes] = []
+
+        async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            line = await reader.readline()
+            asked.append(line)
+            while (await reader.readline()).strip():
+                pass
+            host, port = line.split()[1].decode().rsplit(":", 1)
+            up_reader, up_writer = await asyncio.open_connection(host, int(port))
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            await writer.drain()
+            data = await reader.read(100)
+            up_writer.write(data)
+            await up_writer.drain()
+            writer.write(await up_reader.read(100))
+            await writer.drain()
+            writer.close()
+            up_writer.close()
+
+        upstream = await asyncio.start_server(proxy, "127.0.0.1", 0)
+        upstream_port = upstream.sockets[0].getsockname()[1]
+
+        async def names(host: str) -> list[str]:
+            return {"site.test": ["127.0.0.1"]}[host]
+
+        rules = EgressRules(block_private=False)
+        async with egress(rules, system=names, upstream=f"http://127.0.0.1:{upstream_port}") as (point, port):
+            code, data = await socks_connect(port, "site.test", target_port)
+            assert (code, data) == (0, b"echo:hi")
+        upstream.close()
+        assert asked == [f"CONNECT 127.0.0.1:{target_port} HTTP/1.1\r\n".encode()]
+        assert point.connections[0].connected_to == "127.0.0.1"
+
+    asyncio.run(run())
