@@ -19,7 +19,14 @@ import rfc8785
 from collector import TOOL_NAME, __version__
 from collector.browser import AliasSession, chromium_version_warning
 from collector.browser import capture as browser_capture
-from collector.errors import CaptureFailed, CollectorError, NavigationRefused, Refused, UsageError
+from collector.errors import (
+    CaptureFailed,
+    CollectorError,
+    Interrupted,
+    NavigationRefused,
+    Refused,
+    UsageError,
+)
 from collector.evidence.bundle import layout
 from collector.evidence.bundle.seal import Sealed, describe, seal
 from collector.evidence.clock import clock_report
@@ -47,6 +54,7 @@ from collector.store.ledger import now
 from collector.store.model import Authorization, BundleRow
 from collector.store.stamping import StampOutcome, plan, stamper
 from collector.store.store import Actor, Store
+from collector.store.worklock import capture_lock
 
 BrowserCapture = Callable[
     [str, BrowserSettings, Path, AliasSession | None, Sequence[str]], CaptureRecord
@@ -162,101 +170,18 @@ def run(
     )
     started = now()
     bundle_id = new_bundle_id(started)
-    workdir = store.work_dir / f"{bundle_id}.partial"
-    workdir.mkdir(parents=True)
-    sealed: Sealed | None = None
-    try:
-        record = (browser or browser_capture)(target.href, settings, workdir, session, auth.scopes)
-        wrong_author = _author_outside(auth, record)
-        if wrong_author is not None:
-            raise _refuse(store, actor, auth.id, url, wrong_author, "author")
-        screened = screen_capture(store, auth, workdir)
-        if screened.disposition == "quarantined" and store.config.policy.screening.mode == "refuse":
-            raise _refuse(
-                store, actor, auth.id, url, _protected_reason(screened, refused=True),
-                "protected-content",
-            )  # fmt: skip
-        metadata = build_metadata(
-            store, actor, auth, bundle_id, record, settings, workdir, note, clock, machine,
-            screened, _identity(alias, session),
+    with capture_lock(store.work_dir, bundle_id):
+        record, sealed, stamped, screened = _record_and_seal(
+            store, actor, auth, url, target, bundle_id, settings, session, note, clock, machine,
+            alias, browser or browser_capture,
         )  # fmt: skip
-        if url != target.href:
-            metadata.requested_as = url
-        signer = store.public_key_path(actor.user.name).read_bytes()
-        stamp, stamped = stamper(store)
-        sealed = seal(
-            workdir,
-            metadata,
-            bag_info(store, metadata, actor),
-            actor.key,
-            signer,
-            store.bundles_dir / bundle_id,
-            stamp,
-        )
-    except NavigationRefused as exc:
-        raise _refuse(store, actor, auth.id, url, str(exc), "navigation") from None
-    except Refused:
-        raise
-    except CollectorError as exc:
-        _record_failure(store, actor, auth, url, bundle_id, str(exc))
-        raise CaptureFailed(str(exc)) from exc
-    except KeyboardInterrupt:
-        _record_failure(store, actor, auth, url, bundle_id, "interrupted before sealing")
-        raise
-    except Exception as exc:
-        _record_failure(store, actor, auth, url, bundle_id, f"{type(exc).__name__}: {exc}")
-        raise CaptureFailed(f"capture failed: {type(exc).__name__}: {exc}") from exc
-    finally:
-        if sealed is None:
-            shutil.rmtree(workdir, ignore_errors=True)
-    captured = custody_builder(
-        store,
-        actor,
-        sealed.bundle_id,
-        EventType.captured,
-        {
-            "seal_sha256": sealed.seal_sha256,
-            "source_url": record.requested_url,
-            "final_url": record.final_url,
-            "status": record.status,
-            "page_state": record.page_state.state if record.page_state else None,
-            "authorization_id": auth.id,
-            "timestamp": stamped.status,
-        },
-    )
-    store.ledger.add_bundle(
-        BundleRow(
-            id=bundle_id,
-            case_number=auth.case_number,
-            authorization_id=auth.id,
-            path=str(sealed.path.relative_to(store.root)),
-            seal_sha256=sealed.seal_sha256,
-            source_url=record.requested_url,
-            captured_by=actor.user.name,
-            created_at=now(),
-        ),
-        details={
-            "seal_sha256": sealed.seal_sha256,
-            "final_url": record.final_url,
-            "status": record.status,
-        },
-        captured=captured,
-    )
-    if stamped.info is not None:
-        store.ledger.record(
-            LedgerAction.timestamp_obtained,
-            actor=actor.user.name,
-            subject=bundle_id,
-            details=stamped.info.model_dump(mode="json"),
-        )
-    if stamped.status == "pending":
-        store.ledger.record(
-            LedgerAction.timestamp_pending,
-            "failed",
-            actor=actor.user.name,
-            subject=bundle_id,
-            details={"attempts": [a.model_dump(mode="json") for a in stamped.attempts]},
-        )
+        try:
+            _record_bundle(store, actor, auth, record, sealed, stamped)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted after sealing: {bundle_id} is in bundles/ and its intent is in the "
+                "ledger; the next command records it (recovery)"
+            ) from None
     _record_screening(store, actor, bundle_id, screened)
     warnings = [w for w in (chromium_version_warning(record.browser.version),) if w]
     if screened.disposition == "quarantined":
@@ -306,6 +231,153 @@ def _author_outside(auth: Authorization, record: CaptureRecord) -> str | None:
     if holding and all(reasons):
         return str(reasons[0])
     return None
+
+
+
+def _record_and_seal(
+    store: Store,
+    actor: Actor,
+    auth: Authorization,
+    url: str,
+    target: Url,
+    bundle_id: str,
+    settings: BrowserSettings,
+    session: AliasSession | None,
+    note: str | None,
+    clock: ClockReport,
+    machine: MachineRecord,
+    alias: aliases.Alias | None,
+    browser: BrowserCapture,
+) -> tuple[CaptureRecord, Sealed, StampOutcome, ScreeningRecord]:
+    """Browser, checks, metadata and seal. On any failure nothing is left in `work/` and
+    nothing exists under `bundles/`; the failure or refusal is in the ledger."""
+    workdir = store.work_dir / f"{bundle_id}.partial"
+    workdir.mkdir(parents=True)
+    sealed: Sealed | None = None
+    try:
+        record = browser(target.href, settings, workdir, session, auth.scopes)
+        wrong_author = _author_outside(auth, record)
+        if wrong_author is not None:
+            raise _refuse(store, actor, auth.id, url, wrong_author, "author")
+        screened = screen_capture(store, auth, workdir)
+        if screened.disposition == "quarantined" and store.config.policy.screening.mode == "refuse":
+            raise _refuse(
+                store, actor, auth.id, url, _protected_reason(screened, refused=True),
+                "protected-content",
+            )  # fmt: skip
+        metadata = build_metadata(
+            store, actor, auth, bundle_id, record, settings, workdir, note, clock, machine,
+            screened, _identity(alias, session),
+        )  # fmt: skip
+        if url != target.href:
+            metadata.requested_as = url
+        signer = store.public_key_path(actor.user.name).read_bytes()
+        stamp, stamped = stamper(store)
+
+        def intent(seal_sha256: str) -> None:
+            store.ledger.record(
+                LedgerAction.capture_sealing,
+                actor=actor.user.name,
+                subject=bundle_id,
+                details={
+                    "seal_sha256": seal_sha256,
+                    "case_number": auth.case_number,
+                    "authorization_id": auth.id,
+                    "path": str((store.bundles_dir / bundle_id).relative_to(store.root)),
+                    "source_url": record.requested_url,
+                    "final_url": record.final_url,
+                    "status": record.status,
+                },
+            )
+
+        sealed = seal(
+            workdir,
+            metadata,
+            bag_info(store, metadata, actor),
+            actor.key,
+            signer,
+            store.bundles_dir / bundle_id,
+            stamp,
+            before_rename=intent,
+        )
+    except NavigationRefused as exc:
+        raise _refuse(store, actor, auth.id, url, str(exc), "navigation") from None
+    except Refused:
+        raise
+    except CollectorError as exc:
+        _record_failure(store, actor, auth, url, bundle_id, str(exc))
+        raise CaptureFailed(str(exc)) from exc
+    except KeyboardInterrupt:
+        _record_failure(store, actor, auth, url, bundle_id, "interrupted before sealing")
+        raise Interrupted(
+            "interrupted before sealing: nothing was sealed and the partial capture was removed"
+        ) from None
+    except Exception as exc:
+        _record_failure(store, actor, auth, url, bundle_id, f"{type(exc).__name__}: {exc}")
+        raise CaptureFailed(f"capture failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        if sealed is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return record, sealed, stamped, screened
+
+
+def _record_bundle(
+    store: Store,
+    actor: Actor,
+    auth: Authorization,
+    record: CaptureRecord,
+    sealed: Sealed,
+    stamped: StampOutcome,
+) -> None:
+    """The bundle row and the first custody event, anchored to the seal digest."""
+    captured = custody_builder(
+        store,
+        actor,
+        sealed.bundle_id,
+        EventType.captured,
+        {
+            "seal_sha256": sealed.seal_sha256,
+            "source_url": record.requested_url,
+            "final_url": record.final_url,
+            "status": record.status,
+            "page_state": record.page_state.state if record.page_state else None,
+            "authorization_id": auth.id,
+            "timestamp": stamped.status,
+        },
+    )
+    store.ledger.add_bundle(
+        BundleRow(
+            id=sealed.bundle_id,
+            case_number=auth.case_number,
+            authorization_id=auth.id,
+            path=str(sealed.path.relative_to(store.root)),
+            seal_sha256=sealed.seal_sha256,
+            source_url=record.requested_url,
+            captured_by=actor.user.name,
+            created_at=now(),
+        ),
+        details={
+            "seal_sha256": sealed.seal_sha256,
+            "final_url": record.final_url,
+            "status": record.status,
+        },
+        captured=captured,
+    )
+    if stamped.info is not None:
+        store.ledger.record(
+            LedgerAction.timestamp_obtained,
+            actor=actor.user.name,
+            subject=sealed.bundle_id,
+            details=stamped.info.model_dump(mode="json"),
+        )
+    if stamped.status == "pending":
+        store.ledger.record(
+            LedgerAction.timestamp_pending,
+            "failed",
+            actor=actor.user.name,
+            subject=sealed.bundle_id,
+            details={"attempts": [a.model_dump(mode="json") for a in stamped.attempts]},
+        )
 
 
 def _record_failure(

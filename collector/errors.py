@@ -38,6 +38,12 @@ class NavigationRefused(Refused):
     """
 
 
+class Interrupted(CollectorError):
+    """Ctrl-C or SIGTERM during a command; the message says what was left behind."""
+
+    exit_code = 130
+
+
 class CaptureFailed(CollectorError):
     """A technical failure during capture or sealing; nothing was sealed."""
 

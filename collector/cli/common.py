@@ -13,6 +13,7 @@ import typer
 
 from collector.errors import Refused, UsageError
 from collector.evidence.bundle.verify import VerifyReport
+from collector.store.recovery import reconcile
 from collector.store.store import Actor, Store, default_store_path
 
 app = typer.Typer(
@@ -89,6 +90,8 @@ def emit(data: Any) -> None:
 def open_store() -> Store:
     """Open the store and show, once, the standing warnings (overdue reviews)."""
     store = Store.open(state.store_path)
+    for message in reconcile(store).messages():
+        warn(message)
     if not state.warned:
         from collector.policy.standing import warnings
 

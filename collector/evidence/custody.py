@@ -36,6 +36,7 @@ class EventType(StrEnum):
     held = "held"
     released = "released"
     purged = "purged"
+    recovered = "recovered"  # a bundle sealed but not recorded when its capture was killed
 
 
 class CustodyEvent(Model):

@@ -51,6 +51,23 @@ def generate(passphrase: str) -> tuple[bytes, bytes]:
     return private_pem, public_pem(key.public_key())
 
 
+def generate_unencrypted() -> bytes:
+    """A new Ed25519 private key as unencrypted PKCS#8 PEM (for the store's own key)."""
+    return Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def load_unencrypted(path: Path) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise CollectorError(f"cannot read the store's own key {path}: {exc}") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise CollectorError(f"{path} is not an Ed25519 key")
+    return key
+
+
 def public_pem(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo

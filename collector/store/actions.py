@@ -34,7 +34,11 @@ class LedgerAction(StrEnum):
     capture_allowed = "capture.allowed"
     capture_refused = "capture.refused"
     capture_failed = "capture.failed"
+    capture_sealing = "capture.sealing"  # the intent, recorded before the bundle is moved into place
     capture_sealed = "capture.sealed"
+    capture_recovered = "capture.recovered"
+    capture_unrecorded = "capture.unrecorded"
+    capture_abandoned = "capture.abandoned"
     screening_quarantine = "screening.quarantine"
     screening_nexus = "screening.nexus"
     timestamp_obtained = "timestamp.obtained"
@@ -58,6 +62,7 @@ class LedgerAction(StrEnum):
     custody_held = "custody.held"
     custody_released = "custody.released"
     custody_purged = "custody.purged"
+    custody_recovered = "custody.recovered"
     # policy areas
     alias_request = "alias.request"
     alias_approve = "alias.approve"

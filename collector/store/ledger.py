@@ -409,7 +409,13 @@ class Ledger:
     # ------------------------------------------------------------------ bundles
 
     def add_bundle(
-        self, bundle: BundleRow, *, details: dict[str, Any], captured: CustodyBuilder
+        self,
+        bundle: BundleRow,
+        *,
+        details: dict[str, Any],
+        captured: CustodyBuilder,
+        action: LedgerAction = LedgerAction.capture_sealed,
+        recorded_by: str | None = None,
     ) -> CustodyEvent:
         """Record a sealed bundle and its first custody event, anchored to the seal digest."""
         with self._tx() as db:
@@ -421,9 +427,7 @@ class Ledger:
                     captured_by=bundle.captured_by, created_at=iso(bundle.created_at),
                 )
             )  # fmt: skip
-            self._append(
-                db, LedgerAction.capture_sealed, "ok", bundle.captured_by, bundle.id, details
-            )
+            self._append(db, action, "ok", recorded_by or bundle.captured_by, bundle.id, details)
             return self._append_custody(db, bundle.id, captured)
 
     def _custody_head(self, db: Connection, bundle_id: str) -> ChainHead:

@@ -19,6 +19,7 @@ class Role(StrEnum):
     custodian = "custodian"
     auditor = "auditor"
     admin = "admin"
+    system = "system"  # the store's own key: recovery and reconciliation events; never logs in
 
 
 class User(Model):

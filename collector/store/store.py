@@ -37,6 +37,7 @@ from collector.store.model import BundleRow, Role, User
 from collector.store.roles import Action, allowed
 
 LEDGER_NAME = "ledger.sqlite"
+SYSTEM_USER = "system"
 USER_NAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 
 
@@ -229,6 +230,8 @@ class Store:
         """Create a user and their key pair. Administration: no actor, or an admin actor."""
         if actor is not None:
             self.require(actor, Action.user_admin, subject=name)
+        if role is Role.system or name == SYSTEM_USER:
+            raise UsageError(f"{SYSTEM_USER!r} and the role 'system' are the store's own key's")
         if not USER_NAME.match(name):
             raise UsageError(
                 "user names are 2-32 characters: lower-case letters, digits, '.', '_' or '-',"
@@ -259,12 +262,45 @@ class Store:
             self.require(actor, Action.user_admin, subject=name)
         self.ledger.retire_user(name, actor=None if actor is None else actor.user.name)
 
+    def system_actor(self) -> Actor:
+        """The store's own key, for events no person made (recovery, reconciliation).
+
+        Its private key is a file in the store, unencrypted (mode 0600): anyone who can write
+        the store can sign as it. It is made on first use and registered as the user `system`.
+        """
+        path = self.private_key_path(SYSTEM_USER)
+        if not path.exists():
+            with contextlib.suppress(FileExistsError):  # another process made it first
+                keys.write_private(path, keys.generate_unencrypted())
+        key = keys.load_unencrypted(path)
+        public = keys.public_pem(key.public_key())
+        user = self.ledger.user(SYSTEM_USER)
+        if user is None:
+            self.public_key_path(SYSTEM_USER).write_bytes(public)
+            user = User(
+                name=SYSTEM_USER,
+                full_name="collector: this store's own key",
+                badge="-",
+                role=Role.system,
+                created_at=now(),
+                key_fingerprint=keys.fingerprint(public),
+                public_key_pem=public.decode(),
+            )
+            with contextlib.suppress(UsageError):  # registered meanwhile by another process
+                self.ledger.add_user(user, actor=None)
+            user = self.ledger.user(SYSTEM_USER) or user
+        if user.key_fingerprint != keys.fingerprint(public):
+            raise Refused("the store's own key does not match its registration in the ledger")
+        return Actor(user=user, key=key)
+
     def authenticate(self, name: str, passphrase: str) -> Actor:
         """Unlock `name`'s key with the passphrase; every failure is a recorded refusal."""
         user = self.ledger.user(name)
         reason: str | None = None
         if user is None:
             reason = f"no such user {name!r}"
+        elif user.role is Role.system:
+            reason = f"{name!r} is the store's own key and never logs in"
         elif user.retired_at is not None:
             reason = f"user {name!r} is retired"
         if user is None or reason is not None:

@@ -175,3 +175,16 @@ def test_ledger_rows_cannot_be_changed_through_sqlite(held: tuple[Cli, str]) -> 
         db.execute("DELETE FROM custody WHERE bundle_id = ?", (bundle_id,))
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         db.execute("UPDATE bundles SET path = 'elsewhere' WHERE id = ?", (bundle_id,))
+
+
+def test_a_refused_transfer_leaves_the_bundle_whole(held: tuple[Cli, str], tmp_path: Path) -> None:
+    """A refused `custody transfer` is a ledger row without a custody hash; nothing that reads
+    custody rows may stumble on it."""
+    cli, bundle_id = held
+    assert cli.run("custody", "transfer", bundle_id, "--to", "dave", "--reason", "r", as_user="bob").returncode == 3
+    assert [e["action"] for e in cli.events()].count("custody.transfer") == 1
+    assert cli.ok("verify", bundle_id).stdout.rstrip().endswith("VERIFIED")
+    assert cli.run("custody", "verify", bundle_id).returncode == 0
+    cli.ok("export", bundle_id, "--recipient", "ADA", "--reason", "discovery", "--out", str(tmp_path / "x.zip"),
+           as_user="erin")  # fmt: skip
+    cli.ok("audit", "report", "--format", "json", "--out", str(tmp_path / "a.json"), as_user="bob")

@@ -80,11 +80,15 @@ def seal(
     public_key_pem: bytes,
     destination: Path,
     stamp: Stamper | None = None,
+    before_rename: Callable[[str], None] | None = None,
 ) -> Sealed:
     """Turn `workdir` (payload files only) into a sealed bag at `destination`.
 
-    Raises CaptureFailed if any step or the final self-check fails; `workdir` is then
-    left for the caller to remove and `destination` does not exist.
+    `before_rename` is told the seal digest once the bag is complete and just before it is
+    moved into place (the capture records its intent there, so a crash between the move and
+    the ledger row can be recovered). Raises CaptureFailed if any step or the final
+    self-check fails; `workdir` is then left for the caller to remove and `destination` does
+    not exist.
     """
     if destination.exists():
         raise CaptureFailed(f"refusing to overwrite existing bundle {destination}")
@@ -105,11 +109,36 @@ def seal(
     if token is not None:
         (workdir / layout.TIMESTAMP).write_bytes(token)
     _make_read_only(workdir)
+    _sync_tree(workdir)
+    digest = sha256_bytes(signed)
+    if before_rename is not None:
+        before_rename(digest)
     try:
         os.rename(workdir, destination)
     except OSError as exc:
         raise CaptureFailed(f"could not move the sealed bundle into place: {exc}") from exc
-    return Sealed(metadata.bundle_id, destination, sha256_bytes(signed), token is not None)
+    _sync_directory(destination.parent)
+    return Sealed(metadata.bundle_id, destination, digest, token is not None)
+
+
+def _sync_tree(root: Path) -> None:
+    """Every file and directory of the bag on disk before it is moved into place."""
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _sync_directory(Path(dirpath))
+
+
+def _sync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _self_check(bag_dir: Path, public_key_pem: bytes) -> None:
