@@ -135,6 +135,22 @@ class Cli:
         return sorted((self.store / "bundles").iterdir())
 
 
+TEST_SCRYPT_N = 16
+"""Keys made by the test stores use this scrypt cost (the store setting `[keys] scrypt_n`):
+unlocking at the default cost takes about 0.1 s, and the suite unlocks keys thousands of times."""
+
+
+def set_key_cost(store: Path, scrypt_n: int) -> None:
+    import tomllib
+
+    import tomli_w
+
+    path = store / "collector.toml"
+    config = tomllib.loads(path.read_text())
+    config.setdefault("keys", {})["scrypt_n"] = scrypt_n
+    path.write_text(tomli_w.dumps(config))
+
+
 def make_store(
     root: Path, *, allow_private: bool = True, chromium: str | None = None, extra: list[str] | None = None
 ) -> Cli:
@@ -145,6 +161,7 @@ def make_store(
     if chromium:
         args += ["--chromium", chromium]
     cli.ok(*args)
+    set_key_cost(cli.store, TEST_SCRYPT_N)
     for name, role, full, badge in USERS:
         cli.ok("user", "add", name, "--role", role, "--name", full, "--badge", badge,
                new_passphrase=PASSPHRASES[name])

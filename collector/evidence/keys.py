@@ -1,7 +1,7 @@
 """Ed25519 keys: generation, passphrase-encrypted storage, signing and verification.
 
-Private keys are PKCS#8 PEM encrypted with the owner's passphrase (readable by
-`openssl pkey`); public keys are SubjectPublicKeyInfo PEM. A key's fingerprint is
+Private keys are PKCS#8 PEM encrypted with the owner's passphrase by scrypt (PBES2 with
+AES-256-CBC; readable by `openssl pkey`); public keys are SubjectPublicKeyInfo PEM. A key's fingerprint is
 the SHA-256 of its SubjectPublicKeyInfo DER, so
 `openssl pkey -pubin -in KEY.pub.pem -outform DER | sha256sum` reproduces it.
 """
@@ -11,11 +11,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from asn1crypto import core as asn1_core
+from asn1crypto import keys as asn1_keys
+from asn1crypto import pem as asn1_pem
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -23,6 +28,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from collector.errors import CollectorError, Refused, UsageError
 
 MIN_PASSPHRASE_LENGTH = 8
+OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
+WRAP_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -38,17 +45,88 @@ KeyLookup = Callable[[str], "SignerKey | None"]
 """Fingerprint → registered key, or None when the key is unknown."""
 
 
-def generate(passphrase: str) -> tuple[bytes, bytes]:
+@dataclass(frozen=True)
+class Scrypt:
+    """The scrypt cost a private key is (to be) encrypted with."""
+
+    n: int
+    r: int
+    p: int
+
+    def weaker_than(self, other: Scrypt) -> bool:
+        return (self.n, self.r, self.p) < (other.n, other.r, other.p)
+
+
+def generate(passphrase: str, cost: Scrypt) -> tuple[bytes, bytes]:
     """Return (encrypted private key PEM, public key PEM) for a new Ed25519 key."""
     if len(passphrase) < MIN_PASSPHRASE_LENGTH:
         raise UsageError(f"passphrase must be at least {MIN_PASSPHRASE_LENGTH} characters")
     key = Ed25519PrivateKey.generate()
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(passphrase.encode("utf-8")),
+    return wrap(key, passphrase, cost), public_pem(key.public_key())
+
+
+def wrap(key: Ed25519PrivateKey, passphrase: str, cost: Scrypt) -> bytes:
+    """The key as PKCS#8 PEM encrypted with scrypt and AES-256-CBC (PBES2), written by
+    `openssl pkcs8` (the `cryptography` package reads these but cannot write them). The
+    passphrase reaches OpenSSL through a pipe, never the command line or the environment."""
+    plain = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    return private_pem, public_pem(key.public_key())
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, passphrase.encode("utf-8") + b"\n")
+        os.close(write_end)
+        write_end = -1
+        done = subprocess.run(
+            [OPENSSL, "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-scrypt",
+             "-scrypt_N", str(cost.n), "-scrypt_r", str(cost.r), "-scrypt_p", str(cost.p),
+             "-passout", f"fd:{read_end}"],
+            input=plain, capture_output=True, pass_fds=(read_end,), timeout=WRAP_TIMEOUT_S,
+            check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise CollectorError(f"could not encrypt the private key with openssl: {exc}") from exc
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
+    if done.returncode != 0 or not done.stdout.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY"):
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise CollectorError(f"openssl could not encrypt the private key: {message[:1]}")
+    return done.stdout
+
+
+def encryption_of(pem: bytes) -> Scrypt | str:
+    """The scrypt cost a private key file is encrypted with, or the name of its other KDF."""
+    try:
+        _, _, der = asn1_pem.unarmor(pem)
+        info = asn1_keys.EncryptedPrivateKeyInfo.load(der)
+        algorithm = info["encryption_algorithm"]
+        if algorithm["algorithm"].native != "pbes2":
+            return str(algorithm["algorithm"].native)
+        kdf = algorithm["parameters"]["key_derivation_func"]
+        if kdf["algorithm"].dotted != SCRYPT_OID:
+            return str(kdf["algorithm"].native)
+        params = _ScryptParams.load(kdf["parameters"].dump())
+        return Scrypt(params["cost"].native, params["block_size"].native,
+                      params["parallelization"].native)  # fmt: skip
+    except (ValueError, TypeError, KeyError) as exc:
+        return f"unreadable ({exc})"
+
+
+SCRYPT_OID = "1.3.6.1.4.1.11591.4.11"  # RFC 7914
+
+
+class _ScryptParams(asn1_core.Sequence):  # type: ignore[misc]
+    """RFC 7914 scrypt-params."""
+
+    _fields = [
+        ("salt", asn1_core.OctetString),
+        ("cost", asn1_core.Integer),
+        ("block_size", asn1_core.Integer),
+        ("parallelization", asn1_core.Integer),
+        ("key_length", asn1_core.Integer, {"optional": True}),
+    ]
 
 
 def generate_unencrypted() -> bytes:
@@ -114,6 +192,14 @@ def write_private(path: Path, pem: bytes) -> None:
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
     os.chmod(path, 0o600)
+
+
+def replace_private(path: Path, pem: bytes) -> None:
+    """Replace a private key file whole (a new file, mode 0600 from the start, then renamed)."""
+    temporary = path.with_name(path.name + ".new")
+    temporary.unlink(missing_ok=True)
+    write_private(temporary, pem)
+    os.replace(temporary, path)
 
 
 def sign(key: Ed25519PrivateKey, data: bytes) -> bytes:

@@ -23,6 +23,7 @@ class LedgerAction(StrEnum):
     user_retire = "user.retire"
     user_profile = "user.profile"
     auth_login = "auth.login"
+    key_rewrapped = "key.rewrapped"
     # authorizations
     auth_request = "auth.request"
     auth_approve = "auth.approve"

@@ -249,6 +249,27 @@ class ClockConfig(Model):
     timeout_s: float = Field(2.0, gt=0)
 
 
+class KeysConfig(Model):
+    """How users' private keys are encrypted: PKCS#8 with scrypt (RFC 7914) over the passphrase.
+
+    A key encrypted with a lower cost (or with PBKDF2, as earlier versions wrote) is re-wrapped
+    with these settings the next time its owner unlocks it.
+    """
+
+    scrypt_n: int = Field(16384, ge=2, description="CPU/memory cost N (a power of two).")
+    scrypt_r: int = Field(8, ge=1, description="Block size r.")
+    scrypt_p: int = Field(3, ge=1, description="Parallelisation p.")
+    backoff_after: int = Field(3, ge=1, description="Wrong passphrases in a row before waiting.")
+    backoff_max_s: int = Field(900, ge=1, description="Longest wait after wrong passphrases.")
+
+    @field_validator("scrypt_n")
+    @classmethod
+    def _power_of_two(cls, value: int) -> int:
+        if value & (value - 1):
+            raise ValueError("scrypt_n must be a power of two")
+        return value
+
+
 class StoreConfig(Model):
     """Everything in `collector.toml`."""
 
@@ -259,6 +280,7 @@ class StoreConfig(Model):
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
     timestamp: TimestampConfig = Field(default_factory=TimestampConfig)
     clock: ClockConfig = Field(default_factory=ClockConfig)
+    keys: KeysConfig = Field(default_factory=KeysConfig)
 
 
 def load_config(path: Path) -> StoreConfig:

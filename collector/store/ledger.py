@@ -255,20 +255,15 @@ class Ledger:
         query = select(ev).order_by(ev.c.seq)
         if subject is not None:
             query = query.where(ev.c.subject == subject)
-        return [
-            LedgerEvent(
-                seq=r["seq"],
-                at=datetime.fromisoformat(r["at"]),
-                actor=r["actor"],
-                action=r["action"],
-                outcome=r["outcome"],
-                subject=r["subject"],
-                details=json.loads(r["details"]),
-                prev_hash=r["prev_hash"],
-                hash=r["hash"],
-            )
-            for r in self.rows(query)
-        ]
+        return [_event(r) for r in self.rows(query)]
+
+    def events_by(self, actor: str) -> list[LedgerEvent]:
+        """Every event whose actor is `actor`, oldest first."""
+        return [e for e in self.events_where(schema.events.c.actor == actor)]
+
+    def events_where(self, condition: Any) -> list[LedgerEvent]:
+        ev = schema.events
+        return [_event(r) for r in self.rows(select(ev).where(condition).order_by(ev.c.seq))]
 
     def verify_chain(self) -> tuple[bool, str]:
         """Recompute every event hash and link; return (ok, reason)."""
@@ -521,6 +516,20 @@ class Ledger:
         with self._read() as conn:
             query = select(func.count()).select_from(schema.metadata.tables[table])
             return int(conn.execute(query).scalar_one())
+
+
+def _event(r: RowMapping) -> LedgerEvent:
+    return LedgerEvent(
+        seq=r["seq"],
+        at=datetime.fromisoformat(r["at"]),
+        actor=r["actor"],
+        action=r["action"],
+        outcome=r["outcome"],
+        subject=r["subject"],
+        details=json.loads(r["details"]),
+        prev_hash=r["prev_hash"],
+        hash=r["hash"],
+    )
 
 
 def _user(row: RowMapping | Sequence[Any]) -> User:

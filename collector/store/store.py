@@ -17,6 +17,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -241,7 +242,7 @@ class Store:
             raise UsageError("--name and --badge must not be empty")
         if self.ledger.user(name) is not None:
             raise UsageError(f"user {name!r} already exists")
-        private_pem, public_pem = keys.generate(passphrase)
+        private_pem, public_pem = keys.generate(passphrase, self.key_cost())
         fingerprint = keys.fingerprint(public_pem)
         keys.write_private(self.private_key_path(name), private_pem)
         self.public_key_path(name).write_bytes(public_pem)
@@ -306,16 +307,67 @@ class Store:
         if user is None or reason is not None:
             self.ledger.record(LedgerAction.auth_login, "refused", actor=name, details={"reason": reason})
             raise Refused(reason or "refused")
+        misses, wait = self._backoff(name)
+        if wait > 0:
+            reason = (
+                f"too many wrong passphrases for {name!r} in a row: try again in {wait:.0f}s"
+            )
+            self.ledger.record(LedgerAction.auth_login, "refused", actor=name,
+                               details={"reason": reason, "backoff_s": round(wait, 1)})  # fmt: skip
+            raise Refused(reason)
         try:
             key = keys.load_private(self.private_key_path(name), passphrase, name)
         except Refused as exc:
-            self.ledger.record(LedgerAction.auth_login, "refused", actor=name, details={"reason": str(exc)})
+            self.ledger.record(LedgerAction.auth_login, "refused", actor=name,
+                               details={"reason": str(exc), "wrong_passphrase": True})  # fmt: skip
             raise
         if keys.fingerprint(keys.public_pem(key.public_key())) != user.key_fingerprint:
             reason = f"private key of {name!r} does not match the key registry"
             self.ledger.record(LedgerAction.auth_login, "refused", actor=name, details={"reason": reason})
             raise Refused(reason)
+        if misses:  # the count of wrong passphrases starts again from here
+            self.ledger.record(LedgerAction.auth_login, actor=name,
+                               details={"after_wrong_passphrases": misses})  # fmt: skip
+        self._rewrap_if_weak(name, key, passphrase)
         return Actor(user=user, key=key)
+
+    def key_cost(self) -> keys.Scrypt:
+        setting = self.config.keys
+        return keys.Scrypt(setting.scrypt_n, setting.scrypt_r, setting.scrypt_p)
+
+    def _backoff(self, name: str) -> tuple[int, float]:
+        """Wrong passphrases for `name` since its last success, and the seconds it must still
+        wait: after `backoff_after` in a row, twice as long after each further one (capped),
+        counted from the last one."""
+        setting = self.config.keys
+        misses: list[datetime] = []
+        for event in reversed(self.ledger.events_by(name)):
+            if event.action == LedgerAction.auth_login.value and event.outcome == "refused":
+                if event.details.get("wrong_passphrase"):
+                    misses.append(event.at)
+                continue  # a refusal while waiting neither counts nor resets
+            if event.outcome == "ok":
+                break  # a successful action since: the count starts again
+        if len(misses) < setting.backoff_after:
+            return len(misses), 0.0
+        wait = min(2.0 ** (len(misses) - setting.backoff_after), float(setting.backoff_max_s))
+        return len(misses), max(0.0, wait - (now() - misses[0]).total_seconds())
+
+    def _rewrap_if_weak(self, name: str, key: Ed25519PrivateKey, passphrase: str) -> None:
+        """Re-encrypt a key written with a weaker KDF (PBKDF2, or a lower scrypt cost)."""
+        path = self.private_key_path(name)
+        found = keys.encryption_of(path.read_bytes())
+        wanted = self.key_cost()
+        if isinstance(found, keys.Scrypt) and not found.weaker_than(wanted):
+            return
+        keys.replace_private(path, keys.wrap(key, passphrase, wanted))
+        before = found if isinstance(found, str) else f"scrypt N={found.n} r={found.r} p={found.p}"
+        self.ledger.record(
+            LedgerAction.key_rewrapped,
+            actor=name,
+            subject=name,
+            details={"from": before, "to": f"scrypt N={wanted.n} r={wanted.r} p={wanted.p}"},
+        )
 
     def require(self, actor: Actor, action: Action, *, subject: str | None = None) -> None:
         """Refuse (and record) when the actor's role does not allow the action."""
