@@ -105,7 +105,7 @@ def authorize(
     auth = store.ledger.authorization(auth_id) if auth_id else None
     approver_key = None
     if auth is not None and auth.approver_key_fingerprint:
-        approver_key = store.ledger.key(auth.approver_key_fingerprint)
+        approver_key = store.key_lookup()(auth.approver_key_fingerprint)
     decision = gate.check(
         url_text=url,
         auth=auth,
@@ -296,6 +296,7 @@ def _record_and_seal(
             bag_info(store, metadata, actor),
             actor.key,
             signer,
+            store.signer_chain(actor),
             store.bundles_dir / bundle_id,
             stamp,
             before_rename=intent,

@@ -436,6 +436,7 @@ def make_store(root: Path, site: str) -> BenchStore:
     """Like scripts/demo: init, an investigator and a supervisor, a request and its approval."""
     env = clean_env()
     env["COLLECTOR_STORE"] = str(root)
+    env["COLLECTOR_ADMIN_PASSPHRASE"] = "bench-admin-passphrase"  # noqa: S105 - a throw-away store
     c = str(COLLECTOR)
     run_ok([c, "init", "--agency", "Bench Police Department", "--allow-private-network"], env)
     for name, role, full, badge, passphrase in (INVESTIGATOR, SUPERVISOR):

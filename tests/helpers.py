@@ -38,6 +38,7 @@ USERS = [
     ("erin", "custodian", "Erin Evans", "C-301"),
     ("root", "admin", "Rita Root", "A-401"),
 ]
+ADMIN_PASSPHRASE = "agency-admin-passphrase"
 FACTS = (
     "On 2026-11-20 the account posted a photo of a handgun with its serial number removed "
     "and offered it for sale to anyone who sends a direct message."
@@ -55,7 +56,7 @@ class Cli:
         self, as_user: str | None, passphrase: str | None, new_passphrase: str | None
     ) -> dict[str, str]:
         """COLLECTOR_* variables for one call (any others in the environment are dropped)."""
-        env = dict(self.env)
+        env = {"COLLECTOR_ADMIN_PASSPHRASE": ADMIN_PASSPHRASE, **self.env}
         env["COLLECTOR_STORE"] = str(self.store)
         if as_user:
             env["COLLECTOR_USER"] = as_user

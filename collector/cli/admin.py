@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,7 @@ import collector
 from collector.cli.common import (
     JsonOpt,
     acting_user,
+    admin_passphrase,
     app,
     ask_passphrase,
     emit,
@@ -21,6 +23,7 @@ from collector.cli.common import (
     open_for_reading,
     open_store,
     require_actor,
+    root_app,
     state,
     store_app,
     user_app,
@@ -28,6 +31,7 @@ from collector.cli.common import (
 )
 from collector.errors import UsageError
 from collector.store.model import Role
+from collector.store.roles import Action
 from collector.store.store import Store
 
 # --------------------------------------------------------------------- store and users
@@ -67,9 +71,15 @@ def init(
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Create an evidence store: config and policy (TOML), ledger, bundles/ and keys/."""
+    """Create an evidence store: config and policy (TOML), ledger, the agency PKI, bundles/ and keys/.
+
+    The administrator's passphrase ($COLLECTOR_ADMIN_PASSPHRASE or a prompt) protects the agency
+    root and issuing CA; it is needed again to add, retire or re-role users.
+    """
+    admin = admin_passphrase(confirm=True)
     store = Store.init(
         state.store_path,
+        admin_passphrase=admin,
         agency=agency,
         allow_private_network=allow_private_network,
         allow_hosts=allow_host,
@@ -110,7 +120,9 @@ def store_upgrade(json_out: JsonOpt = False) -> None:
     a copy of the store first: an upgraded store cannot be used by older versions.
     """
     store = Store.open(state.store_path, check_schema=False)
-    result = store.upgrade(acting_user(store, required=False))
+    actor = acting_user(store, required=False)
+    admin = None if store.ledger.schema_status().state == "current" else admin_passphrase()
+    result = store.upgrade(actor, admin)
     if json_out:
         emit(result)
     elif not result["upgraded"]:
@@ -133,9 +145,11 @@ def user_add(
     badge: Annotated[str, typer.Option(help="Badge or employee number.")],
     json_out: JsonOpt = False,
 ) -> None:
-    """Create a user and an Ed25519 key pair encrypted with the user's own passphrase.
+    """Create a user, an Ed25519 key pair encrypted with the user's own passphrase, and the
+    user's certificate (name, badge, role) from the agency's issuing CA.
 
-    The new user's passphrase comes from $COLLECTOR_NEW_PASSPHRASE or a prompt.
+    The new user's passphrase comes from $COLLECTOR_NEW_PASSPHRASE or a prompt; the
+    administrator's, which unlocks the issuing CA, from $COLLECTOR_ADMIN_PASSPHRASE or a prompt.
     Done with no acting user by whoever controls the store directory, or by an admin.
     """
     store = open_store()
@@ -144,8 +158,9 @@ def user_add(
         f"New passphrase for {name}: ", "COLLECTOR_NEW_PASSPHRASE", confirm=True
     )
     user = store.add_user(
-        name, role=role, full_name=full_name, badge=badge, passphrase=passphrase, actor=actor
-    )
+        name, role=role, full_name=full_name, badge=badge, passphrase=passphrase, actor=actor,
+        admin_passphrase=admin_passphrase(),
+    )  # fmt: skip
     if json_out:
         emit({"name": user.name, "role": user.role.value, "key_fingerprint": user.key_fingerprint})
     else:
@@ -153,11 +168,44 @@ def user_add(
 
 
 @user_app.command("retire")
-def user_retire(name: str) -> None:
-    """Retire a user: their key stays registered for verifying what it signed."""
+def user_retire(
+    name: str,
+    compromised_since: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
+            help="The key was compromised: revoke from this time (UTC unless a zone is given); "
+            "what it signed from then on no longer verifies.",
+        ),
+    ] = None,
+) -> None:
+    """Retire a user: their certificates are revoked from now on (or from when their key was
+    compromised); their key stays registered for verifying what it signed before."""
     store = open_store()
-    store.retire_user(name, actor=acting_user(store, required=False))
-    typer.echo(f"user {name} retired")
+    since = None
+    if compromised_since is not None:
+        since = compromised_since if compromised_since.tzinfo else compromised_since.replace(tzinfo=UTC)
+    store.retire_user(name, actor=acting_user(store, required=False),
+                      admin_passphrase=admin_passphrase(), compromised_since=since)  # fmt: skip
+    when = "from now on" if since is None else f"from {since.isoformat()} (key compromised)"
+    typer.echo(f"user {name} retired; certificates revoked {when}")
+
+
+@user_app.command("role")
+def user_role(
+    name: str,
+    role: Annotated[Role, typer.Option(help="investigator, supervisor, custodian, auditor or admin")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Give a user another role: a new certificate, the old one superseded from now on."""
+    store = open_store()
+    user = store.change_role(
+        name, role, actor=acting_user(store, required=False), admin_passphrase=admin_passphrase()
+    )
+    if json_out:
+        emit({"name": user.name, "role": user.role.value})
+    else:
+        typer.echo(f"user {name} is now {role.value}; a new certificate was issued")
 
 
 @user_app.command("list")
@@ -235,8 +283,9 @@ def keys_export(
         Path | None, typer.Option(help="File to write; default standard output.")
     ] = None,
 ) -> None:
-    """Publish the agency's public keys and time-stamp roots, for `verify --trust`."""
-    from collector.disclosure.export.build import key_list
+    """Publish the agency's public keys, PKI (root, issuing CA, certificates with their
+    recorded issuance, revocation list) and time-stamp roots, for `verify --trust`."""
+    from collector.disclosure.keylist import key_list
 
     text = key_list(open_store()).model_dump_json(indent=2) + "\n"
     if out is None:
@@ -244,6 +293,26 @@ def keys_export(
     else:
         out.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {out}")
+
+
+@root_app.command("export")
+def root_export(
+    out: Annotated[Path, typer.Option(help="File to write: the root's key (still encrypted "
+                                          "with the administrator's passphrase) and certificate.")],
+    remove: Annotated[bool, typer.Option("--remove", help="Then delete the root's key from "
+                                         "this machine (it is needed only to renew the issuing CA).")] = False,
+) -> None:
+    """Take the agency root's private key off-line (administration)."""
+    store = open_store()
+    actor = acting_user(store, required=False)
+    if actor is not None:
+        store.require(actor, Action.store_admin)
+    digest = store.pki.export_root(
+        admin_passphrase(), out, remove=remove, actor=actor.user.name if actor else None
+    )
+    typer.echo(f"wrote {out} (sha256 {digest})")
+    if remove:
+        typer.echo("the root's key was removed from this machine: keep the file off-line")
 
 
 # --------------------------------------------------------------------- ledger

@@ -13,6 +13,7 @@ import typer
 
 from collector.errors import Refused, UsageError
 from collector.evidence.bundle.verify import VerifyReport
+from collector.store.pki import ADMIN_PASSPHRASE_ENV
 from collector.store.recovery import reconcile
 from collector.store.store import Actor, Store, default_store_path
 
@@ -30,6 +31,7 @@ auth_app = typer.Typer(
 ledger_app = typer.Typer(help="The ledger of every decision and action.", no_args_is_help=True)
 custody_app = typer.Typer(help="Chain of custody of a bundle.", no_args_is_help=True)
 keys_app = typer.Typer(help="The key registry.", no_args_is_help=True)
+root_app = typer.Typer(help="The agency root of trust (administration).", no_args_is_help=True)
 timestamp_app = typer.Typer(help="RFC 3161 time-stamps of seals.", no_args_is_help=True)
 policy_app = typer.Typer(help="The agency's social-media policy.", no_args_is_help=True)
 equipment_app = typer.Typer(
@@ -45,6 +47,7 @@ app.add_typer(auth_app, name="auth")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(custody_app, name="custody")
 app.add_typer(keys_app, name="keys")
+app.add_typer(root_app, name="root")
 app.add_typer(timestamp_app, name="timestamp")
 app.add_typer(policy_app, name="policy")
 app.add_typer(equipment_app, name="equipment")
@@ -111,6 +114,13 @@ def ask_passphrase(prompt: str, env: str, confirm: bool = False) -> str:
     if confirm and getpass.getpass("Repeat passphrase: ") != first:
         raise UsageError("passphrases do not match")
     return first
+
+
+def admin_passphrase(confirm: bool = False) -> str:
+    """The administrator's passphrase, which unlocks the agency's issuing CA."""
+    return ask_passphrase(
+        "Administrator's passphrase (agency PKI): ", ADMIN_PASSPHRASE_ENV, confirm=confirm
+    )
 
 
 def acting_user(store: Store, required: bool = True) -> Actor | None:

@@ -99,7 +99,10 @@ def verify(
     ],
     trust: Annotated[
         Path | None,
-        typer.Option(help="For an export: the agency's key list (`collector keys export`)."),
+        typer.Option(
+            help="The agency's key list (`collector keys export`) to check an export or a "
+            "bundle directory against, with no store."
+        ),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -113,10 +116,16 @@ def verify(
     if target.lower().endswith(".zip") and Path(target).is_file():
         _verify_export(Path(target), trust, json_out)
     if trust is not None:
-        raise UsageError("--trust applies to an export .zip")
-    store = verification.open_store_if_any(state.store_path)
-    actor = acting_user(store) if store is not None and state.acting else None
-    report = verification.verify_in_store(store, target, actor)
+        from collector.disclosure.export.verify import verify_bundle_dir
+        from collector.disclosure.keylist import load_trust
+
+        if not (Path(target) / "bagit.txt").is_file():
+            raise UsageError("--trust applies to an export .zip or a bundle directory")
+        report = verify_bundle_dir(Path(target), load_trust(trust))
+    else:
+        store = verification.open_store_if_any(state.store_path)
+        actor = acting_user(store) if store is not None and state.acting else None
+        report = verification.verify_in_store(store, target, actor)
     if json_out:
         emit(report.model_dump(mode="json"))
     else:
@@ -125,7 +134,8 @@ def verify(
 
 
 def _verify_export(path: Path, trust_path: Path | None, json_out: bool) -> None:
-    from collector.disclosure.export.verify import load_trust, verify_export
+    from collector.disclosure.export.verify import verify_export
+    from collector.disclosure.keylist import load_trust
 
     report = verify_export(path, load_trust(trust_path) if trust_path else None)
     if json_out:

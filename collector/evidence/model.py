@@ -637,6 +637,7 @@ METADATA_MODELS: dict[str, type[Metadata]] = {
     "collector-bundle/1.1": MetadataBefore12,
     "collector-bundle/1.2": Metadata,
     "collector-bundle/1.3": Metadata,
+    "collector-bundle/1.4": Metadata,
 }
 """How each bundle format's metadata.json is read (every format this tool ever wrote)."""
 

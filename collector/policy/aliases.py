@@ -179,7 +179,7 @@ def _approval_valid(store: Store, terms: dict[str, Any], requested_by: str, row:
     if approver == requested_by or not fingerprint or not row["signature"]:
         return False
     user = store.ledger.user(approver)
-    key = store.ledger.key(fingerprint)
+    key = store.key_lookup()(fingerprint)
     if user is None or user.role is not Role.supervisor or key is None or key.owner != approver:
         return False
     at = _time(row["at"])

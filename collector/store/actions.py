@@ -23,6 +23,11 @@ class LedgerAction(StrEnum):
     user_retire = "user.retire"
     user_profile = "user.profile"
     auth_login = "auth.login"
+    user_role = "user.role"
+    pki_authority = "pki.authority"
+    pki_issued = "pki.issued"
+    pki_revoked = "pki.revoked"
+    pki_root_exported = "pki.root-exported"
     key_rewrapped = "key.rewrapped"
     # authorizations
     auth_request = "auth.request"

@@ -282,7 +282,10 @@ class Ledger:
 
     # ------------------------------------------------------------------ users and keys
 
-    def add_user(self, user: User, *, actor: str | None) -> None:
+    def add_user(
+        self, user: User, *, actor: str | None, also: Callable[[Connection], object] | None = None
+    ) -> None:
+        """Register a user and their key; `also` runs in the same transaction (certifying)."""
         users, keys = schema.users, schema.keys
         with self._tx() as db:
             if db.execute(select(users.c.name).where(users.c.name == user.name)).first():
@@ -314,8 +317,12 @@ class Ledger:
                     "key_fingerprint": user.key_fingerprint,
                 },
             )
+            if also is not None:
+                also(db)
 
-    def retire_user(self, name: str, *, actor: str | None) -> None:
+    def retire_user(
+        self, name: str, *, actor: str | None, also: Callable[[Connection], object] | None = None
+    ) -> None:
         users, keys = schema.users, schema.keys
         with self._tx() as db:
             row = db.execute(select(users.c.retired_at).where(users.c.name == name)).first()
@@ -331,6 +338,24 @@ class Ledger:
                 .values(retired_at=at)
             )
             self._append(db, LedgerAction.user_retire, "ok", actor, name, {})
+            if also is not None:
+                also(db)
+
+    def set_role(
+        self, name: str, role: Role, *, actor: str | None, also: Callable[[Connection], object]
+    ) -> None:
+        """Change a user's role (the certificate `also` issues is what makes it count)."""
+        users = schema.users
+        with self._tx() as db:
+            row = db.execute(select(users.c.role, users.c.retired_at).where(users.c.name == name)).first()
+            if row is None or row.retired_at is not None:
+                raise UsageError(f"{name!r} is not an active user")
+            if row.role == role.value:
+                raise UsageError(f"{name} is already {role.value}")
+            db.execute(update(users).where(users.c.name == name).values(role=role.value))
+            self._append(db, LedgerAction.user_role, "ok", actor, name,
+                         {"from": row.role, "to": role.value})  # fmt: skip
+            also(db)
 
     def user(self, name: str) -> User | None:
         found = self.rows(select(schema.users).where(schema.users.c.name == name))

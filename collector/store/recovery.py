@@ -117,7 +117,7 @@ def _recover(store: Store, path: Path, result: Reconciled) -> None:
     if problem is None and intent is not None and intent.details.get("seal_sha256") != digest:
         problem = "its seal differs from the one the ledger says was sealed"
     if problem is None:
-        report = verify_bundle(path, store.ledger.key, None, time_trust(store))
+        report = verify_bundle(path, store.key_lookup(), None, time_trust(store), store.pki.trust())
         failed = [f"{c.name}: {c.detail}" for c in report.checks if not c.ok]
         if failed:
             problem = "it does not verify: " + "; ".join(failed)

@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
 )
 
-HEAD = "0001"
+HEAD = "0002"
 """The schema revision this version of the tool writes and reads (the newest migration)."""
 
 metadata = MetaData()
@@ -170,6 +170,39 @@ purge_tombstones = Table(
     Column("bytes", Integer, nullable=False),
 )
 
+authorities = Table(
+    "authorities",
+    metadata,
+    Column("serial", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("pem", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    CheckConstraint("kind IN ('root', 'intermediate')", name="authority_kind"),
+)
+
+certificates = Table(
+    "certificates",
+    metadata,
+    Column("serial", Text, primary_key=True),
+    Column("user", Text, ForeignKey("users.name"), nullable=False),
+    Column("role", Text, nullable=False),
+    Column("key_fingerprint", Text, nullable=False),
+    Column("issuer_serial", Text, ForeignKey("authorities.serial"), nullable=False),
+    Column("pem", Text, nullable=False),
+    Column("issued_at", Text, nullable=False),
+    Column("ledger_seq", Integer, nullable=False),
+)
+
+revocations = Table(
+    "revocations",
+    metadata,
+    Column("serial", Text, ForeignKey("certificates.serial"), primary_key=True),
+    Column("revoked_at", Text, nullable=False),
+    Column("invalid_from", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("ledger_seq", Integer, nullable=False),
+)
+
 APPEND_ONLY: dict[str, str] = {
     "events": "ledger events",
     "custody": "custody events",
@@ -179,6 +212,9 @@ APPEND_ONLY: dict[str, str] = {
     "purge_requests": "purge requests",
     "purge_approvals": "purge approvals",
     "purge_tombstones": "tombstones",
+    "authorities": "agency certificates",
+    "certificates": "user certificates",
+    "revocations": "revocations",
 }
 """Tables no code path updates or deletes, and what their rows are called in the refusal."""
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from collector.errors import UsageError
+from collector.errors import IntegrityError, UsageError
 from collector.evidence.bundle import layout
 from collector.evidence.bundle.seal import Stamper
 from collector.evidence.custody import CustodyEvent, EventType
@@ -89,12 +89,19 @@ def stamper(store: Store) -> tuple[Stamper | None, StampOutcome]:
 
 
 def has_token(store: Store, bundle_id: str) -> bool:
+    """The bundle has a token: seal.tsr, or a later `timestamped` custody event. A bundle whose
+    `captured` event says it was stamped at sealing counts too: if its seal.tsr is gone, that is
+    a loss for `verify` to report, not a stamp to obtain again."""
     row = store.ledger.bundle(bundle_id)
     if row is None:
         raise UsageError(f"unknown bundle {bundle_id!r}")
     if (store.bundle_path(row) / layout.TIMESTAMP).is_file():
         return True
-    return any(e.type is EventType.timestamped for e in store.ledger.custody(bundle_id))
+    return any(
+        e.type is EventType.timestamped
+        or (e.type is EventType.captured and e.details.get("timestamp") == "stamped")
+        for e in store.ledger.custody(bundle_id)
+    )
 
 
 def pending(store: Store) -> list[str]:
@@ -118,6 +125,10 @@ def retry(store: Store, actor: Actor, bundle_id: str) -> CustodyEvent:
     if not cfg.configured:
         raise UsageError("no time-stamp authority is configured in this store")
     if has_token(store, bundle_id):
+        row = store.ledger.bundle(bundle_id)
+        if row is not None and not (store.bundle_path(row) / layout.TIMESTAMP).is_file():
+            raise IntegrityError(f"{bundle_id} was stamped at sealing but its seal.tsr is missing: "
+                                 "run `collector verify` and restore the bundle from a copy")  # fmt: skip
         raise UsageError(f"{bundle_id} already has a time-stamp")
     row = store.ledger.bundle(bundle_id)
     assert row is not None

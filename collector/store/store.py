@@ -23,18 +23,20 @@ from typing import Any
 
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import inspect
+from sqlalchemy import Connection, inspect
 
 from collector import __version__
 from collector.errors import Refused, UsageError
-from collector.evidence import keys
+from collector.evidence import keys, pki
 from collector.evidence.clock import parse_server
+from collector.evidence.keys import KeyLookup
 from collector.evidence.model import PolicyStamp
 from collector.store import migrate, schema
 from collector.store.actions import LedgerAction, denied_action
 from collector.store.config import CONFIG_NAME, StoreConfig, allowed_host, dump_config, load_config
 from collector.store.ledger import Ledger, now
 from collector.store.model import BundleRow, Role, User
+from collector.store.pki import ADMIN_PASSPHRASE_ENV, AgencyPki, Issuer
 from collector.store.roles import Action, allowed
 
 LEDGER_NAME = "ledger.sqlite"
@@ -123,6 +125,7 @@ class Store:
         allow_private_network: bool,
         allow_hosts: list[str] | None = None,
         chromium: str | None = None,
+        admin_passphrase: str,
         tsa_urls: list[str] | None = None,
         tsa_roots: list[Path] | None = None,
         ntp_server: str | None = None,
@@ -174,6 +177,9 @@ class Store:
                 "config_sha256": store.config_sha256(),
             },
         )
+        with store.ledger.transaction() as db:
+            issuer = store.pki.create(admin_passphrase, db, actor=None)
+        store._make_system_key(issuer)
         return store
 
     @classmethod
@@ -184,7 +190,7 @@ class Store:
             raise UsageError(f"no evidence store at {root}: run `collector init` or pass --store")
         return cls(root, check_schema=check_schema)
 
-    def upgrade(self, actor: Actor | None) -> dict[str, Any]:
+    def upgrade(self, actor: Actor | None, admin_passphrase: str | None = None) -> dict[str, Any]:
         """Bring the ledger to this version's schema revision, recorded in the ledger.
 
         All migrations and the `store.upgrade` event run in one transaction: an upgrade that
@@ -202,15 +208,31 @@ class Store:
             return {"from": before.revision, "to": before.revision, "upgraded": False,
                     "tables_created": []}  # fmt: skip
         tables_before = set(self.ledger.table_names())
+        by = actor.user.name if actor else None
+        issuer: Issuer | None = None
         with self.ledger.transaction() as db:
             migrate.upgrade(db)
             created = sorted(set(inspect(db).get_table_names()) - tables_before)
-            details = {"from": before.revision, "to": schema.HEAD, "upgraded": True,
-                       "tables_created": created, "tool_version": __version__}  # fmt: skip
-            self.ledger.record_in(
-                db, LedgerAction.store_upgrade, actor=actor.user.name if actor else None,
-                details=details,
-            )  # fmt: skip
+            details: dict[str, Any] = {"from": before.revision, "to": schema.HEAD, "upgraded": True,
+                                       "tables_created": created, "tool_version": __version__}  # fmt: skip
+            if not self.pki.exists():
+                if not admin_passphrase:
+                    raise UsageError(
+                        "this upgrade makes the agency PKI and certifies every user: give the "
+                        f"administrator's passphrase (${ADMIN_PASSPHRASE_ENV} or the prompt)"
+                    )
+                issuer = self.pki.create(admin_passphrase, db, actor=by)
+                certified = []
+                for user in self.ledger.users():  # retired users too: their old signatures
+                    made = self.pki.issue(user, issuer, db, by)
+                    certified.append(user.name)
+                    if user.retired_at is not None:
+                        self.pki.revoke(made.serial_number, "retired", user.retired_at, issuer,
+                                        db, by)  # fmt: skip
+                details["pki"] = {"created": True, "certified": certified}
+            self.ledger.record_in(db, LedgerAction.store_upgrade, actor=by, details=details)
+        if issuer is not None:
+            self._make_system_key(issuer)
         return details
 
     def close(self) -> None:
@@ -227,8 +249,10 @@ class Store:
         badge: str,
         passphrase: str,
         actor: Actor | None,
+        admin_passphrase: str,
     ) -> User:
-        """Create a user and their key pair. Administration: no actor, or an admin actor."""
+        """Create a user, their key pair and their certificate (the administrator's passphrase
+        unlocks the issuing CA). Administration: no actor, or an admin actor."""
         if actor is not None:
             self.require(actor, Action.user_admin, subject=name)
         if role is Role.system or name == SYSTEM_USER:
@@ -242,6 +266,7 @@ class Store:
             raise UsageError("--name and --badge must not be empty")
         if self.ledger.user(name) is not None:
             raise UsageError(f"user {name!r} already exists")
+        issuer = self.pki.unlock(admin_passphrase)
         private_pem, public_pem = keys.generate(passphrase, self.key_cost())
         fingerprint = keys.fingerprint(public_pem)
         keys.write_private(self.private_key_path(name), private_pem)
@@ -255,42 +280,95 @@ class Store:
             key_fingerprint=fingerprint,
             public_key_pem=public_pem.decode(),
         )
-        self.ledger.add_user(user, actor=None if actor is None else actor.user.name)
+        by = None if actor is None else actor.user.name
+        self.ledger.add_user(user, actor=by, also=lambda db: self.pki.issue(user, issuer, db, by))
         return user
 
-    def retire_user(self, name: str, *, actor: Actor | None) -> None:
+    def retire_user(
+        self,
+        name: str,
+        *,
+        actor: Actor | None,
+        admin_passphrase: str,
+        compromised_since: datetime | None = None,
+    ) -> None:
+        """Retire a user and revoke their certificates: from now on, or, when their key was
+        compromised, from `compromised_since` (signatures from then on no longer verify). The
+        key stays registered for verifying what it signed before."""
         if actor is not None:
             self.require(actor, Action.user_admin, subject=name)
-        self.ledger.retire_user(name, actor=None if actor is None else actor.user.name)
+        if compromised_since is not None and compromised_since > now():
+            raise UsageError("--compromised-since is in the future")
+        issuer = self.pki.unlock(admin_passphrase)
+        by = None if actor is None else actor.user.name
+
+        def revoke(db: Connection) -> None:
+            at = compromised_since or now()
+            reason = "retired" if compromised_since is None else "key-compromise"
+            for row in self.pki.certificates(name):
+                if row.revoked is None:
+                    self.pki.revoke(row.serial, reason, at, issuer, db, by)
+
+        self.ledger.retire_user(name, actor=by, also=revoke)
+
+    def change_role(
+        self, name: str, role: Role, *, actor: Actor | None, admin_passphrase: str
+    ) -> User:
+        """Give a user another role: a new certificate, the old one superseded from now on."""
+        if actor is not None:
+            self.require(actor, Action.user_admin, subject=name)
+        if role is Role.system:
+            raise UsageError("the role 'system' is the store's own key's")
+        user = self.ledger.user(name)
+        if user is None:
+            raise UsageError(f"no such user {name!r}")
+        issuer = self.pki.unlock(admin_passphrase)
+        by = None if actor is None else actor.user.name
+        renewed = user.model_copy(update={"role": role})
+
+        def certify(db: Connection) -> None:
+            at = now()
+            for row in self.pki.certificates(name):
+                if row.revoked is None:
+                    self.pki.revoke(row.serial, "superseded", at, issuer, db, by)
+            self.pki.issue(renewed, issuer, db, by)
+
+        self.ledger.set_role(name, role, actor=by, also=certify)
+        return renewed
+
+    @property
+    def pki(self) -> AgencyPki:
+        return AgencyPki(self.root, self.ledger, self.config.agency, self.key_cost())
+
+    def _make_system_key(self, issuer: Issuer) -> None:
+        """The store's own key (see `system_actor`), registered and certified."""
+        path = self.private_key_path(SYSTEM_USER)
+        if not path.exists():
+            keys.write_private(path, keys.generate_unencrypted())
+        public = keys.public_pem(keys.load_unencrypted(path).public_key())
+        self.public_key_path(SYSTEM_USER).write_bytes(public)
+        if self.ledger.user(SYSTEM_USER) is not None:
+            return
+        user = User(
+            name=SYSTEM_USER, full_name="collector: this store's own key", badge="-",
+            role=Role.system, created_at=now(), key_fingerprint=keys.fingerprint(public),
+            public_key_pem=public.decode(),
+        )  # fmt: skip
+        self.ledger.add_user(user, actor=None, also=lambda db: self.pki.issue(user, issuer, db, None))
 
     def system_actor(self) -> Actor:
         """The store's own key, for events no person made (recovery, reconciliation).
 
         Its private key is a file in the store, unencrypted (mode 0600): anyone who can write
-        the store can sign as it. It is made on first use and registered as the user `system`.
+        the store can sign as it, so it signs nothing else. It is made and certified with the
+        store (or its upgrade) and registered as the user `system`.
         """
-        path = self.private_key_path(SYSTEM_USER)
-        if not path.exists():
-            with contextlib.suppress(FileExistsError):  # another process made it first
-                keys.write_private(path, keys.generate_unencrypted())
-        key = keys.load_unencrypted(path)
-        public = keys.public_pem(key.public_key())
         user = self.ledger.user(SYSTEM_USER)
-        if user is None:
-            self.public_key_path(SYSTEM_USER).write_bytes(public)
-            user = User(
-                name=SYSTEM_USER,
-                full_name="collector: this store's own key",
-                badge="-",
-                role=Role.system,
-                created_at=now(),
-                key_fingerprint=keys.fingerprint(public),
-                public_key_pem=public.decode(),
-            )
-            with contextlib.suppress(UsageError):  # registered meanwhile by another process
-                self.ledger.add_user(user, actor=None)
-            user = self.ledger.user(SYSTEM_USER) or user
-        if user.key_fingerprint != keys.fingerprint(public):
+        path = self.private_key_path(SYSTEM_USER)
+        if user is None or not path.exists():
+            raise UsageError("this store has no key of its own: run `collector store upgrade`")
+        key = keys.load_unencrypted(path)
+        if user.key_fingerprint != keys.fingerprint(keys.public_pem(key.public_key())):
             raise Refused("the store's own key does not match its registration in the ledger")
         return Actor(user=user, key=key)
 
@@ -325,11 +403,36 @@ class Store:
             reason = f"private key of {name!r} does not match the key registry"
             self.ledger.record(LedgerAction.auth_login, "refused", actor=name, details={"reason": reason})
             raise Refused(reason)
+        if not self.pki.exists():  # a store made before the PKI: only `store upgrade` opens one
+            return Actor(user=user, key=key)
+        current = self.pki.current(name, user.key_fingerprint)
+        certified = pki.holder(current.certificate) if current is not None else None
+        if certified is None or certified.user != name or certified.role != user.role.value:
+            reason = (
+                f"{name!r} has no valid certificate for this key"
+                if certified is None or certified.user != name
+                else f"{name!r}'s role in the ledger ({user.role.value}) is not the role "
+                f"certified ({certified.role}): roles come from certificates"
+            )
+            self.ledger.record(LedgerAction.auth_login, "refused", actor=name, details={"reason": reason})
+            raise Refused(reason)
+        user = user.model_copy(update={"role": Role(certified.role)})
         if misses:  # the count of wrong passphrases starts again from here
             self.ledger.record(LedgerAction.auth_login, actor=name,
                                details={"after_wrong_passphrases": misses})  # fmt: skip
         self._rewrap_if_weak(name, key, passphrase)
         return Actor(user=user, key=key)
+
+    def key_lookup(self) -> KeyLookup:
+        """The key registry as verifiers use it: only keys the agency PKI certified."""
+        return self.pki.key_lookup()
+
+    def signer_chain(self, actor: Actor) -> bytes:
+        """The actor's current certificate and its issuing CA's (PEM), for `signer-chain.pem`."""
+        row = self.pki.current(actor.user.name, actor.user.key_fingerprint)
+        if row is None:
+            raise Refused(f"{actor.user.name!r} has no valid certificate to seal with")
+        return (pki.pem(row.certificate) + pki.pem(self.pki.intermediate_certificate())).encode()
 
     def key_cost(self) -> keys.Scrypt:
         setting = self.config.keys

@@ -42,6 +42,7 @@ def find_bundle(store: Store | None, target: str) -> tuple[Path, BundleRow | Non
 
 
 def time_trust(store: Store) -> TimeTrust:
+    """The store's time-stamp authority roots and late limit."""
     return TimeTrust(store.tsa_roots(), store.config.timestamp.late_limit_s)
 
 
@@ -66,9 +67,11 @@ def verify_in_store(store: Store | None, target: str, actor: Actor | None) -> Ve
             return purged
     path, row = find_bundle(store, target)
     if store is None:
-        return verify_bundle(path)
+        return verify_bundle(path)  # nothing anchors the signer: the report says so and fails
     custody = custody_input(store, row.id) if row is not None else None
-    report = verify_bundle(path, store.ledger.key, custody, time_trust(store))
+    report = verify_bundle(
+        path, store.key_lookup(), custody, time_trust(store), store.pki.trust()
+    )
     failed = [f"{c.name}: {c.detail}" for c in report.checks if not c.ok]
     store.ledger.record(
         LedgerAction.bundle_verify,
@@ -138,6 +141,6 @@ def verify_custody(store: Store, bundle_id: str) -> ChainReport:
         custody.events,
         bundle_id=bundle_id,
         anchor=anchor,
-        key_lookup=store.ledger.key,
+        key_lookup=store.key_lookup(),
         expected_head=custody.expected_head,
     )

@@ -57,8 +57,10 @@ def test_user_add_by_non_admin_refused_and_recorded(cli: Cli) -> None:
 def test_user_add_by_admin_recorded_with_actor(cli: Cli) -> None:
     cli.ok("user", "add", "zed", "--role", "auditor", "--name", "Zed Z", "--badge", "9",
            as_user="root", new_passphrase="zed-passphrase")
-    last = cli.events()[-1]
-    assert (last["action"], last["actor"], last["subject"]) == ("user.add", "root", "zed")
+    added, issued = cli.events()[-2:]
+    assert (added["action"], added["actor"], added["subject"]) == ("user.add", "root", "zed")
+    assert (issued["action"], issued["actor"], issued["subject"]) == ("pki.issued", "root", "zed")
+    assert issued["details"]["role"] == "auditor"
 
 
 def test_acting_as_another_user_without_their_passphrase_does_nothing(cli: Cli) -> None:

@@ -63,10 +63,17 @@ def test_export_verifies_without_a_store_against_trusted_keys(exported: dict[str
     assert not (exported["tmp"] / "no-store-here").exists()
 
 
-def test_without_trust_list_it_says_signers_were_not_checked(exported: dict[str, Any]) -> None:
+def test_without_a_trusted_key_list_the_signers_are_not_anchored(exported: dict[str, Any]) -> None:
+    """What the export ships (keys, certificates, even the root) proves nothing by itself."""
     result = storeless(exported["zip"], cwd=exported["tmp"])
-    assert result.returncode == 0
-    assert "NOT checked against an independent list" in result.stdout
+    assert result.returncode == 1 and result.stdout.rstrip().endswith("FAILED")
+    data = report(storeless(exported["zip"], "--json", cwd=exported["tmp"]))
+    failed = failures(data)
+    assert failed["key source"].startswith("signer not anchored: no trusted key list given")
+    assert failed["signer certificate"].startswith("signer not anchored")
+    assert "Alice Adams (alice, badge I-101, investigator)" in failed["signer certificate"]
+    # everything else was checked and holds
+    assert set(failed) == {"key source", "signer certificate"}
 
 
 def test_export_is_a_signed_custody_event_with_head(exported: dict[str, Any]) -> None:
@@ -100,7 +107,14 @@ def test_export_checks_out_with_standard_tools(exported: dict[str, Any], tmp_pat
         cwd=target, capture_output=True, text=True,
     )
     assert "Signature Verified Successfully" in sig.stdout
+    chain = subprocess.run(
+        ["openssl", "verify", "-CAfile", "../../pki/root.cert.pem", "-untrusted", "signer-chain.pem",
+         "-crl_check", "-CRLfile", "../../pki/crl.pem", "signer-chain.pem"],
+        cwd=bag, capture_output=True, text=True,
+    )
+    assert chain.returncode == 0 and chain.stdout.strip() == "signer-chain.pem: OK", chain.stderr
     assert "collector verify" in (target / "VERIFY.txt").read_text()
+    assert "openssl verify -CAfile ../../pki/root.cert.pem" in (target / "VERIFY.txt").read_text()
 
 
 def test_only_a_custodian_exports(exported: dict[str, Any], tmp_path: Path) -> None:

@@ -41,15 +41,16 @@ def _checks(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_bundle_of_every_format_verifies_on_its_own(version: str, tmp_path: Path) -> None:
+def test_bundle_of_every_format_verifies_against_its_key_list(version: str, tmp_path: Path) -> None:
     expected = _expected(version)
     bundle = _bundle(version)
     info = (bundle / "bag-info.txt").read_text(encoding="utf-8")
     assert f"Bundle-Format: {expected['bundle_format']}" in info
     seal = hashlib.sha256((bundle / "tagmanifest-sha256.txt").read_bytes()).hexdigest()
     assert seal == expected["seal_sha256"]
+    trust = LEGACY / version / "keys" / "agency-keys.json"
 
-    result = _nowhere(tmp_path).run("verify", str(bundle), "--json")
+    result = _nowhere(tmp_path).run("verify", str(bundle), "--trust", str(trust), "--json")
     report = json.loads(result.stdout)
     assert result.returncode == 0, report
     checks = _checks(report)
@@ -59,6 +60,24 @@ def test_bundle_of_every_format_verifies_on_its_own(version: str, tmp_path: Path
     artifacts = expected["payload_files"] - 1  # every payload file but metadata.json itself
     assert checks["metadata"]["detail"] == f"{artifacts} artifacts agree with metadata.json"
     assert "authorization" in checks and "time-stamp" in checks
+    assert checks["signer key"]["detail"] == "registered to alice"
+    # what the old format cannot carry is said, not shown as passed
+    signer = checks["signer certificate"]
+    version_number = expected["bundle_format"].rsplit("/", 1)[1]
+    assert signer["warning"] is True
+    assert signer["detail"].startswith(f"format {version_number} carries no signer certificate")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_bundle_of_every_format_alone_is_not_anchored(version: str, tmp_path: Path) -> None:
+    """With neither a store nor a key list, nothing says who signed: the verdict fails on that
+    one check, every other check still made."""
+    result = _nowhere(tmp_path).run("verify", str(_bundle(version)), "--json")
+    report = json.loads(result.stdout)
+    assert result.returncode == 1
+    failed = {c["name"]: c["detail"] for c in report["checks"] if not c["ok"]}
+    assert list(failed) == ["signer certificate"]
+    assert failed["signer certificate"].startswith("signer not anchored")
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -87,7 +106,8 @@ def test_a_changed_legacy_bundle_still_fails(tmp_path: Path) -> None:
     page = copy / "data" / "page.html"
     page.chmod(0o644)
     page.write_bytes(page.read_bytes().replace(b"</body>", b"<p>added</p></body>", 1))
-    result = _nowhere(tmp_path).run("verify", str(copy), "--json")
+    trust = LEGACY / "v1.0" / "keys" / "agency-keys.json"
+    result = _nowhere(tmp_path).run("verify", str(copy), "--trust", str(trust), "--json")
     assert result.returncode == 1
     failed = {c["name"]: c["detail"] for c in json.loads(result.stdout)["checks"] if not c["ok"]}
     assert "page.html" in failed["payload sha256"] and "page.html" in failed["metadata"]

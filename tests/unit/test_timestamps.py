@@ -90,6 +90,32 @@ def test_seal_is_time_stamped_and_verifies_with_openssl(tstore: Cli, site: Recor
     assert chain[-1].strip() == tsa.root_cert_path.read_text().strip()
 
 
+def test_the_signer_is_judged_at_the_stamped_time(tstore: Cli, site: RecordedSite) -> None:
+    result, _bundle, _ = capture(tstore, site)
+    code, found = checks(tstore, result["bundle_id"])
+    signer = found["signer certificate"]
+    assert code == 0 and signer["ok"] and not signer["warning"]
+    assert "certified by this store's agency root at " in signer["detail"]
+    assert "(local clock)" not in signer["detail"]
+
+
+def test_a_deleted_seal_tsr_is_caught_when_custody_says_stamped(tstore: Cli, site: RecordedSite) -> None:
+    """Deleting the token must not turn a stamped bundle into one that merely awaits a stamp."""
+    result, bundle, _ = capture(tstore, site)
+    bundle.chmod(0o755)
+    (bundle / "seal.tsr").unlink()
+    code, found = checks(tstore, result["bundle_id"])
+    assert code == 1
+    stamp = found["time-stamp"]
+    assert not stamp["ok"]
+    assert stamp["detail"] == (
+        "seal.tsr is missing, but the signed `captured` custody event (seq 1) records the seal as stamped"
+    )
+    assert result["bundle_id"] not in tstore.json("timestamp", "pending")
+    retry = tstore.run("timestamp", "retry", result["bundle_id"], as_user="erin")
+    assert retry.returncode != 0 and "was stamped at sealing but its seal.tsr is missing" in retry.stderr
+
+
 def test_large_clock_offset_is_recorded_and_warned(tstore: Cli, site: RecordedSite, ntp_skewed: NtpServer) -> None:
     result, bundle, stderr = capture(tstore, site)
     assert "differs from NTP server" in stderr

@@ -9,6 +9,8 @@ FILE.zip
   export.tsr                 RFC 3161 token over export.sig (when an authority is configured)
   keys/<fingerprint>.pub.pem every key that signed anything inside, and keys/registry.json
   tsa/root-N.pem             the time-stamp roots
+  pki/                       the agency root, issuing CA and revocation list (compare the
+                             root with the agency's published one before trusting it)
   bundles/<id>/              each BagIt bag, byte for byte
   custody/<id>.jsonl         each bundle's custody log, one event per line
 ```
@@ -30,7 +32,7 @@ import rfc8785
 from pydantic import Field
 
 from collector.errors import CollectorError, IntegrityError, Refused, UsageError
-from collector.evidence import keys
+from collector.evidence import keys, pki
 from collector.evidence.bundle import layout
 from collector.evidence.custody import CustodyEvent, EventType
 from collector.evidence.model import Metadata, Model, Person
@@ -38,13 +40,15 @@ from collector.policy import protected
 from collector.store.actions import LedgerAction
 from collector.store.custody_log import custody_builder
 from collector.store.ledger import CustodyBuilder, now
+from collector.store.pki import CRL, INTERMEDIATE_CERT, ROOT_CERT, certificate_sha256
 from collector.store.roles import Action
 from collector.store.stamping import StampOutcome, stamper
 from collector.store.store import Actor, Store
 from collector.store.verify import verify_in_store
 
-FORMAT = "collector-export/1.0"
-KEYS_FORMAT = "collector-keys/1.0"
+FORMAT = "collector-export/1.1"
+FORMATS = frozenset({"collector-export/1.0", FORMAT})
+"""Every export format this tool ever wrote (1.1 adds `agency_root_sha256` and `pki/`)."""
 
 
 class ExportedBundle(Model):
@@ -68,6 +72,9 @@ class ExportManifest(Model):
     reason: str
     bundles: list[ExportedBundle]
     tsa_roots_sha256: list[str] = Field(default_factory=list)
+    agency_root_sha256: str | None = Field(
+        None, description="SHA-256 of the agency root certificate's DER (from 1.1)."
+    )
 
 
 class ExportResult(Model):
@@ -77,38 +84,6 @@ class ExportResult(Model):
     bundles: list[str]
     timestamp: StampOutcome
     warnings: list[str]
-
-
-class KeyEntry(Model):
-    fingerprint: str
-    owner: str
-    full_name: str
-    badge: str
-    role: str
-    created_at: str
-    retired_at: str | None
-    public_key_pem: str
-
-
-class KeyList(Model):
-    """`collector keys export`: the agency's published public keys and time-stamp roots."""
-
-    format: str = KEYS_FORMAT
-    agency: str
-    store_id: str
-    exported_at: str
-    keys: list[KeyEntry]
-    tsa_roots: list[str] = Field(default_factory=list)
-
-
-def key_list(store: Store) -> KeyList:
-    return KeyList(
-        agency=store.config.agency,
-        store_id=store.config.store_id,
-        exported_at=now().isoformat(),
-        keys=[KeyEntry.model_validate(k) for k in store.ledger.key_registry()],
-        tsa_roots=[pem.decode() for pem in store.tsa_roots()],
-    )
 
 
 def export(
@@ -188,6 +163,7 @@ def export(
             for row in rows
         ],
         tsa_roots_sha256=[hashlib.sha256(p).hexdigest() for p in store.tsa_roots()],
+        agency_root_sha256=certificate_sha256(store.pki.root_certificate()),
     )
     manifest_bytes = bytes(rfc8785.dumps(manifest.model_dump(mode="json")))
     signature = keys.sign(actor.key, manifest_bytes)
@@ -278,6 +254,12 @@ def _write_zip(
         zf.writestr("keys/registry.json", json.dumps(registry, indent=2) + "\n")
         for n, pem in enumerate(store.tsa_roots(), 1):
             zf.writestr(f"tsa/root-{n}.pem", pem)
+        agency = store.pki
+        zf.writestr(f"pki/{ROOT_CERT}", pki.pem(agency.root_certificate()))
+        zf.writestr(f"pki/{INTERMEDIATE_CERT}", pki.pem(agency.intermediate_certificate()))
+        crl = agency.crl()
+        if crl is not None:
+            zf.writestr(f"pki/{CRL}", pki.pem(crl))
         zf.writestr("VERIFY.txt", verify_text(manifest, token is not None))
 
 
@@ -308,9 +290,9 @@ HOW TO CHECK THIS EXPORT
   collector verify THIS-FILE.zip --trust AGENCY-KEYS.json
 
   AGENCY-KEYS.json is the agency's published key list (`collector keys export`), obtained
-  separately from this file. The keys inside keys/ prove nothing by themselves: anyone who
-  could alter this file could replace them too. Without --trust the tool checks everything
-  but says that the signers were not checked against an independent list.
+  separately from this file. The keys inside keys/ and the certificates inside pki/ prove
+  nothing by themselves: anyone who could alter this file could replace them too. Without
+  --trust the tool checks everything else but fails: the signers are not anchored.
 
 2. With standard tools only. Unzip, then for each bundle:
 
@@ -323,6 +305,13 @@ HOW TO CHECK THIS EXPORT
   openssl ts -verify -data seal.sig -in seal.tsr -CAfile ../../tsa/root-1.pem   # if seal.tsr exists
   openssl pkey -pubin -in signer.pub.pem -outform DER | sha256sum
       # must equal Signer-Key-Fingerprint in bag-info.txt and the agency's published key
+  openssl verify -CAfile ../../pki/root.cert.pem -untrusted signer-chain.pem \
+      -crl_check -CRLfile ../../pki/crl.pem signer-chain.pem
+      # the signer's certificate (user, badge, role) chains to the agency root; compare
+      # pki/root.cert.pem with the root the agency published first. (A certificate revoked
+      # after the seal fails -crl_check; its invalidity date is in the CRL:
+      # openssl crl -in ../../pki/crl.pem -text)
+  openssl x509 -in signer-chain.pem -noout -subject -serial
 
   The export itself:
 

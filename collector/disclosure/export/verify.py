@@ -19,7 +19,8 @@ from pathlib import Path, PurePosixPath
 import rfc8785
 from pydantic import ValidationError
 
-from collector.disclosure.export.build import FORMAT, KEYS_FORMAT, ExportManifest, KeyList
+from collector.disclosure.export.build import FORMATS, ExportManifest
+from collector.disclosure.keylist import KeyList
 from collector.errors import CollectorError, UsageError
 from collector.evidence import keys
 from collector.evidence.bundle import layout
@@ -34,6 +35,8 @@ from collector.evidence.custody import ChainHead, CustodyEvent
 from collector.evidence.keys import SignerKey
 from collector.evidence.model import Model
 from collector.evidence.timestamp import TimestampInvalid, verify_timestamp
+from collector.evidence.trust import AgencyTrust
+from collector.store.pki import certificate_sha256
 
 MAX_TOTAL_BYTES = 64 * 1024**3
 MAX_RATIO = 2000
@@ -46,6 +49,7 @@ TOP_LEVEL = {
     "tsa",
     "bundles",
     "custody",
+    "pki",
 }
 
 
@@ -57,22 +61,6 @@ class ExportReport(Model):
     checks: list[Check]
     signers: dict[str, str]
     bundles: list[VerifyReport]
-
-
-def load_trust(path: Path) -> KeyList:
-    """Read a key list made by `collector keys export`."""
-    try:
-        trust = KeyList.model_validate_json(path.read_bytes())
-    except (OSError, ValidationError, ValueError) as exc:
-        raise UsageError(f"--trust {path}: not a key list made by `collector keys export`") from exc
-    if trust.format != KEYS_FORMAT:
-        raise UsageError(f"--trust {path}: unknown format {trust.format!r}")
-    for entry in trust.keys:
-        if keys.fingerprint(entry.public_key_pem.encode()) != entry.fingerprint:
-            raise UsageError(
-                f"--trust {path}: key {entry.fingerprint[:16]}… does not match its fingerprint"
-            )
-    return trust
 
 
 def _safe_extract(zip_path: Path, target: Path) -> None:
@@ -146,7 +134,7 @@ def _verify_tree(zip_path: Path, root: Path, trust: KeyList | None) -> ExportRep
     canonical = manifest_bytes == bytes(rfc8785.dumps(json.loads(manifest_bytes)))
     add(
         "export manifest",
-        canonical and manifest.format == FORMAT,
+        canonical and manifest.format in FORMATS,
         f"{manifest.export_id}: {len(manifest.bundles)} bundles for {manifest.recipient}"
         if canonical
         else "manifest.json is not in canonical form (altered?)",
@@ -154,32 +142,34 @@ def _verify_tree(zip_path: Path, root: Path, trust: KeyList | None) -> ExportRep
 
     # -- keys: the trusted list, or else what the export ships (which proves nothing alone)
     shipped = _shipped_keys(root)
+    agency: AgencyTrust | None = None
     if trust is not None:
-        known = {
-            k.fingerprint: SignerKey(k.owner, k.public_key_pem, _when(k.retired_at))
-            for k in trust.keys
-        }
+        lookup_known = trust.lookup()
+        known = {k.fingerprint: k for k in trust.keys}
+        agency = trust.agency_trust()
         roots = [pem.encode() for pem in trust.tsa_roots]
-        add(
-            "key source",
-            True,
-            f"trusted key list of {trust.agency} ({len(known)} keys, given with --trust)",
-        )
+        add("key source", True,
+            f"trusted key list of {trust.agency} ({len(known)} keys, format {trust.version}, "
+            "given with --trust)")  # fmt: skip
+        if not agency.roots:
+            add("agency root", True, f"the key list (format {trust.version}) carries no agency "
+                "root: signers are anchored by their keys alone", warning=True)  # fmt: skip
+        elif manifest.agency_root_sha256 is not None:
+            trusted_root = certificate_sha256(agency.roots[0])
+            add("agency root", manifest.agency_root_sha256 == trusted_root,
+                "the export names the trusted root" if manifest.agency_root_sha256 == trusted_root
+                else "the export names another agency root than the trusted one")  # fmt: skip
     else:
-        known = shipped
+        lookup_known = shipped.get
         roots = [p.read_bytes() for p in sorted((root / "tsa").glob("*.pem"))]
-        add(
-            "key source",
-            True,
-            "signers NOT checked against an independent list: the keys shipped inside the export "
-            "prove nothing by themselves (pass --trust AGENCY-KEYS.json)",
-            warning=True,
-        )
+        add("key source", False, "signer not anchored: no trusted key list given, and the keys "
+            "and certificates shipped inside the export prove nothing by themselves (pass "
+            "--trust AGENCY-KEYS.json)")  # fmt: skip
 
     signers: dict[str, str] = {}
 
     def lookup(fingerprint: str) -> SignerKey | None:
-        key = known.get(fingerprint)
+        key = lookup_known(fingerprint)
         claimed = shipped.get(fingerprint)
         signers[fingerprint] = (
             key.owner if key else f"UNTRUSTED (claims {claimed.owner if claimed else '?'})"
@@ -264,6 +254,7 @@ def _verify_tree(zip_path: Path, root: Path, trust: KeyList | None) -> ExportRep
             lookup,
             CustodyInput(events, ChainHead(entry.custody_count, entry.custody_last_hash), "export"),
             TimeTrust(roots),
+            agency,
         )
         if error:
             report.checks.append(Check(name="custody log", ok=False, detail=error))
@@ -290,6 +281,12 @@ def _verify_tree(zip_path: Path, root: Path, trust: KeyList | None) -> ExportRep
             else f"all {len(signers)} signers are in the trusted list",
         )
     return done(manifest.export_id, signers, reports)
+
+
+def verify_bundle_dir(bag: Path, trust: KeyList) -> VerifyReport:
+    """A bundle directory on its own, against the key list the verifier trusts (no custody
+    log: that lives in the store or an export)."""
+    return verify_bundle(bag, trust.lookup(), None, trust.time_trust(), trust.agency_trust())
 
 
 def _shipped_keys(root: Path) -> dict[str, SignerKey]:

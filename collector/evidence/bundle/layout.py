@@ -7,11 +7,19 @@ from typing import TypeVar, overload
 
 _T = TypeVar("_T")
 
-FORMAT = "collector-bundle/1.3"
+FORMAT = "collector-bundle/1.4"
 """The format this version writes (docs/FORMAT.md, "Versions")."""
 READABLE_FORMATS = frozenset(
-    {"collector-bundle/1.0", "collector-bundle/1.1", "collector-bundle/1.2", FORMAT}
+    {
+        "collector-bundle/1.0",
+        "collector-bundle/1.1",
+        "collector-bundle/1.2",
+        "collector-bundle/1.3",
+        FORMAT,
+    }
 )
+WITHOUT_CERTIFICATE = frozenset(READABLE_FORMATS - {FORMAT})
+"""Formats whose bag carries no signer certificate (`signer-chain.pem`, from 1.4)."""
 """Every format this tool ever wrote: `verify` reads them all (`model.metadata_model`)."""
 
 METADATA = "metadata.json"
@@ -77,6 +85,8 @@ def artifact_role(name: str) -> str:
 SIGNATURE = "seal.sig"
 TIMESTAMP = "seal.tsr"
 SIGNER_KEY = "signer.pub.pem"
+SIGNER_CHAIN = "signer-chain.pem"
+"""The signer's certificate then its issuing CA's (PEM), from format 1.4."""
 SIGNED_FILE = "tagmanifest-sha256.txt"
 ALGORITHMS = ("sha256", "sha512")
 # Files at the bag root that the tag manifests do not (and cannot) list.

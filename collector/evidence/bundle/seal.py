@@ -1,7 +1,7 @@
 """Sealing: artifacts in a work directory become a signed, read-only BagIt bag.
 
 Order: describe artifacts → metadata.json → BagIt (SHA-256 + SHA-512 manifests) →
-signer key as a tag file → tag manifests → Ed25519 signature over
+signer key and its certificate chain as tag files → tag manifests → Ed25519 signature over
 tagmanifest-sha256.txt (`seal.sig`) → self-check → RFC 3161 token over seal.sig
 (`seal.tsr`, when an authority answers) → read-only → rename into place.
 Until the final rename nothing exists where bundles live.
@@ -78,6 +78,7 @@ def seal(
     bag_info: dict[str, str],
     signing_key: Ed25519PrivateKey,
     public_key_pem: bytes,
+    signer_chain_pem: bytes,
     destination: Path,
     stamp: Stamper | None = None,
     before_rename: Callable[[str], None] | None = None,
@@ -99,7 +100,8 @@ def seal(
     try:
         bag = bagit.make_bag(str(workdir), info, processes=1, checksums=list(layout.ALGORITHMS))
         (workdir / layout.SIGNER_KEY).write_bytes(public_key_pem)
-        bag.save(manifests=False)  # rewrites the tag manifests, now covering the signer key
+        (workdir / layout.SIGNER_CHAIN).write_bytes(signer_chain_pem)
+        bag.save(manifests=False)  # rewrites the tag manifests, now covering both
     except (bagit.BagError, OSError) as exc:
         raise CaptureFailed(f"could not write the BagIt bag: {exc}") from exc
     signed = (workdir / layout.SIGNED_FILE).read_bytes()

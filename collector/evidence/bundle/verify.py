@@ -12,10 +12,12 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from pydantic import Field, ValidationError
 
+from collector.errors import CollectorError
 from collector.evidence import keys
 from collector.evidence.bundle import layout
 from collector.evidence.bundle.hashing import Digests, digest_file
@@ -23,6 +25,7 @@ from collector.evidence.custody import ChainHead, CustodyEvent, EventType, verif
 from collector.evidence.keys import KeyLookup
 from collector.evidence.model import Metadata, Model, approval_payload, metadata_model
 from collector.evidence.timestamp import TimestampInvalid, check_time_window, verify_timestamp
+from collector.evidence.trust import AgencyTrust, judge_signer, read_chain
 
 NO_LIMIT_S = 100 * 365 * 86400.0
 """A late stamp (custody event) is judged only for being after the capture started."""
@@ -115,8 +118,12 @@ def verify_bundle(
     key_lookup: KeyLookup | None = None,
     custody: CustodyInput | None = None,
     time_trust: TimeTrust | None = None,
+    agency: AgencyTrust | None = None,
 ) -> VerifyReport:
-    """Run every check on the bag at `bag`; never raises for a bad bundle."""
+    """Run every check on the bag at `bag`; never raises for a bad bundle.
+
+    `agency` anchors the signer (format 1.4 on): without it the signer is not anchored and
+    the report fails."""
     c = _Checklist()
     info: dict[str, str] = {}
     if not c.add("bag declaration", (bag / "bagit.txt").is_file(), "bagit.txt present"):
@@ -127,7 +134,8 @@ def verify_bundle(
     _check_signature(bag, c, info, key_lookup)
     meta = _check_metadata(bag, c, info, payload)
     _check_authorization(c, meta, key_lookup, custody)
-    _check_time(bag, c, meta, custody, time_trust)
+    stamped_at = _check_time(bag, c, meta, custody, time_trust)
+    _check_signer_certificate(bag, c, info, meta, stamped_at, agency, key_lookup)
     _check_custody(bag, c, info, key_lookup, custody)
     ok = all(check.ok for check in c.checks)
     return VerifyReport(
@@ -210,7 +218,10 @@ def _check_tags(bag: Path, c: _Checklist) -> None:
     signed = listed.get("sha256", set())  # only the SHA-256 tag manifest is signed
     root_files = {p.name for p in bag.iterdir() if p.is_file()}
     extra = sorted(root_files - signed - layout.UNLISTED_TAG_FILES)
-    uncovered = sorted({"bagit.txt", "bag-info.txt", layout.SIGNER_KEY} - signed)
+    required = {"bagit.txt", "bag-info.txt", layout.SIGNER_KEY}
+    if _bundle_format(bag) not in layout.WITHOUT_CERTIFICATE:
+        required.add(layout.SIGNER_CHAIN)
+    uncovered = sorted(required - signed)
     problems = [f"unexpected: {', '.join(extra)}"] if extra else []
     if len(listed) == 2 and listed["sha256"] != listed["sha512"]:
         problems.append("the SHA-256 and SHA-512 tag manifests list different files")
@@ -245,8 +256,7 @@ def _check_signature(
         c.add("signer key", False, "signer.pub.pem does not match Signer-Key-Fingerprint")
         return
     if key_lookup is None:
-        c.add("signer key", True, "not checked against a key registry (no store given)")
-        return
+        return  # the signer is anchored (or not) by its certificate: "signer certificate"
     registered = key_lookup(fingerprint)
     operator = info.get("Operator", "")
     if registered is None:
@@ -350,11 +360,12 @@ def _check_time(
     meta: Metadata | None,
     custody: CustodyInput | None,
     trust: TimeTrust | None,
-) -> None:
-    """The seal's time-stamp (seal.tsr, or a late `timestamped` custody event) and the clock."""
+) -> datetime | None:
+    """The seal's time-stamp (seal.tsr, or a late `timestamped` custody event) and the clock.
+    Returns the time the stamp proves, when a trusted stamp was checked."""
     if meta is None:
         c.add("time-stamp", False, "not checked: metadata.json could not be read")
-        return
+        return None
     clock = meta.clock
     if clock.warnings:
         c.add("clock", True, "; ".join(clock.warnings), warning=True)
@@ -370,6 +381,11 @@ def _check_time(
     if tsr.is_file():
         token = tsr.read_bytes()
     elif custody is not None:
+        captured = next((e for e in custody.events if e.type is EventType.captured), None)
+        if captured is not None and captured.details.get("timestamp") == "stamped":
+            c.add("time-stamp", False, f"{layout.TIMESTAMP} is missing, but the signed "
+                  f"`captured` custody event (seq {captured.seq}) records the seal as stamped")  # fmt: skip
+            return None
         late_event = next((e for e in custody.events if e.type is EventType.timestamped), None)
         token = keys.unb64(str(late_event.details.get("token", ""))) if late_event else None
     if token is None:
@@ -379,16 +395,16 @@ def _check_time(
                   warning=True)  # fmt: skip
         else:
             c.add("time-stamp", True, meta.timestamping.statement, warning=True)
-        return
+        return None
     if trust is None or not trust.roots:
         c.add("time-stamp", True, "token present but not checked: no trusted authority root given",
               warning=True)  # fmt: skip
-        return
+        return None
     try:
         info = verify_timestamp(token, (bag / layout.SIGNATURE).read_bytes(), trust.roots)
     except (TimestampInvalid, OSError) as exc:
         c.add("time-stamp", False, str(exc))
-        return
+        return None
     started, ended = meta.capture.started_at, meta.capture.ended_at
     slack = max(1.0, info.accuracy_s or 0.0)
     if late_event is None:
@@ -396,7 +412,7 @@ def _check_time(
             info.gen_time, started, ended, trust.late_limit_s, slack_s=slack
         )
         c.add("time-stamp", ok, f"{info.gen_time:%Y-%m-%d %H:%M:%SZ} by {info.tsa_name}: {why}")
-        return
+        return info.gen_time if ok else None
     ok, why = check_time_window(info.gen_time, started, ended, NO_LIMIT_S, slack_s=slack)
     delay = info.gen_time - ended
     c.add(
@@ -408,6 +424,54 @@ def _check_time(
         + ("" if ok else f"; {why}"),
         warning=ok,
     )
+    return info.gen_time if ok else None
+
+
+def _bundle_format(bag: Path) -> str | None:
+    try:
+        return read_bag_info(bag / "bag-info.txt").get("Bundle-Format")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _check_signer_certificate(
+    bag: Path,
+    c: _Checklist,
+    info: dict[str, str],
+    meta: Metadata | None,
+    stamped_at: datetime | None,
+    agency: AgencyTrust | None,
+    key_lookup: KeyLookup | None,
+) -> None:
+    """Who signed the seal, anchored to the agency's root (`evidence/trust.py`)."""
+    name = "signer certificate"
+    version = info.get("Bundle-Format", "?").rsplit("/", 1)[-1]
+    if info.get("Bundle-Format") in layout.WITHOUT_CERTIFICATE:
+        if key_lookup is None:
+            c.add(name, False, f"signer not anchored: format {version} carries no certificate "
+                  "and no key registry or trusted key list was given")  # fmt: skip
+        else:
+            c.add(name, True, f"format {version} carries no signer certificate: the signer is "
+                  "judged by the key registry alone (its role, revocation and issuance before "
+                  "the seal are not checked)", warning=True)  # fmt: skip
+        return
+    if meta is None:
+        c.add(name, False, "not checked: metadata.json could not be read")
+        return
+    try:
+        chain = read_chain((bag / layout.SIGNER_CHAIN).read_bytes())
+        signer_key = (bag / layout.SIGNER_KEY).read_bytes()
+    except (OSError, ValueError) as exc:
+        c.add(name, False, f"{layout.SIGNER_CHAIN} missing or unreadable: {exc}")
+        return
+    at = stamped_at or meta.capture.started_at
+    try:
+        judged = judge_signer(chain, signer_key, meta.operator.user, at, stamped_at is not None,
+                              agency)  # fmt: skip
+    except CollectorError as exc:
+        c.add(name, False, f"the seal's key is unreadable: {exc}")
+        return
+    c.add(name, judged.ok, judged.detail, warning=judged.warning)
 
 
 def _duration(seconds: float) -> str:
