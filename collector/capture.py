@@ -48,6 +48,7 @@ from collector.evidence.urls import Url, from_browser, parse_scope
 from collector.platforms import accounts, summary
 from collector.policy import aliases, equipment, exigent, gate, screening
 from collector.policy.addresses import resolve
+from collector.store import checkpoints
 from collector.store.actions import LedgerAction
 from collector.store.custody_log import custody_builder
 from collector.store.ledger import now
@@ -183,7 +184,8 @@ def run(
                 "ledger; the next command records it (recovery)"
             ) from None
     _record_screening(store, actor, bundle_id, screened)
-    warnings = [w for w in (chromium_version_warning(record.browser.version),) if w]
+    made = checkpoints.make(store, actor, "capture")
+    warnings = [w for w in (chromium_version_warning(record.browser.version), made.warning) if w]
     if screened.disposition == "quarantined":
         warnings.append(_protected_reason(screened, refused=False))
     warnings += clock.warnings

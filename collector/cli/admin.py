@@ -30,6 +30,8 @@ from collector.cli.common import (
     warn,
 )
 from collector.errors import UsageError
+from collector.store import checkpoints
+from collector.store.actions import LedgerAction
 from collector.store.model import Role
 from collector.store.roles import Action
 from collector.store.store import Store
@@ -88,7 +90,10 @@ def init(
         tsa_roots=tsa_root,
         ntp_server=ntp_server,
     )
+    made = checkpoints.make(store, None, "init")
     result = {"store": str(store.root.resolve()), "store_id": store.config.store_id}
+    if made.warning:
+        warn(made.warning)
     if json_out:
         emit(result)
     else:
@@ -123,6 +128,10 @@ def store_upgrade(json_out: JsonOpt = False) -> None:
     actor = acting_user(store, required=False)
     admin = None if store.ledger.schema_status().state == "current" else admin_passphrase()
     result = store.upgrade(actor, admin)
+    if result["upgraded"]:
+        made = checkpoints.make(store, actor, "upgrade")
+        if made.warning:
+            warn(made.warning)
     if json_out:
         emit(result)
     elif not result["upgraded"]:
@@ -336,11 +345,56 @@ def ledger_show(
 
 
 @ledger_app.command("verify")
-def ledger_verify() -> None:
-    """Recompute the ledger's hash chain."""
-    ok, reason = open_store().ledger.verify_chain()
-    typer.echo(("✓ " if ok else "✗ ") + reason)
-    raise typer.Exit(0 if ok else 1)
+def ledger_verify(
+    against: Annotated[
+        Path | None,
+        typer.Option(help="A checkpoint held elsewhere (an export's checkpoint.json, a copy "
+                     "from the checkpoint directory) that the ledger must still extend."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Check the ledger: hash chain, every event's signature, every checkpoint it keeps."""
+    from collector.store.ledger_verify import verify_ledger
+
+    held = checkpoints.read_file(against) if against is not None else None
+    store = open_store()
+    report = verify_ledger(store, held, against.name if against else "")
+    store.ledger.record(
+        LedgerAction.ledger_verify, "ok" if report.ok else "failed",
+        actor=state.acting if state.acting in store.ledger.signers.people else None,
+        details={"events": report.event_count, "against": against.name if against else None,
+                 "failed": [f"{c.name}: {c.detail}" for c in report.checks if not c.ok]},
+    )  # fmt: skip
+    if json_out:
+        emit(report.model_dump(mode="json"))
+    else:
+        for c in report.checks:
+            typer.echo(f"{'✗' if not c.ok else ('!' if c.warning else '✓')} {c.name}: {c.detail}")
+        typer.echo("LEDGER INTACT" if report.ok else "LEDGER FAILED")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@ledger_app.command("checkpoint")
+def ledger_checkpoint(
+    out: Annotated[Path, typer.Option(help="File to write the newest checkpoint to (JSON).")],
+    new: Annotated[bool, typer.Option("--new", help="Make a checkpoint now and write that.")] = False,
+) -> None:
+    """Write the newest ledger checkpoint, to keep where the store's writer cannot reach it."""
+    store = open_store()
+    if new:
+        actor = acting_user(store, required=False)
+        made = checkpoints.make(store, actor, "request")
+        if made.warning:
+            warn(made.warning)
+    newest = checkpoints.newest(store)
+    if newest is None:
+        raise UsageError("this store has no checkpoint yet: pass --new")
+    if out.exists():
+        raise UsageError(f"{out} exists: a checkpoint is never written over a file")
+    out.write_text(newest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    st = newest.statement
+    typer.echo(f"wrote {out}: {st.event_count} events, head {st.head_hash}, made "
+               f"{st.made_at:%Y-%m-%d %H:%M:%SZ} ({newest.timestamp_status})")  # fmt: skip
 
 
 @app.command()

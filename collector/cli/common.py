@@ -95,6 +95,7 @@ def open_store() -> Store:
     store = Store.open(state.store_path)
     for message in reconcile(store).messages():
         warn(message)
+    checkpoint_if_due(store)
     if not state.warned:
         from collector.policy.standing import warnings
 
@@ -102,6 +103,16 @@ def open_store() -> Store:
         for message in warnings(store):
             warn(message)
     return store
+
+
+def checkpoint_if_due(store: Store) -> None:
+    """The first command after `[ledger] checkpoint_interval_h` without a checkpoint makes one."""
+    from collector.store import checkpoints
+
+    if checkpoints.due(store):
+        made = checkpoints.make(store, None, "interval")
+        if made.warning:
+            warn(made.warning)
 
 
 def ask_passphrase(prompt: str, env: str, confirm: bool = False) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from collector.cli.common import JsonOpt, app, ask_passphrase, emit, open_store, require_actor
+from collector.cli.common import JsonOpt, app, ask_passphrase, emit, open_store, require_actor, warn
 
 
 @app.command()
@@ -51,6 +51,8 @@ def exhibit(
         sign_passphrase=passphrase,
         redact_terms=None if redact is None else [t for t in redact if t.strip()],
     )  # fmt: skip
+    for message in result.warnings:
+        warn(message)
     if json_out:
         emit(result.model_dump(mode="json"))
         return

@@ -29,6 +29,8 @@ class LedgerAction(StrEnum):
     pki_revoked = "pki.revoked"
     pki_root_exported = "pki.root-exported"
     key_rewrapped = "key.rewrapped"
+    ledger_checkpoint_copy = "ledger.checkpoint-copy"  # a checkpoint not written where configured
+    ledger_verify = "ledger.verify"
     # authorizations
     auth_request = "auth.request"
     auth_approve = "auth.approve"

@@ -270,6 +270,19 @@ class KeysConfig(Model):
         return value
 
 
+class LedgerConfig(Model):
+    """Checkpoints of the ledger's head (`store/checkpoints.py`)."""
+
+    checkpoint_dir: str | None = Field(
+        None,
+        description="A directory the store's writer cannot rewrite (write-once media, another "
+        "machine's share) where every checkpoint is also written.",
+    )
+    checkpoint_interval_h: float = Field(
+        24.0, gt=0, description="The first command after this long without one makes one."
+    )
+
+
 class StoreConfig(Model):
     """Everything in `collector.toml`."""
 
@@ -281,6 +294,7 @@ class StoreConfig(Model):
     timestamp: TimestampConfig = Field(default_factory=TimestampConfig)
     clock: ClockConfig = Field(default_factory=ClockConfig)
     keys: KeysConfig = Field(default_factory=KeysConfig)
+    ledger: LedgerConfig = Field(default_factory=LedgerConfig)
 
 
 def load_config(path: Path) -> StoreConfig:

@@ -40,6 +40,7 @@ from collector.evidence.keys import SignerKey
 from collector.store import migrate, schema
 from collector.store.actions import LedgerAction, custody_action, custody_actions
 from collector.store.model import Authorization, BundleRow, LedgerEvent, Role, User
+from collector.store.signing import EventSigners
 
 CustodyBuilder = Callable[[int, str], CustodyEvent]
 """Builds (and signs) the next custody event from its sequence number and previous hash."""
@@ -100,6 +101,8 @@ class Ledger:
             raise UsageError(f"no ledger at {path}: the store is incomplete")
         self._engine = sqlite_engine(path)
         self._active: Connection | None = None
+        self.signers = EventSigners()
+        self._signed = False
         if check_schema:
             with self._read() as conn:
                 migrate.require_current(conn)
@@ -180,6 +183,10 @@ class Ledger:
         with self._read() as conn:
             return list(conn.execute(statement).mappings().all())
 
+    def column_names(self, table: str) -> list[str]:
+        with self._read() as conn:
+            return [str(c["name"]) for c in inspect(conn).get_columns(table)]
+
     def table_names(self) -> list[str]:
         with self._read() as conn:
             return list(inspect(conn).get_table_names())
@@ -219,10 +226,16 @@ class Ledger:
             "prev_hash": prev,
         }
         digest = event_hash(fields)
+        signer = signature = None
+        if self._signed or "signature" in {c["name"] for c in inspect(db).get_columns("events")}:
+            self._signed = True
+            signing = self.signers.for_actor(actor)
+            signer, signature = signing.fingerprint, signing.sign(digest)
+        row = {"signer": signer, "signature": signature} if self._signed else {}
         db.execute(
             insert(ev).values(
                 seq=seq, at=fields["at"], actor=actor, action=action.value, outcome=outcome,
-                subject=subject, details=json.dumps(details), prev_hash=prev, hash=digest,
+                subject=subject, details=json.dumps(details), prev_hash=prev, hash=digest, **row,
             )
         )  # fmt: skip
         return LedgerEvent(
@@ -235,6 +248,8 @@ class Ledger:
             details=details,
             prev_hash=prev,
             hash=digest,
+            signer=signer,
+            signature=signature,
         )
 
     def record(
@@ -252,7 +267,7 @@ class Ledger:
 
     def events(self, subject: str | None = None) -> list[LedgerEvent]:
         ev = schema.events
-        query = select(ev).order_by(ev.c.seq)
+        query = select(*self._event_columns()).order_by(ev.c.seq)
         if subject is not None:
             query = query.where(ev.c.subject == subject)
         return [_event(r) for r in self.rows(query)]
@@ -263,7 +278,19 @@ class Ledger:
 
     def events_where(self, condition: Any) -> list[LedgerEvent]:
         ev = schema.events
-        return [_event(r) for r in self.rows(select(ev).where(condition).order_by(ev.c.seq))]
+        query = select(*self._event_columns()).where(condition).order_by(ev.c.seq)
+        return [_event(r) for r in self.rows(query)]
+
+    def signed(self) -> bool:
+        """The ledger's events carry signatures (schema 0003 on; before, only while a store
+        made earlier waits for `store upgrade`)."""
+        if not self._signed:
+            self._signed = "signature" in self.column_names("events")
+        return self._signed
+
+    def _event_columns(self) -> list[Any]:
+        ev = schema.events
+        return [c for c in ev.c if self.signed() or c.name not in ("signer", "signature")]
 
     def verify_chain(self) -> tuple[bool, str]:
         """Recompute every event hash and link; return (ok, reason)."""
@@ -273,7 +300,7 @@ class Ledger:
             count += 1
             if ev.prev_hash != prev:
                 return False, f"event {ev.seq}: link to previous event broken"
-            fields = ev.model_dump(mode="json", exclude={"hash"})
+            fields = ev.model_dump(mode="json", exclude={"hash", "signer", "signature"})
             fields["at"] = iso(ev.at)
             if event_hash(fields) != ev.hash:
                 return False, f"event {ev.seq}: content does not match its hash"
@@ -554,6 +581,8 @@ def _event(r: RowMapping) -> LedgerEvent:
         details=json.loads(r["details"]),
         prev_hash=r["prev_hash"],
         hash=r["hash"],
+        signer=r.get("signer"),
+        signature=r.get("signature"),
     )
 
 

@@ -94,6 +94,8 @@ class LedgerEvent(Model):
     details: dict[str, object]
     prev_hash: str
     hash: str
+    signer: str | None = None
+    signature: str | None = None
 
 
 class BundleRow(Model):

@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
 )
 
-HEAD = "0002"
+HEAD = "0003"
 """The schema revision this version of the tool writes and reads (the newest migration)."""
 
 metadata = MetaData()
@@ -79,6 +79,8 @@ events = Table(
     Column("details", Text, nullable=False),
     Column("prev_hash", Text, nullable=False),
     Column("hash", Text, nullable=False, unique=True),
+    Column("signer", Text),  # the signing key's fingerprint (from 0003)
+    Column("signature", Text),  # Ed25519 over "collector-ledger-event/1:" + hash, base64
 )
 
 custody = Table(
@@ -203,6 +205,17 @@ revocations = Table(
     Column("ledger_seq", Integer, nullable=False),
 )
 
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("made_at", Text, nullable=False),
+    Column("event_count", Integer, nullable=False),
+    Column("head_hash", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("body", Text, nullable=False),  # the checkpoint file's JSON, as written out
+)
+
 APPEND_ONLY: dict[str, str] = {
     "events": "ledger events",
     "custody": "custody events",
@@ -215,6 +228,7 @@ APPEND_ONLY: dict[str, str] = {
     "authorities": "agency certificates",
     "certificates": "user certificates",
     "revocations": "revocations",
+    "checkpoints": "checkpoints",
 }
 """Tables no code path updates or deletes, and what their rows are called in the refusal."""
 

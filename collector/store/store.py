@@ -31,16 +31,17 @@ from collector.evidence import keys, pki
 from collector.evidence.clock import parse_server
 from collector.evidence.keys import KeyLookup
 from collector.evidence.model import PolicyStamp
-from collector.store import migrate, schema
+from collector.store import migrate, schema, signing
 from collector.store.actions import LedgerAction, denied_action
 from collector.store.config import CONFIG_NAME, StoreConfig, allowed_host, dump_config, load_config
 from collector.store.ledger import Ledger, now
 from collector.store.model import BundleRow, Role, User
 from collector.store.pki import ADMIN_PASSPHRASE_ENV, AgencyPki, Issuer
 from collector.store.roles import Action, allowed
+from collector.store.signing import BEGINS, SigningKey
 
 LEDGER_NAME = "ledger.sqlite"
-SYSTEM_USER = "system"
+SYSTEM_USER = signing.SYSTEM_USER
 USER_NAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 
 
@@ -59,6 +60,7 @@ class Store:
         self.root = root
         self.config: StoreConfig = load_config(root / CONFIG_NAME)
         self.ledger = Ledger(root / LEDGER_NAME, check_schema=check_schema)
+        self._load_system_signer()
 
     # ------------------------------------------------------------------ layout
 
@@ -131,6 +133,10 @@ class Store:
         ntp_server: str | None = None,
     ) -> Store:
         """Create a new store; refuses to touch a directory that already holds one."""
+        if len(admin_passphrase) < keys.MIN_PASSPHRASE_LENGTH:
+            raise UsageError(
+                f"the administrator's passphrase must be at least {keys.MIN_PASSPHRASE_LENGTH} characters"
+            )
         if (root / CONFIG_NAME).exists():
             raise UsageError(f"{root} already holds an evidence store")
         if root.exists() and any(root.iterdir()):
@@ -162,10 +168,14 @@ class Store:
             (root / name).write_bytes(pem)
         (root / CONFIG_NAME).write_text(dump_config(config), encoding="utf-8")
         Ledger.create(root / LEDGER_NAME).close()
+        keys.write_private(root / "keys" / f"{SYSTEM_USER}.key.pem", keys.generate_unencrypted())
         store = cls(root)
+        assert store.ledger.signers.system is not None
         store.ledger.record(
             LedgerAction.store_init,
             details={
+                "ledger_signing": BEGINS,
+                "system_key": store.ledger.signers.system.fingerprint,
                 "agency": agency,
                 "store_id": config.store_id,
                 "allow_private_network": allow_private_network,
@@ -208,13 +218,21 @@ class Store:
             return {"from": before.revision, "to": before.revision, "upgraded": False,
                     "tables_created": []}  # fmt: skip
         tables_before = set(self.ledger.table_names())
+        signed_before = "signature" in self.ledger.column_names("events")
         by = actor.user.name if actor else None
         issuer: Issuer | None = None
+        if self.ledger.signers.system is None:  # from here on every event is signed
+            path = self.private_key_path(SYSTEM_USER)
+            if not path.exists():
+                keys.write_private(path, keys.generate_unencrypted())
+            self._load_system_signer()
         with self.ledger.transaction() as db:
             migrate.upgrade(db)
             created = sorted(set(inspect(db).get_table_names()) - tables_before)
             details: dict[str, Any] = {"from": before.revision, "to": schema.HEAD, "upgraded": True,
                                        "tables_created": created, "tool_version": __version__}  # fmt: skip
+            if not signed_before:
+                details["ledger_signing"] = BEGINS
             if not self.pki.exists():
                 if not admin_passphrase:
                     raise UsageError(
@@ -340,11 +358,17 @@ class Store:
     def pki(self) -> AgencyPki:
         return AgencyPki(self.root, self.ledger, self.config.agency, self.key_cost())
 
+    def _load_system_signer(self) -> None:
+        path = self.private_key_path(SYSTEM_USER)
+        if path.is_file():
+            self.ledger.signers.system = SigningKey.of(keys.load_unencrypted(path))
+
     def _make_system_key(self, issuer: Issuer) -> None:
         """The store's own key (see `system_actor`), registered and certified."""
         path = self.private_key_path(SYSTEM_USER)
         if not path.exists():
             keys.write_private(path, keys.generate_unencrypted())
+            self._load_system_signer()
         public = keys.public_pem(keys.load_unencrypted(path).public_key())
         self.public_key_path(SYSTEM_USER).write_bytes(public)
         if self.ledger.user(SYSTEM_USER) is not None:
@@ -417,6 +441,7 @@ class Store:
             self.ledger.record(LedgerAction.auth_login, "refused", actor=name, details={"reason": reason})
             raise Refused(reason)
         user = user.model_copy(update={"role": Role(certified.role)})
+        self.ledger.signers.people[name] = SigningKey(user.key_fingerprint, key)
         if misses:  # the count of wrong passphrases starts again from here
             self.ledger.record(LedgerAction.auth_login, actor=name,
                                details={"after_wrong_passphrases": misses})  # fmt: skip

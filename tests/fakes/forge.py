@@ -7,8 +7,10 @@ import hashlib
 import json
 import os
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import bagit
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -66,3 +68,48 @@ def insert_key(ledger: Path, owner: str, key: Ed25519PrivateKey) -> str:
             (fingerprint, owner, public.decode(), datetime.now(UTC).isoformat()),
         )
     return fingerprint
+
+
+def rewrite_ledger(
+    ledger: Path,
+    system_key: Path,
+    drop: Callable[[dict[str, Any]], bool],
+    *,
+    resign_all: bool = False,
+    drop_checkpoints: bool = True,
+) -> int:
+    """What an insider with write access to the store can do to its ledger: remove events,
+    renumber and re-hash the chain, and re-sign with the store's own key (every event with
+    `resign_all`, else only those it had signed: a person's signature cannot be remade).
+    Returns how many events were removed."""
+    from collector.store.ledger import GENESIS, event_hash
+    from collector.store.signing import SigningKey
+
+    system = SigningKey.of(keys.load_unencrypted(system_key))
+    with sqlite3.connect(ledger) as db:
+        db.row_factory = sqlite3.Row
+        rows = [dict(r) for r in db.execute("SELECT * FROM events ORDER BY seq")]
+        for name in ("events", "checkpoints"):
+            for op in ("update", "delete"):
+                db.execute(f"DROP TRIGGER IF EXISTS {name}_no_{op}")
+        kept = [r for r in rows if not drop(r)]
+        db.execute("DELETE FROM events")
+        if drop_checkpoints:
+            db.execute("DELETE FROM checkpoints")
+        prev = GENESIS
+        for seq, row in enumerate(kept, 1):
+            fields = {"seq": seq, "at": row["at"], "actor": row["actor"], "action": row["action"],
+                      "outcome": row["outcome"], "subject": row["subject"],
+                      "details": json.loads(row["details"]), "prev_hash": prev}  # fmt: skip
+            digest = event_hash(fields)
+            signer, signature = row["signer"], row["signature"]
+            if resign_all or signer == system.fingerprint:
+                signer, signature = system.fingerprint, system.sign(digest)
+            db.execute(
+                "INSERT INTO events (seq, at, actor, action, outcome, subject, details, prev_hash, hash,"
+                " signer, signature) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (seq, row["at"], row["actor"], row["action"], row["outcome"], row["subject"],
+                 row["details"], prev, digest, signer, signature),
+            )  # fmt: skip
+            prev = digest
+    return len(rows) - len(kept)

@@ -366,7 +366,8 @@ def test_policy_review_and_integrity(full: dict[str, Any]) -> None:
     review = one(full, "policy", by="bob")
     assert review["reason"] == "Annual review: equipment rules unchanged"
     integrity = full["integrity"]
-    assert integrity["summary"]["ledger_chain_ok"] is True
+    assert integrity["summary"]["ledger_chain_ok"] is True and integrity["summary"]["ledger_ok"] is True
+    assert {r["check"] for r in integrity["rows"]} >= {"ledger hash chain", "ledger signatures", "ledger checkpoints"}
     assert integrity["summary"]["custody_logs_failed"] == 0
     assert all(r["ok"] for r in integrity["rows"])
 

@@ -77,7 +77,7 @@ def test_table_rebuild_drops_triggers_and_upgrade_restores_them(tmp_path: Path) 
     engine = sqlite_engine(path)
     with engine.begin() as conn:
         conn.exec_driver_sql(
-            "INSERT INTO events VALUES (1, 'now', NULL, 'store.init', 'ok', NULL, '{}', 'p', 'h')"
+            "INSERT INTO events VALUES (1, 'now', NULL, 'store.init', 'ok', NULL, '{}', 'p', 'h', NULL, NULL)"
         )
         with Operations(MigrationContext.configure(conn)).batch_alter_table(
             "events", recreate="always"
@@ -103,7 +103,7 @@ def test_old_store_is_refused_until_upgraded_then_everything_verifies(tmp_path: 
 
     done = cli.json("store", "upgrade")
     assert done["from"] is None and done["to"] == schema.HEAD and done["upgraded"] is True
-    assert done["tables_created"] == ["alembic_version", "authorities", "certificates", "revocations"]
+    assert done["tables_created"] == ["alembic_version", "authorities", "certificates", "checkpoints", "revocations"]
     users = cli.json("user", "list")
     assert sorted(done["pki"]["certified"]) == sorted(u["name"] for u in users if u["name"] != "system")
     retired = {u["name"] for u in users if u["retired_at"] is not None}
@@ -114,7 +114,14 @@ def test_old_store_is_refused_until_upgraded_then_everything_verifies(tmp_path: 
     assert cli.json("store", "status")["state"] == "current"
     upgrade = next(e for e in cli.events() if e["action"] == "store.upgrade")
     assert upgrade["seq"] > events_before and upgrade["details"]["to"] == schema.HEAD
-    assert "✓" in cli.ok("ledger", "verify").stdout
+    assert upgrade["details"]["ledger_signing"] == "begins"
+    checked = {c["name"]: c for c in cli.json("ledger", "verify")["checks"]}
+    assert checked["signatures"]["ok"] and checked["signatures"]["warning"]
+    assert checked["signatures"]["detail"].endswith(
+        f"the {upgrade['seq'] - 1} events before event {upgrade['seq']} (the upgrade that began signing) "
+        "rest on the hash chain alone"
+    )
+    assert checked["checkpoints"]["ok"] and "1 checkpoints" in checked["checkpoints"]["detail"]
     count = len(cli.events())
     again = cli.json("store", "upgrade")
     assert again["upgraded"] is False and len(cli.events()) == count
@@ -192,7 +199,7 @@ def test_store_made_before_feature_tables_existed_gets_them_with_their_triggers(
     db.close()
     done = cli.json("store", "upgrade")
     assert done["tables_created"] == ["alembic_version", "alias_decisions", "alias_requests", "authorities",
-                                      "certificates", "equipment", "revocations"]
+                                      "certificates", "checkpoints", "equipment", "revocations"]
     db = sqlite3.connect(cli.store / "ledger.sqlite")
     triggers = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     assert {"alias_requests_no_update", "alias_decisions_no_delete"} <= triggers

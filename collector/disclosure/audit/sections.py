@@ -40,6 +40,7 @@ from collector.evidence.custody import EventType
 from collector.policy import exigent, retention
 from collector.store.actions import DENIED_PREFIX, LedgerAction, family
 from collector.store.ledger import iso, now
+from collector.store.ledger_verify import verify_ledger
 from collector.store.model import LedgerEvent
 from collector.store.store import Store
 from collector.store.verify import verify_custody
@@ -556,8 +557,9 @@ def _policy(f: Facts) -> Section[PolicyReviewRow]:
 
 
 def _integrity(f: Facts) -> Section[IntegrityRow]:
-    ok, detail = f.store.ledger.verify_chain()
-    rows = [IntegrityRow(check="ledger hash chain", subject=None, ok=ok, detail=detail)]
+    ledger = verify_ledger(f.store)
+    rows = [IntegrityRow(check=f"ledger {c.name}", subject=None, ok=c.ok, detail=c.detail)
+            for c in ledger.checks]  # fmt: skip
     failed = 0
     for b in f.bundles:
         try:
@@ -576,7 +578,8 @@ def _integrity(f: Facts) -> Section[IntegrityRow]:
     ))  # fmt: skip
     return make_section(
         13, "Integrity", IntegrityRow, rows,
-        summary={"ledger_chain_ok": ok, "ledger_chain": detail, "custody_logs_checked": checked,
+        summary={"ledger_chain_ok": ledger.checks[0].ok, "ledger_chain": ledger.checks[0].detail,
+                 "ledger_ok": ledger.ok, "custody_logs_checked": checked,
                  "custody_logs_failed": failed},
         notes=["The whole ledger and every custody log, whatever the period, checked when the "
                "report was made."],

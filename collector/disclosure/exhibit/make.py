@@ -15,6 +15,7 @@ from collector.disclosure.exhibit.model import Packet
 from collector.errors import UsageError
 from collector.evidence.custody import EventType
 from collector.evidence.model import Model
+from collector.store import checkpoints
 from collector.store.custody_log import append as append_custody
 from collector.store.store import Actor, Store
 
@@ -37,6 +38,10 @@ class ExhibitResult(Model):
     redacted: CopyResult | None = None
     redactions: int = 0
     html_only: bool = False
+    checkpoint_events: int | None = Field(
+        None, description="Events covered by the ledger checkpoint made after the exhibit."
+    )
+    warnings: list[str] = Field(default_factory=list)
 
 
 def make_exhibit(
@@ -90,6 +95,10 @@ def make_exhibit(
         key = store.redaction_key()
         result = _redacted(packet, redacted_out, chromium, list(redact_terms), html_only, key, result)
     _disseminated(store, actor, packet, result)
+    made = checkpoints.make(store, actor, "exhibit")
+    result.checkpoint_events = made.checkpoint.statement.event_count
+    if made.warning:
+        result.warnings.append(made.warning)
     return result
 
 

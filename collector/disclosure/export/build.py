@@ -11,6 +11,8 @@ FILE.zip
   tsa/root-N.pem             the time-stamp roots
   pki/                       the agency root, issuing CA and revocation list (compare the
                              root with the agency's published one before trusting it)
+  checkpoint.json            a signed, time-stamped checkpoint of the agency's ledger made
+                             during the export (`collector ledger verify --against` it later)
   bundles/<id>/              each BagIt bag, byte for byte
   custody/<id>.jsonl         each bundle's custody log, one event per line
 ```
@@ -34,9 +36,11 @@ from pydantic import Field
 from collector.errors import CollectorError, IntegrityError, Refused, UsageError
 from collector.evidence import keys, pki
 from collector.evidence.bundle import layout
+from collector.evidence.checkpoint import Checkpoint
 from collector.evidence.custody import CustodyEvent, EventType
 from collector.evidence.model import Metadata, Model, Person
 from collector.policy import protected
+from collector.store import checkpoints
 from collector.store.actions import LedgerAction
 from collector.store.custody_log import custody_builder
 from collector.store.ledger import CustodyBuilder, now
@@ -46,6 +50,7 @@ from collector.store.stamping import StampOutcome, stamper
 from collector.store.store import Actor, Store
 from collector.store.verify import verify_in_store
 
+CHECKPOINT = "checkpoint.json"
 FORMAT = "collector-export/1.1"
 FORMATS = frozenset({"collector-export/1.0", FORMAT})
 """Every export format this tool ever wrote (1.1 adds `agency_root_sha256` and `pki/`)."""
@@ -170,9 +175,11 @@ def export(
     stamp, stamped = stamper(store)
     token = stamp(signature) if stamp is not None else None
 
+    checkpoint = checkpoints.make(store, actor, "export")
     partial = out.with_name(f".{out.name}.partial")
     try:
-        _write_zip(store, partial, rows, events, manifest, manifest_bytes, signature, token)
+        _write_zip(store, partial, rows, events, manifest, manifest_bytes, signature, token,
+                   checkpoint.checkpoint)  # fmt: skip
         store.ledger.append_custody_many(
             [(bundle_id, _prebuilt(event)) for bundle_id, event in events.items()],
             expected=heads,
@@ -186,7 +193,7 @@ def export(
         LedgerAction.export, actor=actor.user.name, subject=export_id,
         details={"file": str(out), "sha256": digest, "bundles": bundle_ids, **details},
     )  # fmt: skip
-    warnings = []
+    warnings = [checkpoint.warning] if checkpoint.warning else []
     if stamped.status == "pending":
         warnings.append(f"the export's signature could not be time-stamped: {stamped.error}")
     return ExportResult(
@@ -226,10 +233,12 @@ def _write_zip(
     manifest_bytes: bytes,
     signature: bytes,
     token: bytes | None,
+    checkpoint: Checkpoint,
 ) -> None:
-    fingerprints: set[str] = {manifest.exporter_key_fingerprint}
+    fingerprints: set[str] = {manifest.exporter_key_fingerprint, checkpoint.key_fingerprint}
     with zipfile.ZipFile(path, "x", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("manifest.json", manifest_bytes)
+        zf.writestr(CHECKPOINT, checkpoint.model_dump_json(indent=2) + "\n")
         zf.writestr("export.sig", signature)
         if token is not None:
             zf.writestr("export.tsr", token)
@@ -318,7 +327,12 @@ HOW TO CHECK THIS EXPORT
   openssl pkeyutl -verify -pubin -inkey keys/{manifest.exporter_key_fingerprint}.pub.pem -rawin \\
       -in manifest.json -sigfile export.sig
 {tsa}
-3. The chain of custody (custody/<id>.jsonl, one JSON event per line) is specified in the
+3. checkpoint.json is the agency ledger's head (event count and last hash) when this export
+   was made, signed by the exporter and time-stamped. Keep it: the agency can later be asked
+   to run `collector ledger verify --against checkpoint.json`, which fails if any ledger event
+   up to that point was since removed or changed.
+
+4. The chain of custody (custody/<id>.jsonl, one JSON event per line) is specified in the
    collector's docs/FORMAT.md: each event's SHA-256 over its RFC 8785 canonical JSON, its
    link to the previous event (the first to the SHA-256 of tagmanifest-sha256.txt), and the
    actor's Ed25519 signature. manifest.json states how many events each log had and the last

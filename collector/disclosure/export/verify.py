@@ -13,13 +13,14 @@ import shutil
 import stat
 import tempfile
 import zipfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 import rfc8785
 from pydantic import ValidationError
 
-from collector.disclosure.export.build import FORMATS, ExportManifest
+from collector.disclosure.export.build import CHECKPOINT, FORMAT, FORMATS, ExportManifest
 from collector.disclosure.keylist import KeyList
 from collector.errors import CollectorError, UsageError
 from collector.evidence import keys
@@ -31,8 +32,9 @@ from collector.evidence.bundle.verify import (
     VerifyReport,
     verify_bundle,
 )
+from collector.evidence.checkpoint import Checkpoint, check
 from collector.evidence.custody import ChainHead, CustodyEvent
-from collector.evidence.keys import SignerKey
+from collector.evidence.keys import KeyLookup, SignerKey
 from collector.evidence.model import Model
 from collector.evidence.timestamp import TimestampInvalid, verify_timestamp
 from collector.evidence.trust import AgencyTrust
@@ -50,6 +52,7 @@ TOP_LEVEL = {
     "bundles",
     "custody",
     "pki",
+    "checkpoint.json",
 }
 
 
@@ -222,6 +225,9 @@ def _verify_tree(zip_path: Path, root: Path, trust: KeyList | None) -> ExportRep
             warning=True,
         )
 
+    # -- the ledger checkpoint the export carries (from format 1.1)
+    _check_checkpoint(root, manifest, lookup, roots, add)
+
     # -- contents: exactly the bundles and logs the manifest names
     ids = [b.id for b in manifest.bundles]
     present = (
@@ -281,6 +287,35 @@ def _verify_tree(zip_path: Path, root: Path, trust: KeyList | None) -> ExportRep
             else f"all {len(signers)} signers are in the trusted list",
         )
     return done(manifest.export_id, signers, reports)
+
+
+def _check_checkpoint(
+    root: Path,
+    manifest: ExportManifest,
+    lookup: KeyLookup,
+    roots: list[bytes],
+    add: Callable[..., None],
+) -> None:
+    path = root / CHECKPOINT
+    if not path.is_file():
+        if manifest.format == FORMAT:
+            add("ledger checkpoint", False, f"{CHECKPOINT} is missing")
+        else:
+            add("ledger checkpoint", True, f"format {manifest.format.rsplit('/', 1)[1]} carries no "
+                "ledger checkpoint", warning=True)  # fmt: skip
+        return
+    try:
+        checkpoint = Checkpoint.model_validate_json(path.read_bytes())
+    except (OSError, ValueError):
+        add("ledger checkpoint", False, f"{CHECKPOINT} is not a ledger checkpoint")
+        return
+    judged = check(checkpoint, lookup, roots)
+    if judged.ok and checkpoint.statement.store_id != manifest.store_id:
+        add("ledger checkpoint", False, "the checkpoint is of another store than the export's")
+        return
+    add("ledger checkpoint", judged.ok, judged.detail + (
+        " (keep it: `collector ledger verify --against` proves the agency's ledger still "
+        "extends it)" if judged.ok else ""), warning=judged.warning)  # fmt: skip
 
 
 def verify_bundle_dir(bag: Path, trust: KeyList) -> VerifyReport:
