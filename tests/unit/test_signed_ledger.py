@@ -139,7 +139,7 @@ def test_the_tail_rewritten_with_the_store_key_is_caught_by_a_checkpoint_held_el
 def test_the_checkpoints_kept_in_the_store_catch_a_rewrite_below_them(held: tuple[Cli, str]) -> None:
     cli, _bundle_id = held
     rewrite_ledger(cli.store / "ledger.sqlite", cli.store / "keys" / "system.key.pem",
-                   lambda r: r["action"] == "auth.login" and r["outcome"] == "refused" or
+                   lambda r: (r["action"] == "auth.login" and r["outcome"] == "refused") or
                    r["action"] == "capture.allowed", drop_checkpoints=False)  # fmt: skip
     code, found = verify(cli)
     assert code == 1 and not found["checkpoints"]["ok"]
