@@ -180,9 +180,11 @@ def _approval_valid(store: Store, terms: dict[str, Any], requested_by: str, row:
         return False
     user = store.ledger.user(approver)
     key = store.key_lookup()(fingerprint)
-    if user is None or user.role is not Role.supervisor or key is None or key.owner != approver:
-        return False
     at = _time(row["at"])
+    if user is None or key is None or key.owner != approver:
+        return False
+    if store.certified_role(approver, at) is not Role.supervisor:
+        return False
     if key.retired_at is not None and key.retired_at <= at:
         return False
     payload = approval_payload(terms, approver, at)

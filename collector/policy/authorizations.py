@@ -123,7 +123,8 @@ def request(store: Store, actor: Actor, req: AuthRequest) -> Authorization:
     investigators = list(dict.fromkeys([*own, *req.investigators]))
     for name in investigators:
         user = store.ledger.user(name)
-        if user is None or user.retired_at is not None or user.role is not Role.investigator:
+        if (user is None or user.retired_at is not None
+                or store.certified_role(name) is not Role.investigator):  # fmt: skip
             raise UsageError(f"{name!r} is not an active investigator")
     if not investigators:
         raise UsageError("an authorization needs at least one investigator (--investigator)")

@@ -69,6 +69,8 @@ def transfer(store: Store, actor: Actor, bundle_id: str, to: str, reason: str) -
     recipient = store.ledger.user(to)
     if recipient is None or recipient.retired_at is not None:
         raise UsageError(f"{to!r} is not an active user")
+    if store.certified_role(to) in (None, Role.system):
+        raise UsageError(f"{to!r} holds no valid certificate of a person: custody cannot pass to them")
     current = holder(store, bundle_id)
     if actor.user.name != current and actor.user.role is not Role.custodian:
         reason_refused = f"{actor.user.name} does not hold {bundle_id} (held by {current})"

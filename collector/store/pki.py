@@ -302,6 +302,25 @@ class AgencyPki:
     def for_key(self, key_fingerprint: str) -> list[CertificateRow]:
         return [row for row in self.certificates() if row.key_fingerprint == key_fingerprint]
 
+    def role_at(self, user: str, at: datetime) -> str | None:
+        """The role `user` holds at `at` by a certificate: issued by this store's CA, its
+        issuance recorded by then, valid then and not revoked with effect by then. None when
+        no certificate says so (whatever the users table says)."""
+        intermediate, issued = self.intermediate_certificate(), self.issuances()
+        for row in reversed(self.certificates(user)):
+            cert = row.certificate
+            holder = pki.holder(cert)
+            recorded = issued.get(certificate_sha256(cert))
+            if (
+                holder is None or holder.user != user or recorded is None
+                or recorded.recorded_at > at or not pki.issued_by(cert, intermediate)
+                or not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc
+                or (row.revoked is not None and row.revoked.invalid_from <= at)
+            ):  # fmt: skip
+                continue
+            return holder.role
+        return None
+
     def issuances(self) -> dict[str, Issuance]:
         """Every certificate issuance the ledger records, by the certificate's SHA-256."""
         events = self.ledger.events_where(schema.events.c.action == LedgerAction.pki_issued.value)

@@ -448,6 +448,12 @@ class Store:
         self._rewrap_if_weak(name, key, passphrase)
         return Actor(user=user, key=key)
 
+    def certified_role(self, name: str, at: datetime | None = None) -> Role | None:
+        """The role a certificate gives `name` at `at` (default now): how the tool judges
+        anyone's role other than the acting user's (who proved theirs at log-in)."""
+        role = self.pki.role_at(name, at or now())
+        return Role(role) if role is not None else None
+
     def key_lookup(self) -> KeyLookup:
         """The key registry as verifiers use it: only keys the agency PKI certified."""
         return self.pki.key_lookup()

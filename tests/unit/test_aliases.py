@@ -159,8 +159,15 @@ def _approve(db: sqlite3.Connection, name: str, terms: dict[str, Any], signer: A
     )
 
 
-def test_past_activation_expired_and_forged_approvals_do_not_count(store: Cli) -> None:
+def test_past_activation_expired_and_forged_approvals_do_not_count(
+    store: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     opened = Store.open(store.store)
+    # The approvals below are dated weeks before this test store's certificates were issued,
+    # which on its own would void them (see the next test): here bob and carol count as the
+    # supervisors they are, whatever the date.
+    real = Store.certified_role
+    monkeypatch.setattr(Store, "certified_role", lambda self, name, at=None: real(self, name))
     bob = opened.authenticate("bob", PASSPHRASES["bob"])
     carol = opened.authenticate("carol", PASSPHRASES["carol"])
     db = sqlite3.connect(store.store / "ledger.sqlite")
@@ -191,6 +198,11 @@ def test_past_activation_expired_and_forged_approvals_do_not_count(store: Cli) -
         aliases.require_active(opened, "forged-alias")
     shown = store.ok("alias", "show", "forged-alias").stdout
     assert shown.count("NOT COUNTED") == 2
+    monkeypatch.undo()
+    old = aliases.get(opened, "old-alias")
+    assert old is not None and [a.valid for a in old.approvals] == [False, False], (
+        "an approval dated before the approver held a supervisor's certificate does not count"
+    )
     # The tables are append-only.
     db = sqlite3.connect(store.store / "ledger.sqlite")
     for sql in ("UPDATE alias_decisions SET at = at", "DELETE FROM alias_requests"):

@@ -230,6 +230,19 @@ def test_a_role_edited_in_the_table_is_refused(held: tuple[Cli, str, Path]) -> N
     refused = [e for e in cli.events() if e["action"] == "auth.login" and e["outcome"] == "refused"]
     assert refused and refused[-1]["actor"] == "alice"
     assert cli.json("auth", "show", auth_id)["status"] == "pending"
+    # nor does a table row make someone else an investigator, a supervisor or a custodian
+    with sqlite3.connect(cli.store / "ledger.sqlite") as db:
+        db.execute("UPDATE users SET role='investigator' WHERE name='erin'")
+    listed = cli.run("auth", "request", "--case", "HPD-2026-000124", "--predicate", "criminal-predicate",
+                     "--standard", "reasonable-suspicion", "--purpose", "criminal-investigation",
+                     "--facts", "On 2026-11-21 the account offered stolen bicycles for sale in a public post.",
+                     "--scope", "https://example.org/*", "--retention", "case-evidence",
+                     "--investigator", "erin", as_user="dave")  # fmt: skip
+    assert listed.returncode == 2 and "'erin' is not an active investigator" in listed.stderr
+    with sqlite3.connect(cli.store / "ledger.sqlite") as db:
+        db.execute("UPDATE users SET role='investigator' WHERE name='alice'")
+    to_system = cli.run("custody", "transfer", _bundle_id, "--to", "system", "--reason", "x", as_user="alice")
+    assert to_system.returncode == 2 and "no valid certificate of a person" in to_system.stderr
 
 
 def test_a_key_compromised_before_the_seal_fails_and_a_later_retirement_does_not(

@@ -81,7 +81,10 @@ def _declarant(store: Store, name: str) -> Declarant:
             f"declarant {name!r} has stated no title and qualifications: no certification can be "
             f"made; as {name}, run `collector user profile {name} --title … --qualifications …`"
         )
-    return Declarant(person=user.person(), role=user.role.value, profile=stated)
+    role = store.certified_role(name)
+    if role is None:
+        raise UsageError(f"declarant {name!r} has no valid certificate: no certification can be made")
+    return Declarant(person=user.person(), role=role.value, profile=stated)
 
 
 def _item(store: Store, actor: Actor, bundle_id: str) -> ExhibitItem:
