@@ -22,7 +22,7 @@ from collector.evidence.keys import KeyLookup, SignerKey
 from collector.evidence.model import Model
 from collector.evidence.trust import AgencyTrust, Issuance
 from collector.store.ledger import iso, now
-from collector.store.pki import SEALING_ROLES, certificate_sha256
+from collector.store.pki import APPROVING_ROLES, SEALING_ROLES, certificate_sha256
 from collector.store.store import Store
 
 KEYS_FORMAT = "collector-keys/1.1"
@@ -96,6 +96,8 @@ class KeyList(Model):
                 for c in self.certificates
             },
             sealing_roles=SEALING_ROLES,
+            certificates=[pki.load_certificates(c.pem)[0] for c in self.certificates],
+            approving_roles=APPROVING_ROLES,
         )
 
     def time_trust(self) -> TimeTrust:

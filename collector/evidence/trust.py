@@ -40,6 +40,9 @@ class AgencyTrust:
     issued: dict[str, Issuance] = field(default_factory=dict)
     """By the certificate's SHA-256 (hex)."""
     sealing_roles: frozenset[str] = frozenset()
+    certificates: list[x509.Certificate] = field(default_factory=list)
+    """Every user certificate the agency issued (to judge an approver's role)."""
+    approving_roles: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,39 @@ def judge_signer(
         True, f"{who}, certified by {trust.source} at {when}; {note}",
         warning=unsure or not at_is_stamped, holder=holder,
     )  # fmt: skip
+
+
+def judge_approver(
+    key_fingerprint: str, user: str, at: datetime, trust: AgencyTrust | None
+) -> SignerJudgement:
+    """Did a certificate make `user` (this key) one who may approve, at the approval time `at`
+    (the approver's own signed statement of when)?"""
+    if trust is None or not trust.roots:
+        return SignerJudgement(True, "the approver's role is not checked: no agency root given",
+                               warning=True)  # fmt: skip
+    if all(at < root.not_valid_before_utc + pki.SKEW for root in trust.roots):
+        return SignerJudgement(True, "approved before the agency PKI existed: the approver's role "
+                               "rests on the key registry", warning=True)  # fmt: skip
+    for cert in trust.certificates:
+        holder = pki.holder(cert)
+        if holder is None or holder.user != user:
+            continue
+        if keys.fingerprint(pki.public_key_pem(cert).encode()) != key_fingerprint:
+            continue
+        if pki.chain_problem(cert, trust.intermediates, trust.roots, at) is not None:
+            continue
+        issuance = trust.issued.get(cert.fingerprint(hashes.SHA256()).hex())
+        if issuance is None or issuance.recorded_at > at:
+            continue
+        revoked, _note, _unsure = _revocation(cert, trust.intermediates, trust.crls, at)
+        if revoked is not None:
+            continue
+        if trust.approving_roles and holder.role not in trust.approving_roles:
+            return SignerJudgement(False, f"at the approval {user}'s certificate made them "
+                                   f"{holder.role}, who may not approve", holder=holder)  # fmt: skip
+        return SignerJudgement(True, f"certified {holder.role} at the approval", holder=holder)
+    return SignerJudgement(False, f"no certificate of {user} for the approval key was valid at the "
+                           f"approval ({at:%Y-%m-%d %H:%M:%SZ})")  # fmt: skip
 
 
 def _revocation(

@@ -35,6 +35,8 @@ from collector.store.roles import MATRIX, Action
 
 SEALING_ROLES = frozenset(role.value for role in MATRIX[Action.capture])
 """The roles whose certificate may sign a bundle's seal: those that may capture."""
+APPROVING_ROLES = frozenset(role.value for role in MATRIX[Action.auth_decide])
+"""The roles whose certificate may approve an authorization."""
 
 ADMIN_PASSPHRASE_ENV = "COLLECTOR_ADMIN_PASSPHRASE"  # noqa: S105 - the variable's name
 PKI_DIR = "pki"
@@ -341,6 +343,8 @@ class AgencyPki:
             crls=[crl] if crl is not None else [],
             issued=self.issuances(),
             sealing_roles=SEALING_ROLES,
+            certificates=[row.certificate for row in self.certificates()],
+            approving_roles=APPROVING_ROLES,
         )
 
     def certified_keys(self) -> set[str]:

@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from collector.evidence import keys, pki
-from collector.evidence.trust import AgencyTrust, Issuance, judge_signer
+from collector.evidence.trust import AgencyTrust, Issuance, judge_approver, judge_signer
 from collector.store import pki as store_pki
 from collector.store.store import Store
 from tests.fakes.forge import confess, insert_key, reseal
@@ -88,6 +88,8 @@ def test_in_the_store_the_signer_is_certified(held: tuple[Cli, str, Path]) -> No
         "Alice Adams (alice, badge I-101, investigator), certified by this store's agency root at "
     )
     assert "(local clock)" in signer["detail"] and signer["warning"]  # the test store has no TSA
+    approval = checks(result)["authorization"]
+    assert approval["ok"] and approval["detail"].endswith("signature verified; certified supervisor at the approval")
 
 
 def test_a_bundle_directory_verifies_with_the_key_list_on_a_machine_with_no_store(
@@ -353,3 +355,21 @@ def test_judgement_names_what_is_wrong(agency: dict[str, Any]) -> None:
                          issued=trust.issued, sealing_roles=trust.sealing_roles)  # fmt: skip
     unsure = judge_signer([cert], public, "ann", now, True, no_crl)
     assert unsure.ok and unsure.warning and "revocation NOT checked" in unsure.detail
+
+
+def test_an_approvers_role_is_judged_at_the_approval(agency: dict[str, Any]) -> None:
+    now, earlier = agency["now"], agency["now"] - timedelta(days=5)
+    sup, sup_public = _certify(agency, "sue", "supervisor", earlier)
+    inv, inv_public = _certify(agency, "ian", "investigator", earlier)
+    trust = _trust(agency, sup, inv, at=earlier)
+    trust = AgencyTrust(**{**trust.__dict__, "certificates": [sup, inv],
+                           "approving_roles": frozenset({"supervisor"})})  # fmt: skip
+    fingerprint = keys.fingerprint(sup_public)
+    assert judge_approver(fingerprint, "sue", now, trust).ok
+    wrong_role = judge_approver(keys.fingerprint(inv_public), "ian", now, trust)
+    assert not wrong_role.ok and "investigator, who may not approve" in wrong_role.detail
+    assert not judge_approver(fingerprint, "ian", now, trust).ok  # sue's key, ian's name
+    too_early = judge_approver(fingerprint, "sue", earlier - timedelta(days=1), trust)
+    assert not too_early.ok and "was valid at the approval" in too_early.detail
+    before_pki = judge_approver(fingerprint, "sue", now - timedelta(days=30), trust)
+    assert before_pki.ok and before_pki.warning and "before the agency PKI existed" in before_pki.detail

@@ -25,7 +25,7 @@ from collector.evidence.custody import ChainHead, CustodyEvent, EventType, verif
 from collector.evidence.keys import KeyLookup
 from collector.evidence.model import Metadata, Model, approval_payload, metadata_model
 from collector.evidence.timestamp import TimestampInvalid, check_time_window, verify_timestamp
-from collector.evidence.trust import AgencyTrust, judge_signer, read_chain
+from collector.evidence.trust import AgencyTrust, judge_approver, judge_signer, read_chain
 
 NO_LIMIT_S = 100 * 365 * 86400.0
 """A late stamp (custody event) is judged only for being after the capture started."""
@@ -133,7 +133,7 @@ def verify_bundle(
     _check_tags(bag, c)
     _check_signature(bag, c, info, key_lookup)
     meta = _check_metadata(bag, c, info, payload)
-    _check_authorization(c, meta, key_lookup, custody)
+    _check_authorization(c, meta, key_lookup, custody, agency, info.get("Bundle-Format"))
     stamped_at = _check_time(bag, c, meta, custody, time_trust)
     _check_signer_certificate(bag, c, info, meta, stamped_at, agency, key_lookup)
     _check_custody(bag, c, info, key_lookup, custody)
@@ -295,7 +295,12 @@ def _check_metadata(
 
 
 def _check_authorization(
-    c: _Checklist, meta: Metadata | None, key_lookup: KeyLookup | None, custody: CustodyInput | None
+    c: _Checklist,
+    meta: Metadata | None,
+    key_lookup: KeyLookup | None,
+    custody: CustodyInput | None,
+    agency: AgencyTrust | None,
+    bundle_format: str | None,
 ) -> None:
     """The authorization recorded in the bundle is exactly what its approver signed.
 
@@ -346,11 +351,15 @@ def _check_authorization(
         c.add("authorization", False,
               f"{auth.id}: the recorded authorization differs from what {approver.user} approved")  # fmt: skip
     else:
+        role = None
+        if bundle_format not in layout.WITHOUT_CERTIFICATE and auth.approved_at is not None:
+            role = judge_approver(auth.approver_key_fingerprint, approver.user, auth.approved_at, agency)
         c.add(
             "authorization",
-            True,
+            role is None or role.ok,
             f"{auth.id} ({auth.predicate}, {auth.standard}) approved by {approver.full_name}, "
-            f"badge {approver.badge}; signature verified",
+            f"badge {approver.badge}; signature verified" + (f"; {role.detail}" if role else ""),
+            warning=role is not None and role.warning,
         )
 
 
