@@ -364,9 +364,12 @@ class AgencyPki:
         if not self.exists():
             return self.ledger.key
         certified = self.certified_keys()
+        found: dict[str, keys.SignerKey | None] = {}
 
         def lookup(fingerprint: str) -> keys.SignerKey | None:
-            return self.ledger.key(fingerprint) if fingerprint in certified else None
+            if fingerprint not in found:
+                found[fingerprint] = self.ledger.key(fingerprint) if fingerprint in certified else None
+            return found[fingerprint]
 
         return lookup
 

@@ -110,6 +110,23 @@ def test_a_bundle_directory_verifies_with_the_key_list_on_a_machine_with_no_stor
     assert not (tmp_path / "no-store-here").exists()
 
 
+def test_a_key_list_of_format_1_0_judges_the_signer_by_key_alone(
+    held: tuple[Cli, str, Path], tmp_path: Path
+) -> None:
+    cli, _bundle_id, bag = held
+    keylist = published(cli, tmp_path)
+    data = json.loads(keylist.read_text())
+    old = {k: data[k] for k in ("agency", "store_id", "exported_at", "keys", "tsa_roots")}
+    keylist.write_text(json.dumps({"format": "collector-keys/1.0", **old}))
+    result = nowhere(tmp_path).run("verify", str(bag), "--trust", str(keylist), "--json")
+    assert result.returncode == 0, result.stdout
+    signer = checks(result)["signer certificate"]
+    assert signer["warning"] and signer["detail"].startswith(
+        "not anchored to an agency root: the trusted key list of Test Police Department (format 1.0: no agency root)"
+    )
+    assert checks(result)["signer key"]["detail"] == "registered to alice"
+
+
 def test_a_key_list_that_lies_about_a_certificate_is_refused(held: tuple[Cli, str, Path], tmp_path: Path) -> None:
     cli, _bundle_id, bag = held
     keylist = published(cli, tmp_path)
