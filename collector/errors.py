@@ -25,6 +25,14 @@ class UsageError(CollectorError):
     exit_code = 2
 
 
+class ReadOnlyStore(UsageError):
+    """The store is on read-only media: what would have been recorded cannot be."""
+
+
+class DamagedStore(UsageError):
+    """A store file is missing or is not what it should be (a truncated or corrupt ledger)."""
+
+
 class Refused(CollectorError):
     """The gate, a permission or an authentication said no. Recorded in the ledger."""
 

@@ -29,7 +29,7 @@ from collector.cli.common import (
     user_app,
     warn,
 )
-from collector.errors import UsageError
+from collector.errors import DamagedStore, UsageError
 from collector.store import checkpoints
 from collector.store.actions import LedgerAction
 from collector.store.model import Role
@@ -354,17 +354,31 @@ def ledger_verify(
     json_out: JsonOpt = False,
 ) -> None:
     """Check the ledger: hash chain, every event's signature, every checkpoint it keeps."""
+    from collector.evidence.bundle.verify import Check
     from collector.store.ledger_verify import verify_ledger
 
     held = checkpoints.read_file(against) if against is not None else None
-    store = open_store()
-    report = verify_ledger(store, held, against.name if against else "")
-    store.ledger.record(
-        LedgerAction.ledger_verify, "ok" if report.ok else "failed",
-        actor=state.acting if state.acting in store.ledger.signers.people else None,
-        details={"events": report.event_count, "against": against.name if against else None,
-                 "failed": [f"{c.name}: {c.detail}" for c in report.checks if not c.ok]},
-    )  # fmt: skip
+    try:
+        store = open_store()
+        report = verify_ledger(store, held, against.name if against else "")
+    except DamagedStore as exc:  # a ledger that cannot be read has failed verification
+        if json_out:
+            emit({"ok": False, "event_count": None,
+                  "checks": [{"name": "ledger", "ok": False, "detail": str(exc), "warning": False}]})  # fmt: skip
+        else:
+            typer.echo(f"✗ ledger: {exc}")
+            typer.echo("LEDGER FAILED")
+        raise typer.Exit(1) from None
+    if store.read_only:
+        report.checks.append(Check(name="recorded", ok=True, warning=True, detail=(
+            "this verification could not be recorded: the store is on read-only media")))  # fmt: skip
+    else:
+        store.ledger.record(
+            LedgerAction.ledger_verify, "ok" if report.ok else "failed",
+            actor=state.acting if state.acting in store.ledger.signers.people else None,
+            details={"events": report.event_count, "against": against.name if against else None,
+                     "failed": [f"{c.name}: {c.detail}" for c in report.checks if not c.ok]},
+        )  # fmt: skip
     if json_out:
         emit(report.model_dump(mode="json"))
     else:

@@ -58,5 +58,6 @@ def audit_report(
     items = sum(run.counts.values())
     typer.echo(
         f"wrote {out} ({fmt}, {items} items in {len(run.counts)} sections); sha256 {run.sha256}; "
-        f"recorded as ledger event {run.event_seq}"
-    )
+        + (f"recorded as ledger event {run.event_seq}" if run.event_seq is not None
+           else "NOT recorded: the store is on read-only media")
+    )  # fmt: skip

@@ -58,6 +58,7 @@ class State:
     store_path: Path = Path("evidence")
     acting: str | None = None
     warned: bool = False
+    warned_read_only: bool = False
 
 
 state = State()
@@ -81,6 +82,7 @@ def _global(
     state.store_path = store if store is not None else default_store_path()
     state.acting = as_user or os.environ.get("COLLECTOR_USER") or None
     state.warned = False
+    state.warned_read_only = False
 
 
 # --------------------------------------------------------------------- helpers
@@ -93,9 +95,19 @@ def emit(data: Any) -> None:
 def open_store() -> Store:
     """Open the store and show, once, the standing warnings (overdue reviews)."""
     store = Store.open(state.store_path)
+    if store.read_only:
+        if not state.warned_read_only:
+            state.warned_read_only = True
+            warn("the store is on read-only media: this command records nothing (no recovery, "
+                 "no checkpoint)")  # fmt: skip
+        return _standing(store)
     for message in reconcile(store).messages():
         warn(message)
     checkpoint_if_due(store)
+    return _standing(store)
+
+
+def _standing(store: Store) -> Store:
     if not state.warned:
         from collector.policy.standing import warnings
 

@@ -212,7 +212,10 @@ def show(bundle_id: str, json_out: JsonOpt = False) -> None:
         raise UsageError(f"{bundle_id} was purged on {gone.purged_at}: only its tombstone remains")
     protected.require_visible(store, actor, bundle_id, "view")
     meta = Metadata.model_validate_json((store.bundle_path(row) / "data" / METADATA).read_bytes())
-    services.append(store, actor, bundle_id, EventType.viewed, {"what": "metadata"})
+    if store.read_only:
+        warn("this view could not be recorded: the store is on read-only media")
+    else:
+        services.append(store, actor, bundle_id, EventType.viewed, {"what": "metadata"})
     if json_out:
         emit(meta.model_dump(mode="json"))
         return

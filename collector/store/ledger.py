@@ -31,10 +31,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DatabaseError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from collector.errors import CollectorError, UsageError
+from collector.errors import CollectorError, DamagedStore, ReadOnlyStore, UsageError
 from collector.evidence.custody import ChainHead, CustodyEvent
 from collector.evidence.keys import SignerKey
 from collector.store import migrate, schema
@@ -65,13 +65,20 @@ def event_hash(fields: dict[str, Any]) -> str:
     return hashlib.sha256(rfc8785.dumps(fields)).hexdigest()
 
 
-def sqlite_engine(path: Path, *, create: bool = False) -> Engine:
+def sqlite_engine(path: Path, *, create: bool = False, read_only: bool = False) -> Engine:
     """An engine on a SQLite ledger file; opening never creates the file unless `create`.
 
     Writers take the database lock when their transaction begins (BEGIN IMMEDIATE), so
     reading the chain head and appending after it cannot interleave with another writer.
+    `read_only` is for stores on read-only media: SQLite opens the file immutable (it
+    creates no lock or shared-memory file), which is exact because a store closed cleanly
+    leaves no write-ahead log; one that left a log is opened read-only to read it.
     """
     mode = "rwc" if create else "rw"
+    if read_only:
+        wal = path.with_name(path.name + "-wal")
+        has_log = wal.exists() and wal.stat().st_size > 0
+        mode = "ro" if has_log else "ro&immutable=1"
     engine = create_engine(
         f"sqlite:///file:{path}?mode={mode}&uri=true",
         poolclass=NullPool,
@@ -81,7 +88,9 @@ def sqlite_engine(path: Path, *, create: bool = False) -> Engine:
     @event.listens_for(engine, "connect")
     def _connect(dbapi: Any, _record: Any) -> None:
         dbapi.isolation_level = None  # the driver leaves BEGIN to us (below)
-        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=FULL"):
+        pragmas = ("foreign_keys=ON",) if read_only else (
+            "journal_mode=WAL", "foreign_keys=ON", "synchronous=FULL")  # fmt: skip
+        for pragma in pragmas:
             dbapi.execute(f"PRAGMA {pragma}")
 
     @event.listens_for(engine, "begin")
@@ -95,11 +104,13 @@ def sqlite_engine(path: Path, *, create: bool = False) -> Engine:
 class Ledger:
     """Typed access to the store's ledger database."""
 
-    def __init__(self, path: Path, *, check_schema: bool = True) -> None:
+    def __init__(self, path: Path, *, check_schema: bool = True, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
         if not path.is_file():
-            raise UsageError(f"no ledger at {path}: the store is incomplete")
-        self._engine = sqlite_engine(path)
+            raise DamagedStore(f"the store is damaged: its ledger {path} is missing (it is never "
+                               "made again empty; restore the store from a copy)")  # fmt: skip
+        self._engine = sqlite_engine(path, read_only=read_only)
         self._active: Connection | None = None
         self.signers = EventSigners()
         self._signed = False
@@ -135,21 +146,45 @@ class Ledger:
             with self._engine.connect() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise CollectorError(f"cannot read ledger {self.path}: {exc.__class__.__name__}: "
-                                 f"{getattr(exc, 'orig', exc)}") from exc  # fmt: skip
+            raise self._unreadable(exc) from exc
+
+    def _unreadable(self, exc: SQLAlchemyError) -> CollectorError:
+        cause = str(getattr(exc, "orig", exc))
+        if isinstance(exc, DatabaseError) and any(
+            text in cause for text in ("not a database", "malformed", "disk image", "no such table")
+        ):
+            return DamagedStore(f"the store is damaged: its ledger {self.path} is not a readable "
+                                f"database ({cause}); restore the store from a copy")  # fmt: skip
+        if "unable to open" in cause or "readonly" in cause:
+            return DamagedStore(f"cannot open the ledger {self.path} ({cause}): check the store's "
+                                "permissions and media")  # fmt: skip
+        return CollectorError(f"cannot read ledger {self.path}: {exc.__class__.__name__}: {cause}")
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
         if self._active is not None:
             raise CollectorError("a ledger transaction is already open")
-        with self._engine.connect() as conn:
-            conn.execution_options(**{_IMMEDIATE: True})
-            with conn.begin():
-                self._active = conn
-                try:
-                    yield conn
-                finally:
-                    self._active = None
+        if self.read_only:
+            raise ReadOnlyStore(f"the store is on read-only media: nothing can be recorded in "
+                                f"{self.path.name}")  # fmt: skip
+        try:
+            with self._engine.connect() as conn:
+                conn.execution_options(**{_IMMEDIATE: True})
+                with conn.begin():
+                    self._active = conn
+                    try:
+                        yield conn
+                    finally:
+                        self._active = None
+        except SQLAlchemyError as exc:
+            cause = str(getattr(exc, "orig", exc))
+            if "readonly" in cause:
+                raise ReadOnlyStore(f"the store is read-only here: nothing can be recorded in "
+                                    f"{self.path.name} ({cause})") from exc  # fmt: skip
+            if "full" in cause:
+                raise CollectorError(f"the disk holding {self.path} is full: nothing was "
+                                     "recorded") from exc  # fmt: skip
+            raise self._unreadable(exc) from exc
 
     # ------------------------------------------------------------------ for feature modules
 

@@ -59,7 +59,8 @@ class Store:
     def __init__(self, root: Path, *, check_schema: bool = True) -> None:
         self.root = root
         self.config: StoreConfig = load_config(root / CONFIG_NAME)
-        self.ledger = Ledger(root / LEDGER_NAME, check_schema=check_schema)
+        self.read_only = on_read_only_media(root)
+        self.ledger = Ledger(root / LEDGER_NAME, check_schema=check_schema, read_only=self.read_only)
         self._load_system_signer()
 
     # ------------------------------------------------------------------ layout
@@ -407,25 +408,25 @@ class Store:
         elif user.retired_at is not None:
             reason = f"user {name!r} is retired"
         if user is None or reason is not None:
-            self.ledger.record(LedgerAction.auth_login, "refused", actor=name, details={"reason": reason})
+            self._login_refused(actor=name, details={"reason": reason})
             raise Refused(reason or "refused")
         misses, wait = self._backoff(name)
         if wait > 0:
             reason = (
                 f"too many wrong passphrases for {name!r} in a row: try again in {wait:.0f}s"
             )
-            self.ledger.record(LedgerAction.auth_login, "refused", actor=name,
+            self._login_refused(actor=name,
                                details={"reason": reason, "backoff_s": round(wait, 1)})  # fmt: skip
             raise Refused(reason)
         try:
             key = keys.load_private(self.private_key_path(name), passphrase, name)
         except Refused as exc:
-            self.ledger.record(LedgerAction.auth_login, "refused", actor=name,
+            self._login_refused(actor=name,
                                details={"reason": str(exc), "wrong_passphrase": True})  # fmt: skip
             raise
         if keys.fingerprint(keys.public_pem(key.public_key())) != user.key_fingerprint:
             reason = f"private key of {name!r} does not match the key registry"
-            self.ledger.record(LedgerAction.auth_login, "refused", actor=name, details={"reason": reason})
+            self._login_refused(actor=name, details={"reason": reason})
             raise Refused(reason)
         if not self.pki.exists():  # a store made before the PKI: only `store upgrade` opens one
             return Actor(user=user, key=key)
@@ -438,11 +439,11 @@ class Store:
                 else f"{name!r}'s role in the ledger ({user.role.value}) is not the role "
                 f"certified ({certified.role}): roles come from certificates"
             )
-            self.ledger.record(LedgerAction.auth_login, "refused", actor=name, details={"reason": reason})
+            self._login_refused(actor=name, details={"reason": reason})
             raise Refused(reason)
         user = user.model_copy(update={"role": Role(certified.role)})
         self.ledger.signers.people[name] = SigningKey(user.key_fingerprint, key)
-        if misses:  # the count of wrong passphrases starts again from here
+        if misses and not self.read_only:  # the count of wrong passphrases starts again here
             self.ledger.record(LedgerAction.auth_login, actor=name,
                                details={"after_wrong_passphrases": misses})  # fmt: skip
         self._rewrap_if_weak(name, key, passphrase)
@@ -464,6 +465,13 @@ class Store:
         if row is None:
             raise Refused(f"{actor.user.name!r} has no valid certificate to seal with")
         return (pki.pem(row.certificate) + pki.pem(self.pki.intermediate_certificate())).encode()
+
+    def _login_refused(self, *, actor: str, details: dict[str, Any]) -> None:
+        """Record a refused log-in (on read-only media it cannot be: the command said so when it
+        opened the store)."""
+        if self.read_only:
+            return
+        self.ledger.record(LedgerAction.auth_login, "refused", actor=actor, details=details)
 
     def key_cost(self) -> keys.Scrypt:
         setting = self.config.keys
@@ -489,6 +497,8 @@ class Store:
 
     def _rewrap_if_weak(self, name: str, key: Ed25519PrivateKey, passphrase: str) -> None:
         """Re-encrypt a key written with a weaker KDF (PBKDF2, or a lower scrypt cost)."""
+        if self.read_only:
+            return  # at the next unlock where the store can be written
         path = self.private_key_path(name)
         found = keys.encryption_of(path.read_bytes())
         wanted = self.key_cost()
@@ -529,6 +539,18 @@ def _read_roots(paths: list[Path]) -> list[bytes]:
             raise UsageError(f"--tsa-root {path}: not a readable PEM certificate ({exc})") from exc
         roots.append(pem)
     return roots
+
+
+def on_read_only_media(root: Path) -> bool:
+    """The store cannot be written here: a read-only file system (write-protected media, a
+    read-only mount), or no write permission on the store or its ledger for this user."""
+    try:
+        if os.statvfs(root).f_flag & os.ST_RDONLY:
+            return True
+    except OSError:
+        return False
+    ledger = root / LEDGER_NAME
+    return not os.access(root, os.W_OK) or (ledger.exists() and not os.access(ledger, os.W_OK))
 
 
 def default_store_path() -> Path:

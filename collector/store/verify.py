@@ -73,6 +73,10 @@ def verify_in_store(store: Store | None, target: str, actor: Actor | None) -> Ve
         path, store.key_lookup(), custody, time_trust(store), store.pki.trust()
     )
     failed = [f"{c.name}: {c.detail}" for c in report.checks if not c.ok]
+    if store.read_only:
+        report.checks.append(Check(name="recorded", ok=True, warning=True,
+                                   detail=READ_ONLY_NOTE))  # fmt: skip
+        return report
     store.ledger.record(
         LedgerAction.bundle_verify,
         "ok" if report.ok else "failed",
@@ -89,6 +93,9 @@ def verify_in_store(store: Store | None, target: str, actor: Actor | None) -> Ve
             {"result": "pass" if report.ok else "fail", "failed": failed},
         )
     return report
+
+
+READ_ONLY_NOTE = "this verification could not be recorded: the store is on read-only media"
 
 
 def _purged_report(store: Store, target: str, actor: Actor | None) -> VerifyReport | None:
@@ -109,13 +116,14 @@ def _purged_report(store: Store, target: str, actor: Actor | None) -> VerifyRepo
     if row is not None and row.seal_sha256 != grave.seal_sha256:
         problems.append("tombstone: its seal digest differs from the ledger's")
     notice = tombstones.purged_notice(grave)
-    store.ledger.record(
-        LedgerAction.bundle_verify,
-        "failed" if problems else "ok",
-        actor=actor.user.name if actor else None,
-        subject=bundle_id,
-        details={"purged": True, "request_id": grave.request_id, "failed": problems},
-    )
+    if not store.read_only:
+        store.ledger.record(
+            LedgerAction.bundle_verify,
+            "failed" if problems else "ok",
+            actor=actor.user.name if actor else None,
+            subject=bundle_id,
+            details={"purged": True, "request_id": grave.request_id, "failed": problems},
+        )
     if not problems:
         raise tombstones.BundlePurged(f"{notice}; custody log intact ({chain.reason})")
     checks = [Check(name="purged", ok=True, detail=notice, warning=True)]

@@ -182,8 +182,10 @@ def test_store_written_by_a_newer_version_is_refused(cli: Cli) -> None:
 
 def test_missing_ledger_is_an_error_not_a_new_empty_one(cli: Cli) -> None:
     (cli.store / "ledger.sqlite").unlink()
-    result = cli.run("ledger", "verify")
-    assert result.returncode == 2 and "no ledger" in result.stderr
+    result = cli.run("auth", "list")
+    assert result.returncode == 2 and "its ledger" in result.stderr and "is missing" in result.stderr
+    checked = cli.run("ledger", "verify")
+    assert checked.returncode == 1 and "is missing" in checked.stdout
     assert not (cli.store / "ledger.sqlite").exists()
 
 

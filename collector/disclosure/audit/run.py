@@ -6,6 +6,8 @@ import os
 from datetime import date
 from pathlib import Path
 
+from pydantic import Field
+
 from collector.disclosure.audit.model import AUDITORS, FORMATS
 from collector.disclosure.audit.render import render
 from collector.disclosure.audit.sections import build_report
@@ -44,7 +46,7 @@ class ReportRun(Model):
     sha256: str
     out: str | None
     counts: dict[str, int]
-    event_seq: int
+    event_seq: int | None = Field(None, description="None: the store is on read-only media.")
 
 
 def run_report(
@@ -70,6 +72,9 @@ def run_report(
     digest = hashlib.sha256(data).hexdigest()
     if out is not None:
         _write_new(out, data)
+    if store.read_only:
+        return ReportRun(text=text, sha256=digest, out=None if out is None else str(out),
+                         counts=report.counts(), event_seq=None)  # fmt: skip
     event = store.ledger.record(
         LedgerAction.audit_report, actor=actor.user.name,
         details={"from": None if start is None else start.isoformat(),
