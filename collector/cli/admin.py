@@ -78,10 +78,9 @@ def init(
     The administrator's passphrase ($COLLECTOR_ADMIN_PASSPHRASE or a prompt) protects the agency
     root and issuing CA; it is needed again to add, retire or re-role users.
     """
-    admin = admin_passphrase(confirm=True)
     store = Store.init(
         state.store_path,
-        admin_passphrase=admin,
+        admin_passphrase=lambda: admin_passphrase(confirm=True),
         agency=agency,
         allow_private_network=allow_private_network,
         allow_hosts=allow_host,

@@ -39,6 +39,10 @@ def exhibit(
     certification and a 902(11) notice. Each bundle gets a `disseminated` custody event."""
     from collector.disclosure.exhibit.make import make_exhibit
 
+    if sign is not None:  # the file is checked before anyone is asked for its passphrase
+        from collector.evidence import files
+
+        files.read_regular(sign, "--sign", 64 * files.MIB)
     store = open_store()
     actor = require_actor(store)
     passphrase = None

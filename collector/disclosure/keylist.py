@@ -16,7 +16,7 @@ from cryptography import x509
 from pydantic import Field, ValidationError
 
 from collector.errors import UsageError
-from collector.evidence import keys, pki
+from collector.evidence import files, keys, pki
 from collector.evidence.bundle.verify import TimeTrust
 from collector.evidence.keys import KeyLookup, SignerKey
 from collector.evidence.model import Model
@@ -25,6 +25,7 @@ from collector.store.ledger import iso, now
 from collector.store.pki import APPROVING_ROLES, SEALING_ROLES, certificate_sha256
 from collector.store.store import Store
 
+MAX_KEY_LIST = 64 * files.MIB
 KEYS_FORMAT = "collector-keys/1.1"
 KEYS_FORMATS = frozenset({"collector-keys/1.0", KEYS_FORMAT})
 """Every key-list format this tool ever wrote."""
@@ -138,8 +139,8 @@ def load_trust(path: Path) -> KeyList:
     """Read a key list made by `collector keys export`; every key and certificate in it
     must be what it says (fingerprints, digests, PEM)."""
     try:
-        trust = KeyList.model_validate_json(path.read_bytes())
-    except (OSError, ValidationError, ValueError) as exc:
+        trust = KeyList.model_validate_json(files.read_regular(path, "--trust", MAX_KEY_LIST))
+    except (ValidationError, ValueError) as exc:
         raise UsageError(f"--trust {path}: not a key list made by `collector keys export`") from exc
     if trust.format not in KEYS_FORMATS:
         raise UsageError(f"--trust {path}: unknown format {trust.format!r}")

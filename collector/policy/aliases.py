@@ -34,7 +34,7 @@ from pydantic import Field
 from sqlalchemy import insert, select
 
 from collector.errors import Refused, UsageError
-from collector.evidence import keys
+from collector.evidence import files, keys
 from collector.evidence.model import Model
 from collector.store.actions import LedgerAction
 from collector.store.ledger import iso, now
@@ -473,20 +473,7 @@ def load_profile(path: Path) -> dict[str, Any]:
     they are credentials). Files over 5 MB are refused before they are read.
     """
     where = f"--profile {path}"
-    try:
-        size = path.stat().st_size
-        if not path.is_file():
-            raise UsageError(f"{where}: not a regular file")
-        if size > PROFILE_MAX_BYTES:
-            raise UsageError(f"{where}: larger than {PROFILE_MAX_BYTES // (1024 * 1024)} MB")
-        with path.open("rb") as handle:
-            raw = handle.read(PROFILE_MAX_BYTES + 1)
-    except OSError as exc:
-        raise UsageError(
-            f"{where}: cannot be read ({exc.strerror or type(exc).__name__})"
-        ) from None
-    if len(raw) > PROFILE_MAX_BYTES:
-        raise UsageError(f"{where}: larger than {PROFILE_MAX_BYTES // (1024 * 1024)} MB")
+    raw = files.read_regular(path, "--profile", PROFILE_MAX_BYTES)
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):

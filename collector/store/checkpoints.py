@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from collector.errors import UsageError
-from collector.evidence import keys
+from collector.evidence import files, keys
 from collector.evidence.checkpoint import Checkpoint, Statement, signed_bytes
 from collector.store import schema
 from collector.store.actions import LedgerAction
@@ -107,9 +107,8 @@ def due(store: Store) -> bool:
 
 def read_file(path: Path) -> Checkpoint:
     """A checkpoint file from elsewhere (hostile input: one-line error when it is not one)."""
+    data = files.read_regular(path, "--against", 1 * files.MIB)
     try:
-        return Checkpoint.model_validate_json(path.read_bytes())
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        return Checkpoint.model_validate_json(data)
     except ValueError as exc:
         raise UsageError(f"{path} is not a ledger checkpoint made by `collector ledger checkpoint`") from exc

@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from sqlalchemy import Connection, inspect
 
 from collector import __version__
 from collector.errors import Refused, UsageError
-from collector.evidence import keys, pki
+from collector.evidence import files, keys, pki
 from collector.evidence.clock import parse_server
 from collector.evidence.keys import KeyLookup
 from collector.evidence.model import PolicyStamp
@@ -128,16 +129,13 @@ class Store:
         allow_private_network: bool,
         allow_hosts: list[str] | None = None,
         chromium: str | None = None,
-        admin_passphrase: str,
+        admin_passphrase: str | Callable[[], str],
         tsa_urls: list[str] | None = None,
         tsa_roots: list[Path] | None = None,
         ntp_server: str | None = None,
     ) -> Store:
-        """Create a new store; refuses to touch a directory that already holds one."""
-        if len(admin_passphrase) < keys.MIN_PASSPHRASE_LENGTH:
-            raise UsageError(
-                f"the administrator's passphrase must be at least {keys.MIN_PASSPHRASE_LENGTH} characters"
-            )
+        """Create a new store; refuses to touch a directory that already holds one. Every
+        argument is checked before `admin_passphrase` (a value, or a function that asks) is."""
         if (root / CONFIG_NAME).exists():
             raise UsageError(f"{root} already holds an evidence store")
         if root.exists() and any(root.iterdir()):
@@ -161,6 +159,11 @@ class Store:
         if ntp_server:
             parse_server(ntp_server)
             config.clock.ntp_server = ntp_server
+        admin = admin_passphrase() if callable(admin_passphrase) else admin_passphrase
+        if len(admin) < keys.MIN_PASSPHRASE_LENGTH:
+            raise UsageError(
+                f"the administrator's passphrase must be at least {keys.MIN_PASSPHRASE_LENGTH} characters"
+            )
         root.mkdir(parents=True, exist_ok=True, mode=0o750)
         for sub in ("bundles", "work", "tsa"):
             (root / sub).mkdir(mode=0o750)
@@ -189,7 +192,7 @@ class Store:
             },
         )
         with store.ledger.transaction() as db:
-            issuer = store.pki.create(admin_passphrase, db, actor=None)
+            issuer = store.pki.create(admin, db, actor=None)
         store._make_system_key(issuer)
         return store
 
@@ -532,10 +535,10 @@ def _read_roots(paths: list[Path]) -> list[bytes]:
 
     roots = []
     for path in paths:
+        pem = files.read_regular(path, "--tsa-root", 1 * files.MIB)
         try:
-            pem = path.read_bytes()
             x509.load_pem_x509_certificates(pem)
-        except (OSError, ValueError) as exc:
+        except ValueError as exc:
             raise UsageError(f"--tsa-root {path}: not a readable PEM certificate ({exc})") from exc
         roots.append(pem)
     return roots

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -331,12 +332,16 @@ def test_load_profile_size_limit_and_missing_file(tmp_path: Path) -> None:
     big = tmp_path / "big.json"
     with big.open("wb") as handle:
         handle.truncate(5 * 1024 * 1024 + 1)
-    with pytest.raises(UsageError, match="larger than 5 MB"):
+    with pytest.raises(UsageError, match="larger than 5 MiB"):
         load_profile(big)
-    with pytest.raises(UsageError, match="cannot be read"):
+    with pytest.raises(UsageError, match="no such file"):
         load_profile(tmp_path / "missing.json")
-    with pytest.raises(UsageError, match="not a regular file"):
+    with pytest.raises(UsageError, match="is a directory, not a regular file"):
         load_profile(tmp_path)
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    with pytest.raises(UsageError, match="is a FIFO, not a regular file"):
+        load_profile(fifo)
 
 
 def test_load_profile_never_echoes_values(tmp_path: Path) -> None:

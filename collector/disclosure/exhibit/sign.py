@@ -31,6 +31,7 @@ from pydantic import Field
 
 from collector.disclosure.exhibit.files import write_new
 from collector.errors import CollectorError, SigningInputError
+from collector.evidence import files
 from collector.evidence.model import Model
 
 SUBFILTER = "ETSI.CAdES.detached"
@@ -107,15 +108,15 @@ def sign_pdf(
 # ------------------------------------------------------------------------ certificate
 
 
+MAX_INPUT = 512 * files.MIB
+"""The largest PDF or PKCS#12 file read."""
+
+
 def _read(path: Path, what: str) -> bytes:
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise SigningInputError(f"{what} not found: {path}") from None
-    except IsADirectoryError:
-        raise SigningInputError(f"{what} is a directory, not a file: {path}") from None
-    except OSError as exc:
-        raise SigningInputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+        return files.read_regular(path, what, MAX_INPUT)
+    except files.BadInputFile as exc:
+        raise SigningInputError(str(exc)) from None
 
 
 def _load_p12(

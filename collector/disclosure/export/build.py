@@ -57,7 +57,7 @@ FORMATS = frozenset({"collector-export/1.0", FORMAT})
 
 
 class ExportedBundle(Model):
-    id: str
+    id: str = Field(pattern=layout.BUNDLE_ID_PATTERN)
     case_number: str
     seal_sha256: str
     custody_count: int

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+from collector.evidence import files
 
 CHUNK = 4 * 1024 * 1024
 
@@ -20,12 +23,14 @@ class Digests:
 def digest_file(path: Path) -> Digests:
     """Read the file once; hash each chunk with SHA-256 and SHA-512 on two threads.
 
-    hashlib releases the GIL on large buffers, so on two cores the two digests run
-    side by side while the next chunk is read.
+    Only a regular file is read (not a link, FIFO or device: `files.BadInputFile`). hashlib
+    releases the GIL on large buffers, so on two cores the two digests run side by side
+    while the next chunk is read.
     """
     h256, h512 = hashlib.sha256(), hashlib.sha512()
     size = 0
-    with path.open("rb") as handle, ThreadPoolExecutor(max_workers=1) as pool:
+    fd = files.open_regular(path, "file", follow=False)
+    with os.fdopen(fd, "rb") as handle, ThreadPoolExecutor(max_workers=1) as pool:
         pending = None
         while chunk := handle.read(CHUNK):
             if pending is not None:

@@ -22,6 +22,10 @@ WITHOUT_CERTIFICATE = frozenset(READABLE_FORMATS - {FORMAT})
 """Formats whose bag carries no signer certificate (`signer-chain.pem`, from 1.4)."""
 """Every format this tool ever wrote: `verify` reads them all (`model.metadata_model`)."""
 
+BUNDLE_ID_PATTERN = r"^B-[0-9]{8}T[0-9]{6}Z-[0-9A-F]{8}$"
+"""A bundle id: `B-<UTC capture start>-<8 random hex digits>`; also its directory's name."""
+BUNDLE_ID = re.compile(BUNDLE_ID_PATTERN)
+
 METADATA = "metadata.json"
 SCREENSHOT = "screenshot.png"
 DOM = "page.html"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -18,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from pydantic import Field, ValidationError
 
 from collector.errors import CollectorError
-from collector.evidence import keys
+from collector.evidence import files, keys
 from collector.evidence.bundle import layout
 from collector.evidence.bundle.hashing import Digests, digest_file
 from collector.evidence.custody import ChainHead, CustodyEvent, EventType, verify_chain
@@ -26,6 +27,11 @@ from collector.evidence.keys import KeyLookup
 from collector.evidence.model import Metadata, Model, approval_payload, metadata_model
 from collector.evidence.timestamp import TimestampInvalid, check_time_window, verify_timestamp
 from collector.evidence.trust import AgencyTrust, judge_approver, judge_signer, read_chain
+
+MAX_TAG_FILE = 1 * files.MIB
+"""bag-info.txt, seal.sig, seal.tsr, signer.pub.pem, signer-chain.pem."""
+MAX_MANIFEST = 256 * files.MIB
+MAX_METADATA = 512 * files.MIB
 
 NO_LIMIT_S = 100 * 365 * 86400.0
 """A late stamp (custody event) is judged only for being after the capture started."""
@@ -66,7 +72,8 @@ class _Checklist:
 def read_manifest(path: Path) -> dict[str, str]:
     """Parse a BagIt manifest into {relative path: hex digest}; hostile paths raise ValueError."""
     entries: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    text = files.read_text(path, "manifest", MAX_MANIFEST, follow=False)
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         parts = line.split(None, 1)
@@ -87,7 +94,7 @@ def _decode_path(name: str) -> str:
 def read_bag_info(path: Path) -> dict[str, str]:
     info: dict[str, str] = {}
     last: str | None = None
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in files.read_text(path, "bag-info", MAX_TAG_FILE, follow=False).splitlines():
         if line[:1] in (" ", "\t") and last is not None:
             info[last] += " " + line.strip()
         elif ":" in line:
@@ -97,12 +104,45 @@ def read_bag_info(path: Path) -> dict[str, str]:
     return info
 
 
-def _files_under(root: Path, sub: str) -> set[str]:
-    found = set()
-    for dirpath, _dirs, files in os.walk(root / sub):
-        for name in files:
-            found.add(str(PurePosixPath(Path(dirpath, name).relative_to(root))))
-    return found
+@dataclass
+class _Tree:
+    """What the bag holds, seen without following links: its regular files (relative,
+    `/`-separated) and every entry that has no place in a bag."""
+
+    regular: set[str]
+    problems: list[str]
+
+    def under(self, prefix: str) -> set[str]:
+        return {name for name in self.regular if name.startswith(prefix)}
+
+
+def _scan(bag: Path) -> _Tree:
+    tree = _Tree(set(), [])
+    pending = [(bag, "")]
+    while pending:
+        directory, prefix = pending.pop()
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            tree.problems.append(f"{prefix or '.'}: cannot be listed ({exc.strerror or exc})")
+            continue
+        for entry in entries:
+            name = f"{prefix}{entry.name}"
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if stat.S_ISREG(mode):
+                tree.regular.add(name)
+            elif stat.S_ISDIR(mode):
+                if not prefix and entry.name != "data":
+                    tree.problems.append(f"{name}/ is a directory outside data/")
+                pending.append((Path(entry.path), f"{name}/"))
+            else:
+                tree.problems.append(f"{name} is {files.kind(mode)}: only regular files are read")
+    return tree
+
+
+def _read(bag: Path, name: str, limit: int = MAX_TAG_FILE) -> bytes:
+    """A file of the bag, only if it is a regular file (not a link, FIFO or device)."""
+    return files.read_regular(bag / name, "bundle file", limit, follow=False)
 
 
 @dataclass(frozen=True)
@@ -126,15 +166,16 @@ def verify_bundle(
     the report fails."""
     c = _Checklist()
     info: dict[str, str] = {}
-    if not c.add("bag declaration", (bag / "bagit.txt").is_file(), "bagit.txt present"):
+    tree = _scan(bag)
+    if not c.add("bag declaration", "bagit.txt" in tree.regular, "bagit.txt present"):
         return VerifyReport(path=str(bag), bundle_id=None, ok=False, checks=c.checks)
     _check_bag_info(bag, c, info)
-    payload = _check_payload(bag, c)
-    _check_tags(bag, c)
+    payload = _check_payload(bag, c, tree)
+    _check_tags(bag, c, tree)
     _check_signature(bag, c, info, key_lookup)
     meta = _check_metadata(bag, c, info, payload)
     _check_authorization(c, meta, key_lookup, custody, agency, info.get("Bundle-Format"))
-    stamped_at = _check_time(bag, c, meta, custody, time_trust)
+    stamped_at = _check_time(bag, c, meta, custody, time_trust, tree)
     _check_signer_certificate(bag, c, info, meta, stamped_at, agency, key_lookup)
     _check_custody(bag, c, info, key_lookup, custody)
     ok = all(check.ok for check in c.checks)
@@ -146,7 +187,7 @@ def verify_bundle(
 def _check_bag_info(bag: Path, c: _Checklist, info: dict[str, str]) -> None:
     try:
         info.update(read_bag_info(bag / "bag-info.txt"))
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, CollectorError) as exc:
         c.add("bag-info", False, f"cannot read bag-info.txt: {exc}")
         return
     missing = [k for k in layout.REQUIRED_BAG_INFO if not info.get(k)]
@@ -158,19 +199,19 @@ def _check_bag_info(bag: Path, c: _Checklist, info: dict[str, str]) -> None:
         c.add("bag-info", True, f"{info['Bundle-Format']}, case {info['Case-Number']}")
 
 
-def _check_payload(bag: Path, c: _Checklist) -> dict[str, Digests]:
+def _check_payload(bag: Path, c: _Checklist, tree: _Tree) -> dict[str, Digests]:
     """Check both payload manifests against the files; return the computed digests."""
     manifests: dict[str, dict[str, str]] = {}
     for alg in layout.ALGORITHMS:
         try:
             manifests[alg] = read_manifest(bag / f"manifest-{alg}.txt")
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError, CollectorError) as exc:
             c.add(f"payload manifest {alg}", False, f"unreadable: {exc}")
             return {}
     listed = set(manifests["sha256"])
     if listed != set(manifests["sha512"]):
         c.add("manifests agree", False, "SHA-256 and SHA-512 manifests list different files")
-    on_disk = _files_under(bag, "data")
+    on_disk = tree.under("data/")
     missing, added = sorted(listed - on_disk), sorted(on_disk - listed)
     detail = "; ".join(
         part
@@ -196,19 +237,19 @@ def _check_payload(bag: Path, c: _Checklist) -> dict[str, Digests]:
     return digests
 
 
-def _check_tags(bag: Path, c: _Checklist) -> None:
+def _check_tags(bag: Path, c: _Checklist, tree: _Tree) -> None:
     listed: dict[str, set[str]] = {}
     for alg in layout.ALGORITHMS:
         try:
             entries = read_manifest(bag / f"tagmanifest-{alg}.txt")
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError, CollectorError) as exc:
             c.add(f"tag files {alg}", False, f"tag manifest unreadable: {exc}")
             continue
         listed[alg] = set(entries)
         bad = [
             name
             for name, expected in sorted(entries.items())
-            if not (bag / name).is_file() or getattr(digest_file(bag / name), alg) != expected
+            if name not in tree.regular or getattr(digest_file(bag / name), alg) != expected
         ]
         c.add(
             f"tag files {alg}",
@@ -216,13 +257,14 @@ def _check_tags(bag: Path, c: _Checklist) -> None:
             f"changed or missing: {', '.join(bad)}" if bad else f"{len(entries)} tag files match",
         )
     signed = listed.get("sha256", set())  # only the SHA-256 tag manifest is signed
-    root_files = {p.name for p in bag.iterdir() if p.is_file()}
+    root_files = {name for name in tree.regular if "/" not in name}
     extra = sorted(root_files - signed - layout.UNLISTED_TAG_FILES)
     required = {"bagit.txt", "bag-info.txt", layout.SIGNER_KEY}
     if _bundle_format(bag) not in layout.WITHOUT_CERTIFICATE:
         required.add(layout.SIGNER_CHAIN)
     uncovered = sorted(required - signed)
     problems = [f"unexpected: {', '.join(extra)}"] if extra else []
+    problems += tree.problems
     if len(listed) == 2 and listed["sha256"] != listed["sha512"]:
         problems.append("the SHA-256 and SHA-512 tag manifests list different files")
     problems += [f"not covered by a tag manifest: {', '.join(uncovered)}"] if uncovered else []
@@ -237,11 +279,11 @@ def _check_signature(
     bag: Path, c: _Checklist, info: dict[str, str], key_lookup: KeyLookup | None
 ) -> None:
     try:
-        signed = (bag / layout.SIGNED_FILE).read_bytes()
-        signature = (bag / layout.SIGNATURE).read_bytes()
-        public_pem = (bag / layout.SIGNER_KEY).read_bytes()
-    except OSError as exc:
-        c.add("seal signature", False, f"missing: {exc.filename and Path(exc.filename).name}")
+        signed = _read(bag, layout.SIGNED_FILE, MAX_MANIFEST)
+        signature = _read(bag, layout.SIGNATURE)
+        public_pem = _read(bag, layout.SIGNER_KEY)
+    except CollectorError as exc:
+        c.add("seal signature", False, f"cannot be checked: {exc}")
         return
     if not keys.verify(public_pem, signed, signature):
         c.add("seal signature", False, "seal.sig does not verify over tagmanifest-sha256.txt")
@@ -270,10 +312,11 @@ def _check_signature(
 def _check_metadata(
     bag: Path, c: _Checklist, info: dict[str, str], payload: dict[str, Digests]
 ) -> Metadata | None:
-    path = bag / "data" / layout.METADATA
     try:
-        meta = metadata_model(info.get("Bundle-Format")).model_validate_json(path.read_bytes())
-    except (OSError, ValidationError) as exc:
+        meta = metadata_model(info.get("Bundle-Format")).model_validate_json(
+            _read(bag, f"data/{layout.METADATA}", MAX_METADATA)
+        )
+    except (OSError, ValidationError, CollectorError) as exc:
         first = str(exc).splitlines()[0]
         c.add("metadata", False, f"metadata.json unreadable or invalid: {first}")
         return None
@@ -369,6 +412,7 @@ def _check_time(
     meta: Metadata | None,
     custody: CustodyInput | None,
     trust: TimeTrust | None,
+    tree: _Tree,
 ) -> datetime | None:
     """The seal's time-stamp (seal.tsr, or a late `timestamped` custody event) and the clock.
     Returns the time the stamp proves, when a trusted stamp was checked."""
@@ -386,9 +430,12 @@ def _check_time(
         )
     token: bytes | None = None
     late_event: CustodyEvent | None = None
-    tsr = bag / layout.TIMESTAMP
-    if tsr.is_file():
-        token = tsr.read_bytes()
+    if layout.TIMESTAMP in tree.regular:
+        try:
+            token = _read(bag, layout.TIMESTAMP)
+        except CollectorError as exc:
+            c.add("time-stamp", False, str(exc))
+            return None
     elif custody is not None:
         captured = next((e for e in custody.events if e.type is EventType.captured), None)
         if captured is not None and captured.details.get("timestamp") == "stamped":
@@ -410,8 +457,8 @@ def _check_time(
               warning=True)  # fmt: skip
         return None
     try:
-        info = verify_timestamp(token, (bag / layout.SIGNATURE).read_bytes(), trust.roots)
-    except (TimestampInvalid, OSError) as exc:
+        info = verify_timestamp(token, _read(bag, layout.SIGNATURE), trust.roots)
+    except (TimestampInvalid, OSError, CollectorError) as exc:
         c.add("time-stamp", False, str(exc))
         return None
     started, ended = meta.capture.started_at, meta.capture.ended_at
@@ -473,9 +520,9 @@ def _check_signer_certificate(
               warning=True)  # fmt: skip
         return
     try:
-        chain = read_chain((bag / layout.SIGNER_CHAIN).read_bytes())
-        signer_key = (bag / layout.SIGNER_KEY).read_bytes()
-    except (OSError, ValueError) as exc:
+        chain = read_chain(_read(bag, layout.SIGNER_CHAIN))
+        signer_key = _read(bag, layout.SIGNER_KEY)
+    except (OSError, ValueError, CollectorError) as exc:
         c.add(name, False, f"{layout.SIGNER_CHAIN} missing or unreadable: {exc}")
         return
     at = stamped_at or meta.capture.started_at
@@ -516,8 +563,8 @@ def _check_custody(
         )
         return
     try:
-        anchor = hashlib.sha256((bag / layout.SIGNED_FILE).read_bytes()).hexdigest()
-    except OSError:
+        anchor = hashlib.sha256(_read(bag, layout.SIGNED_FILE, MAX_MANIFEST)).hexdigest()
+    except (OSError, CollectorError):
         c.add("custody chain", False, "cannot compute the seal digest the log is anchored to")
         return
     report = verify_chain(
