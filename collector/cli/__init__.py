@@ -27,12 +27,23 @@ from collector.cli import (  # noqa: F401 - importing registers the commands
 )
 from collector.cli.common import app
 from collector.errors import EXIT_TECHNICAL, CollectorError
+from collector.evidence.text import for_terminal
 
 __all__ = ["app", "main", "run"]
 
 
 def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+MAX_ERROR = 1_000
+
+
+def _one_line(message: str) -> str:
+    """An error as one line a terminal shows as text: escapes for control characters, line
+    breaks as spaces, at most MAX_ERROR characters."""
+    text = for_terminal(message).replace("\n", " ")
+    return text if len(text) <= MAX_ERROR else f"{text[:MAX_ERROR]}… ({len(text)} characters)"
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -47,18 +58,22 @@ def run(argv: Sequence[str] | None = None) -> int:
         typer.echo("collector: aborted", err=True)
         return 130
     except CollectorError as exc:
-        typer.echo(f"collector: {exc}", err=True)
+        typer.echo(f"collector: {_one_line(str(exc))}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         typer.echo("collector: interrupted", err=True)
         return 130
     except Exception as exc:  # the last line of defence against tracebacks
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # bad command line
-            typer.echo(f"collector: {exc.format_message()}", err=True)
+            typer.echo(f"collector: {_one_line(exc.format_message())}", err=True)
             return 2
         if os.environ.get("COLLECTOR_DEBUG"):
             raise
-        typer.echo(f"collector: internal error: {type(exc).__name__}: {exc}", err=True)
+        typer.echo(
+            f"collector: internal error (a bug; please report it with the command that caused "
+            f"it): {type(exc).__name__}: {_one_line(str(exc))}",
+            err=True,
+        )
         return EXIT_TECHNICAL
     return code if isinstance(code, int) else 0
 

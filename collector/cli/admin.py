@@ -17,11 +17,14 @@ from collector.cli.common import (
     admin_passphrase,
     app,
     ask_passphrase,
+    echo,
     emit,
     keys_app,
     ledger_app,
     open_for_reading,
     open_store,
+    output_directory,
+    output_file,
     require_actor,
     root_app,
     state,
@@ -96,7 +99,7 @@ def init(
     if json_out:
         emit(result)
     else:
-        typer.echo(f"evidence store created at {result['store']}")
+        echo(f"evidence store created at {result['store']}")
         if allow_private_network:
             warn("this store allows capturing private-network addresses")
         for origin in store.config.policy.allowed_hosts:
@@ -111,9 +114,9 @@ def store_status(json_out: JsonOpt = False) -> None:
     if json_out:
         emit({"revision": found.revision, "head": found.head, "state": found.state})
     else:
-        typer.echo(f"{store.root}: {found.describe()}")
+        echo(f"{store.root}: {found.describe()}")
         if found.state in ("older", "unversioned"):
-            typer.echo("run `collector store upgrade` to bring it to this version's schema")
+            echo("run `collector store upgrade` to bring it to this version's schema")
 
 
 @store_app.command("upgrade")
@@ -134,10 +137,10 @@ def store_upgrade(json_out: JsonOpt = False) -> None:
     if json_out:
         emit(result)
     elif not result["upgraded"]:
-        typer.echo(f"{store.root}: already at schema revision {result['to']}; nothing to do")
+        echo(f"{store.root}: already at schema revision {result['to']}; nothing to do")
     else:
         created = ", ".join(result["tables_created"]) or "none"
-        typer.echo(
+        echo(
             f"{store.root}: upgraded from {result['from'] or 'before schema revisions'} "
             f"to schema revision {result['to']} (tables created: {created})"
         )
@@ -172,7 +175,7 @@ def user_add(
     if json_out:
         emit({"name": user.name, "role": user.role.value, "key_fingerprint": user.key_fingerprint})
     else:
-        typer.echo(f"user {user.name} ({user.role.value}) created; key {user.key_fingerprint}")
+        echo(f"user {user.name} ({user.role.value}) created; key {user.key_fingerprint}")
 
 
 @user_app.command("retire")
@@ -196,7 +199,7 @@ def user_retire(
     store.retire_user(name, actor=acting_user(store, required=False),
                       admin_passphrase=admin_passphrase(), compromised_since=since)  # fmt: skip
     when = "from now on" if since is None else f"from {since.isoformat()} (key compromised)"
-    typer.echo(f"user {name} retired; certificates revoked {when}")
+    echo(f"user {name} retired; certificates revoked {when}")
 
 
 @user_app.command("role")
@@ -213,7 +216,7 @@ def user_role(
     if json_out:
         emit({"name": user.name, "role": user.role.value})
     else:
-        typer.echo(f"user {name} is now {role.value}; a new certificate was issued")
+        echo(f"user {name} is now {role.value}; a new certificate was issued")
 
 
 @user_app.command("list")
@@ -225,7 +228,7 @@ def user_list(json_out: JsonOpt = False) -> None:
         return
     for u in users:
         retired = f"  retired {u.retired_at:%Y-%m-%d}" if u.retired_at else ""
-        typer.echo(
+        echo(
             f"{u.name:<16} {u.role.value:<13} {u.full_name} (badge {u.badge})  key {u.key_fingerprint[:16]}…{retired}"
         )
 
@@ -247,16 +250,19 @@ def user_profile(
     from collector.disclosure import profiles
 
     if title is None and qualifications is None and training is None:
-        found = profiles.profile(open_for_reading(), name)
+        store = open_for_reading()
+        if store.ledger.user(name) is None:
+            raise UsageError(f"no such user {name!r}")
+        found = profiles.profile(store, name)
         if json_out:
             emit(found.model_dump(mode="json") if found else None)
         elif found is None:
-            typer.echo(f"{name} has stated no profile")
+            echo(f"{name} has stated no profile")
         else:
-            typer.echo(f"{name}: {found.title}\n  qualifications: {found.qualifications}")
+            echo(f"{name}: {found.title}\n  qualifications: {found.qualifications}")
             if found.training:
-                typer.echo(f"  training: {found.training}")
-            typer.echo(f"  stated {found.set_at:%Y-%m-%d %H:%M:%SZ} (ledger #{found.ledger_event})")
+                echo(f"  training: {found.training}")
+            echo(f"  stated {found.set_at:%Y-%m-%d %H:%M:%SZ} (ledger #{found.ledger_event})")
         return
     if title is None or qualifications is None:
         raise UsageError("a profile needs both --title and --qualifications")
@@ -268,7 +274,7 @@ def user_profile(
     if json_out:
         emit(saved.model_dump(mode="json"))
     else:
-        typer.echo(f"profile of {name} recorded (ledger #{saved.ledger_event})")
+        echo(f"profile of {name} recorded (ledger #{saved.ledger_event})")
 
 
 @keys_app.command("list")
@@ -280,7 +286,7 @@ def keys_list(json_out: JsonOpt = False) -> None:
         return
     for e in entries:
         retired = f"  retired {e['retired_at']}" if e["retired_at"] else ""
-        typer.echo(
+        echo(
             f"{e['fingerprint']}  {e['owner']:<12} {e['role']:<12} created {e['created_at']}{retired}"
         )
 
@@ -297,10 +303,10 @@ def keys_export(
 
     text = key_list(open_store()).model_dump_json(indent=2) + "\n"
     if out is None:
-        typer.echo(text, nl=False)
+        echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {out}")
+        output_file(out, overwrite=True).write_text(text, encoding="utf-8")
+        echo(f"wrote {out}")
 
 
 @root_app.command("export")
@@ -311,6 +317,7 @@ def root_export(
                                          "this machine (it is needed only to renew the issuing CA).")] = False,
 ) -> None:
     """Take the agency root's private key off-line (administration)."""
+    output_file(out)
     store = open_store()
     actor = acting_user(store, required=False)
     if actor is not None:
@@ -318,9 +325,9 @@ def root_export(
     digest = store.pki.export_root(
         admin_passphrase(), out, remove=remove, actor=actor.user.name if actor else None
     )
-    typer.echo(f"wrote {out} (sha256 {digest})")
+    echo(f"wrote {out} (sha256 {digest})")
     if remove:
-        typer.echo("the root's key was removed from this machine: keep the file off-line")
+        echo("the root's key was removed from this machine: keep the file off-line")
 
 
 # --------------------------------------------------------------------- ledger
@@ -337,7 +344,7 @@ def ledger_show(
         emit([e.model_dump(mode="json") for e in events])
         return
     for e in events:
-        typer.echo(
+        echo(
             f"{e.seq:>5} {e.at:%Y-%m-%d %H:%M:%S}Z {e.outcome:<7} {e.action:<18} "
             f"{e.actor or '-':<12} {e.subject or '-'}  {json.dumps(e.details, ensure_ascii=False)[:160]}"
         )
@@ -365,8 +372,8 @@ def ledger_verify(
             emit({"ok": False, "event_count": None,
                   "checks": [{"name": "ledger", "ok": False, "detail": str(exc), "warning": False}]})  # fmt: skip
         else:
-            typer.echo(f"✗ ledger: {exc}")
-            typer.echo("LEDGER FAILED")
+            echo(f"✗ ledger: {exc}")
+            echo("LEDGER FAILED")
         raise typer.Exit(1) from None
     if store.read_only:
         report.checks.append(Check(name="recorded", ok=True, warning=True, detail=(
@@ -382,8 +389,8 @@ def ledger_verify(
         emit(report.model_dump(mode="json"))
     else:
         for c in report.checks:
-            typer.echo(f"{'✗' if not c.ok else ('!' if c.warning else '✓')} {c.name}: {c.detail}")
-        typer.echo("LEDGER INTACT" if report.ok else "LEDGER FAILED")
+            echo(f"{'✗' if not c.ok else ('!' if c.warning else '✓')} {c.name}: {c.detail}")
+        echo("LEDGER INTACT" if report.ok else "LEDGER FAILED")
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -393,6 +400,7 @@ def ledger_checkpoint(
     new: Annotated[bool, typer.Option("--new", help="Make a checkpoint now and write that.")] = False,
 ) -> None:
     """Write the newest ledger checkpoint, to keep where the store's writer cannot reach it."""
+    output_file(out)
     store = open_store()
     if new:
         actor = acting_user(store, required=False)
@@ -406,7 +414,7 @@ def ledger_checkpoint(
         raise UsageError(f"{out} exists: a checkpoint is never written over a file")
     out.write_text(newest.model_dump_json(indent=2) + "\n", encoding="utf-8")
     st = newest.statement
-    typer.echo(f"wrote {out}: {st.event_count} events, head {st.head_hash}, made "
+    echo(f"wrote {out}: {st.event_count} events, head {st.head_hash}, made "
                f"{st.made_at:%Y-%m-%d %H:%M:%SZ} ({newest.timestamp_status})")  # fmt: skip
 
 
@@ -419,11 +427,13 @@ def schema(
     """Write the JSON Schemas of the bundle metadata."""
     from collector.evidence.schemas import write_schemas
 
+    output_directory(out)
+
     for path in write_schemas(out):
-        typer.echo(str(path))
+        echo(str(path))
 
 
 @app.command()
 def version() -> None:
     """Print the tool version."""
-    typer.echo(f"collector {collector.__version__}")
+    echo(f"collector {collector.__version__}")

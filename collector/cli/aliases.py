@@ -6,7 +6,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from collector.cli.common import JsonOpt, app, emit, open_for_reading, open_store, require_actor
+from collector.cli.common import (
+    JsonOpt,
+    app,
+    echo,
+    emit,
+    open_for_reading,
+    open_store,
+    require_actor,
+)
 from collector.errors import UsageError
 
 if TYPE_CHECKING:
@@ -26,7 +34,7 @@ def _say(alias: Alias, json_out: bool, text: str) -> None:
     if json_out:
         emit(alias.model_dump(mode="json"))
     else:
-        typer.echo(text)
+        echo(text)
 
 
 @alias_app.command("request")
@@ -91,9 +99,9 @@ def alias_list(json_out: JsonOpt = False) -> None:
         emit([a.model_dump(mode="json") for a in found])
         return
     for a in found:
-        typer.echo(f"{a.name:<24} {a.platform:<12} {a.handle:<24} {a.describe()}")
+        echo(f"{a.name:<24} {a.platform:<12} {a.handle:<24} {a.describe()}")
     if not found:
-        typer.echo("no aliases")
+        echo("no aliases")
 
 
 @alias_app.command("show")
@@ -128,4 +136,4 @@ def alias_show(name: NameArg, json_out: JsonOpt = False) -> None:
         )
     if alias.closed_by:
         lines.append(f"  {alias.status.value:<12} by {alias.closed_by}: {alias.close_reason}")
-    typer.echo("\n".join(lines))
+    echo("\n".join(lines))

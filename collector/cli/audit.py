@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from collector.cli.common import app, open_store, require_actor
+from collector.cli.common import app, echo, open_store, output_file, require_actor
 
 audit_app = typer.Typer(
     help="Audits: reports over any period of what the policy asks an auditor to see.",
@@ -50,13 +50,15 @@ def audit_report(
         from collector.errors import UsageError
 
         raise UsageError(f"--format must be one of {', '.join(audit.FORMATS)}, not {fmt!r}")
+    if out is not None:
+        output_file(out)
     store = open_store()
     run = audit.run_report(store, require_actor(store), start=first, end=last, fmt=fmt, out=out)
     if out is None:
-        typer.echo(run.text, nl=False)
+        echo(run.text, nl=False)
         return
     items = sum(run.counts.values())
-    typer.echo(
+    echo(
         f"wrote {out} ({fmt}, {items} items in {len(run.counts)} sections); sha256 {run.sha256}; "
         + (f"recorded as ledger event {run.event_seq}" if run.event_seq is not None
            else "NOT recorded: the store is on read-only media")

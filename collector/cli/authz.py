@@ -9,6 +9,7 @@ import typer
 from collector.cli.common import (
     JsonOpt,
     auth_app,
+    echo,
     emit,
     open_for_reading,
     open_store,
@@ -68,7 +69,7 @@ def auth_request(
     store = open_store()
     actor = require_actor(store)
     if not json_out:
-        typer.echo(REASONABLE_SUSPICION, err=True)
+        echo(REASONABLE_SUSPICION, err=True)
     auth = authorizations.request(
         store,
         actor,
@@ -93,7 +94,7 @@ def auth_request(
     if json_out:
         emit({"id": auth.id, "status": auth.status.value})
     else:
-        typer.echo(f"{auth.id} requested for case {auth.case_number}: pending approval")
+        echo(f"{auth.id} requested for case {auth.case_number}: pending approval")
 
 
 def _show_auth(auth: Authorization) -> None:
@@ -125,7 +126,7 @@ def _show_auth(auth: Authorization) -> None:
         lines.append(
             f"  decision     {auth.status.value} by {auth.decided_by}: {auth.decision_reason}"
         )
-    typer.echo("\n".join(lines))
+    echo("\n".join(lines))
 
 
 @auth_app.command("approve")
@@ -138,7 +139,7 @@ def auth_approve(auth_id: str, json_out: JsonOpt = False) -> None:
     if json_out:
         emit(auth.model_dump(mode="json"))
     else:
-        typer.echo(f"{auth.id} approved by {auth.approved_by}, valid until {auth.valid_until}")
+        echo(f"{auth.id} approved by {auth.approved_by}, valid until {auth.valid_until}")
 
 
 @auth_app.command("deny")
@@ -152,7 +153,7 @@ def auth_deny(
 
     store = open_store()
     auth = authorizations.deny(store, require_actor(store), auth_id, reason)
-    emit(auth.model_dump(mode="json")) if json_out else typer.echo(f"{auth.id} denied")
+    emit(auth.model_dump(mode="json")) if json_out else echo(f"{auth.id} denied")
 
 
 @auth_app.command("revoke")
@@ -166,7 +167,7 @@ def auth_revoke(
 
     store = open_store()
     auth = authorizations.revoke(store, require_actor(store), auth_id, reason)
-    emit(auth.model_dump(mode="json")) if json_out else typer.echo(f"{auth.id} revoked")
+    emit(auth.model_dump(mode="json")) if json_out else echo(f"{auth.id} revoked")
 
 
 @auth_app.command("review")
@@ -191,7 +192,7 @@ def auth_review(
     if json_out:
         emit(auth.model_dump(mode="json"))
     else:
-        typer.echo(f"{auth.id} {auth.status.value} by {auth.decided_by}: {auth.decision_reason}")
+        echo(f"{auth.id} {auth.status.value} by {auth.decided_by}: {auth.decision_reason}")
 
 
 @auth_app.command("list")
@@ -202,7 +203,7 @@ def auth_list(json_out: JsonOpt = False) -> None:
         emit([a.model_dump(mode="json") for a in auths])
         return
     for a in auths:
-        typer.echo(
+        echo(
             f"{a.id}  {a.status.value:<9} {a.case_number:<18} {a.requested_by:<12} {', '.join(a.scopes)}"
         )
 

@@ -13,6 +13,7 @@ import typer
 
 from collector.errors import Refused, UsageError
 from collector.evidence.bundle.verify import VerifyReport
+from collector.evidence.text import for_terminal, json_for_terminal
 from collector.store.pki import ADMIN_PASSPHRASE_ENV
 from collector.store.recovery import reconcile
 from collector.store.store import Actor, Store, default_store_path
@@ -88,8 +89,14 @@ def _global(
 # --------------------------------------------------------------------- helpers
 
 
+def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """Print to the terminal: control and bidirectional-override characters (from pages,
+    names, facts) are shown as escapes, never interpreted."""
+    typer.echo(for_terminal(message), err=err, nl=nl)
+
+
 def emit(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+    typer.echo(json_for_terminal(json.dumps(data, indent=2, default=str, ensure_ascii=False)))
 
 
 def open_store() -> Store:
@@ -125,6 +132,30 @@ def checkpoint_if_due(store: Store) -> None:
         made = checkpoints.make(store, None, "interval")
         if made.warning:
             warn(made.warning)
+
+
+def output_file(path: Path, option: str = "--out", *, overwrite: bool = False) -> Path:
+    """Check a file to be written before any work: its directory exists, it is not a
+    directory, and (unless `overwrite`) it does not exist."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"{option} {path}: the directory {parent} does not exist")
+    if path.is_dir():
+        raise UsageError(f"{option} {path} is a directory; name a file")
+    if path.exists() and not overwrite:
+        raise UsageError(f"{option} {path} exists: it is never overwritten")
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{option} {path} exists and is not a regular file")
+    return path
+
+
+def output_directory(path: Path, option: str = "--out") -> Path:
+    """A directory to write into: it exists, or its parent does."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {path} exists and is not a directory")
+    if not path.exists() and not (path.parent if str(path.parent) else Path(".")).is_dir():
+        raise UsageError(f"{option} {path}: the directory {path.parent} does not exist")
+    return path
 
 
 def ask_passphrase(prompt: str, env: str, confirm: bool = False) -> str:
@@ -180,12 +211,12 @@ def require_actor(store: Store) -> Actor:
 
 
 def warn(message: str) -> None:
-    typer.echo(f"warning: {message}", err=True)
+    echo(f"warning: {message}", err=True)
 
 
 def print_report(report: VerifyReport) -> None:
-    typer.echo(f"bundle {report.bundle_id or '?'}  {report.path}")
+    echo(f"bundle {report.bundle_id or '?'}  {report.path}")
     for check in report.checks:
         mark = "✗" if not check.ok else ("!" if check.warning else "✓")
-        typer.echo(f"  {mark} {check.name}: {check.detail}")
-    typer.echo("VERIFIED" if report.ok else "FAILED")
+        echo(f"  {mark} {check.name}: {check.detail}")
+    echo("VERIFIED" if report.ok else "FAILED")

@@ -10,6 +10,7 @@ import typer
 from collector.cli.common import (
     JsonOpt,
     custody_app,
+    echo,
     emit,
     open_for_reading,
     open_store,
@@ -32,11 +33,11 @@ def custody_show(bundle_id: str, json_out: JsonOpt = False) -> None:
         return
     for e in events:
         detail = json.dumps(e.details, ensure_ascii=False)
-        typer.echo(
+        echo(
             f"{e.seq:>3} {e.at}  {e.type.value:<12} {e.actor.full_name} (badge {e.actor.badge}, "
             f"{e.actor.user})  {detail[:140]}"
         )
-        typer.echo(f"     hash {e.hash}  key {e.key_fingerprint[:16]}…")
+        echo(f"     hash {e.hash}  key {e.key_fingerprint[:16]}…")
 
 
 @custody_app.command("transfer")
@@ -54,7 +55,7 @@ def custody_transfer(
     if json_out:
         emit(event.model_dump(mode="json"))
     else:
-        typer.echo(
+        echo(
             f"{bundle_id}: custody transferred from {event.details['from']} to {to} (event {event.seq})"
         )
 
@@ -75,7 +76,7 @@ def custody_verify(bundle_id: str, json_out: JsonOpt = False) -> None:
             }
         )
     else:
-        typer.echo(("✓ " if report.ok else "✗ ") + report.reason)
+        echo(("✓ " if report.ok else "✗ ") + report.reason)
         for fingerprint, owner in report.signers.items():
-            typer.echo(f"  signer {owner}: {fingerprint}")
+            echo(f"  signer {owner}: {fingerprint}")
     raise typer.Exit(0 if report.ok else 1)

@@ -11,9 +11,11 @@ from collector.cli.common import (
     JsonOpt,
     acting_user,
     app,
+    echo,
     emit,
     open_for_reading,
     open_store,
+    output_file,
     print_report,
     require_actor,
     state,
@@ -75,20 +77,20 @@ def capture(
     if json_out:
         emit(result.model_dump(mode="json"))
         return
-    typer.echo(f"sealed {result.bundle_id}")
-    typer.echo(f"  url      {result.requested_url}")
+    echo(f"sealed {result.bundle_id}")
+    echo(f"  url      {result.requested_url}")
     if result.final_url != result.requested_url:
-        typer.echo(f"  final    {result.final_url}")
-    typer.echo(f"  status   {result.status}  title {result.title!r}")
-    typer.echo(f"  path     {result.path}")
-    typer.echo(f"  seal     sha256 {result.seal_sha256}")
+        echo(f"  final    {result.final_url}")
+    echo(f"  status   {result.status}  title {result.title!r}")
+    echo(f"  path     {result.path}")
+    echo(f"  seal     sha256 {result.seal_sha256}")
     stamp = result.timestamp
     if stamp.status == "stamped" and stamp.gen_time:
-        typer.echo(f"  time     RFC 3161 {stamp.gen_time:%Y-%m-%d %H:%M:%SZ} from {stamp.url}")
+        echo(f"  time     RFC 3161 {stamp.gen_time:%Y-%m-%d %H:%M:%SZ} from {stamp.url}")
     else:
-        typer.echo(f"  time     {stamp.status}")
+        echo(f"  time     {stamp.status}")
     for label, text in summary.lines(result.post, result.page_state):
-        typer.echo(f"  {label:<8} {text}")
+        echo(f"  {label:<8} {text}")
 
 
 @app.command()
@@ -141,16 +143,16 @@ def _verify_export(path: Path, trust_path: Path | None, json_out: bool) -> None:
     if json_out:
         emit(report.model_dump(mode="json"))
         raise typer.Exit(0 if report.ok else 1)
-    typer.echo(f"export {report.export_id or '?'}  {report.path}")
+    echo(f"export {report.export_id or '?'}  {report.path}")
     for check in report.checks:
         mark = "✗" if not check.ok else ("!" if check.warning else "✓")
-        typer.echo(f"  {mark} {check.name}: {check.detail}")
+        echo(f"  {mark} {check.name}: {check.detail}")
     for bundle in report.bundles:
         print_report(bundle)
-    typer.echo("signers:")
+    echo("signers:")
     for fingerprint, owner in sorted(report.signers.items(), key=lambda kv: kv[1]):
-        typer.echo(f"  {fingerprint}  {owner}")
-    typer.echo("VERIFIED" if report.ok else "FAILED")
+        echo(f"  {fingerprint}  {owner}")
+    echo("VERIFIED" if report.ok else "FAILED")
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -169,6 +171,7 @@ def export_cmd(
     """
     from collector.disclosure.export.build import export
 
+    output_file(out)
     store = open_store()
     result = export(
         store,
@@ -184,9 +187,9 @@ def export_cmd(
     if json_out:
         emit(result.model_dump(mode="json"))
     else:
-        typer.echo(f"exported {len(result.bundles)} bundle(s) as {result.export_id}")
-        typer.echo(f"  file     {result.path}")
-        typer.echo(f"  sha256   {result.sha256}")
+        echo(f"exported {len(result.bundles)} bundle(s) as {result.export_id}")
+        echo(f"  file     {result.path}")
+        echo(f"  sha256   {result.sha256}")
 
 
 @app.command()
@@ -220,23 +223,23 @@ def show(bundle_id: str, json_out: JsonOpt = False) -> None:
         emit(meta.model_dump(mode="json"))
         return
     cap = meta.capture
-    typer.echo(f"{meta.bundle_id}  case {meta.case_number}  authorization {meta.authorization.id}")
-    typer.echo(f"  url        {cap.requested_url}")
-    typer.echo(f"  final      {cap.final_url} ({cap.status})  {cap.title!r}")
-    typer.echo(
+    echo(f"{meta.bundle_id}  case {meta.case_number}  authorization {meta.authorization.id}")
+    echo(f"  url        {cap.requested_url}")
+    echo(f"  final      {cap.final_url} ({cap.status})  {cap.title!r}")
+    echo(
         f"  captured   {cap.started_at:%Y-%m-%d %H:%M:%SZ} by {meta.operator.full_name} (badge {meta.operator.badge})"
     )
     approver = meta.authorization.approved_by
-    typer.echo(
+    echo(
         f"  authorized by {approver.full_name} (badge {approver.badge})"
         if approver
         else "  authorized by nobody yet: exigent capture, review owed"
     )
-    typer.echo(f"  retention  {meta.retention_class}")
+    echo(f"  retention  {meta.retention_class}")
     for label, text in summary.lines(cap.post, cap.page_state):
-        typer.echo(f"  {label:<10} {text}")
+        echo(f"  {label:<10} {text}")
     for art in meta.artifacts:
-        typer.echo(f"  {art.path:<18} {art.size:>10} B  {art.mime_type:<24} sha256 {art.sha256}")
+        echo(f"  {art.path:<18} {art.size:>10} B  {art.mime_type:<24} sha256 {art.sha256}")
 
 
 # --------------------------------------------------------------------- time-stamps
@@ -251,7 +254,7 @@ def timestamp_pending(json_out: JsonOpt = False) -> None:
     if json_out:
         emit(ids)
     else:
-        typer.echo("\n".join(ids) if ids else "no time-stamps pending")
+        echo("\n".join(ids) if ids else "no time-stamps pending")
 
 
 @timestamp_app.command("retry")
@@ -274,10 +277,10 @@ def timestamp_retry(
             {"bundle_id": bundle_id, "seq": event.seq, "gen_time": event.details["gen_time"]}
         )
         if not json_out:
-            typer.echo(
+            echo(
                 f"{bundle_id}: time-stamped {event.details['gen_time']} (custody event {event.seq})"
             )
     if json_out:
         emit(done)
     elif not targets:
-        typer.echo("no time-stamps pending")
+        echo("no time-stamps pending")

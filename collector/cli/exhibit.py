@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from collector.cli.common import JsonOpt, app, ask_passphrase, emit, open_store, require_actor, warn
+from collector.cli.common import (
+    JsonOpt,
+    app,
+    ask_passphrase,
+    echo,
+    emit,
+    open_store,
+    output_file,
+    require_actor,
+    warn,
+)
 
 
 @app.command()
@@ -39,6 +49,7 @@ def exhibit(
     certification and a 902(11) notice. Each bundle gets a `disseminated` custody event."""
     from collector.disclosure.exhibit.make import make_exhibit
 
+    output_file(out)
     if sign is not None:  # the file is checked before anyone is asked for its passphrase
         from collector.evidence import files
 
@@ -61,14 +72,14 @@ def exhibit(
         emit(result.model_dump(mode="json"))
         return
     made = result.exhibit
-    typer.echo(f"exhibit {result.number}: {len(result.bundles)} bundle(s), declarant {result.declarant}")
-    typer.echo(f"  file     {made.path}")
+    echo(f"exhibit {result.number}: {len(result.bundles)} bundle(s), declarant {result.declarant}")
+    echo(f"  file     {made.path}")
     if made.pages is not None:
-        typer.echo(f"  pages    {made.pages}  Bates {made.bates_first} – {made.bates_last}")
-    typer.echo(f"  sha256   {made.sha256}")
+        echo(f"  pages    {made.pages}  Bates {made.bates_first} – {made.bates_last}")
+    echo(f"  sha256   {made.sha256}")
     if result.signed_by:
-        typer.echo(f"  signed   {result.signed_by} (certificate sha256 {result.signer_sha256})")
+        echo(f"  signed   {result.signed_by} (certificate sha256 {result.signer_sha256})")
     if result.redacted is not None:
-        typer.echo(f"  redacted {result.redacted.path}  ({result.redactions} redaction(s))")
-        typer.echo(f"  sha256   {result.redacted.sha256}")
-    typer.echo("  recorded as a `disseminated` custody event in each bundle")
+        echo(f"  redacted {result.redacted.path}  ({result.redactions} redaction(s))")
+        echo(f"  sha256   {result.redacted.sha256}")
+    echo("  recorded as a `disseminated` custody event in each bundle")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from collector.cli.common import JsonOpt, app, emit, open_store, require_actor
+from collector.cli.common import JsonOpt, app, echo, emit, open_store, require_actor
 
 
 @app.command()
@@ -47,14 +47,14 @@ def grade(
         emit(event.model_dump(mode="json"))
         return
     d = event.details
-    typer.echo(
+    echo(
         f"{bundle_id}: graded {d['label']} on {d['scale']} ({d['scale_description']}) "
         f"(custody event {event.seq})"
     )
-    typer.echo(f"  source   {d['source']}: {d['source_meaning']}")
-    typer.echo(f"  content  {d['content']}: {d['content_meaning']}")
+    echo(f"  source   {d['source']}: {d['source_meaning']}")
+    echo(f"  content  {d['content']}: {d['content_meaning']}")
     if d.get("handling"):
-        typer.echo(f"  handling {d['handling']}: {d['handling_meaning']}")
+        echo(f"  handling {d['handling']}: {d['handling_meaning']}")
 
 
 @app.command()
@@ -73,7 +73,7 @@ def corroborate(
         emit([e.model_dump(mode="json") for e in events])
         return
     for event in events:
-        typer.echo(
+        echo(
             f"{event.bundle_id}: corroboration with {event.details['corroborates']} "
             f"(custody event {event.seq})"
         )
@@ -91,32 +91,32 @@ def grades(
     if json_out:
         emit(report.model_dump(mode="json"))
         return
-    typer.echo(f"bundle {report.bundle_id}")
+    echo(f"bundle {report.bundle_id}")
     g = report.latest
     if g is None:
-        typer.echo("  not graded")
+        echo("  not graded")
     else:
         handling = f"; handling {g.handling_meaning}" if g.handling else ""
-        typer.echo(
+        echo(
             f"  latest  {g.label} on {g.scale}: source {g.source_meaning}; "
             f"content {g.content_meaning}{handling}"
         )
-        typer.echo(f"  history ({len(report.history)}, oldest first)")
+        echo(f"  history ({len(report.history)}, oldest first)")
     for g in report.history:
         note = f"  {g.note!r}" if g.note else ""
-        typer.echo(
+        echo(
             f"    {g.seq:>3} {g.at}  {g.label:<10} {g.scale:<9} "
             f"by {g.by.full_name} (badge {g.by.badge}, {g.by.user}){note}"
         )
     if report.corroborations:
-        typer.echo(f"  corroborations ({len(report.corroborations)})")
+        echo(f"  corroborations ({len(report.corroborations)})")
     for c in report.corroborations:
         first, second = (
             (report.bundle_id, c.other)
             if c.direction == "outgoing"
             else (c.other, report.bundle_id)
         )
-        typer.echo(
+        echo(
             f"    {c.seq:>3} {c.at}  with {c.other} (corroborate {first} --with {second}) "
             f"by {c.by.full_name} ({c.by.user})  {c.note!r}"
         )

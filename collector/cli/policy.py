@@ -10,6 +10,7 @@ import typer
 from collector.cli.common import (
     JsonOpt,
     acting_user,
+    echo,
     emit,
     equipment_app,
     open_for_reading,
@@ -31,10 +32,10 @@ def policy_show(json_out: JsonOpt = False) -> None:
     if json_out:
         emit({"stamp": stamp.model_dump(mode="json"), "policy": data})
         return
-    typer.echo(
+    echo(
         f"policy version {stamp.version}  sha256 {stamp.sha256}  last reviewed {stamp.last_reviewed}"
     )
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 @policy_app.command("check")
@@ -45,9 +46,9 @@ def policy_check() -> None:
     store = open_store()
     found = problems(store.config)
     for problem in found:
-        typer.echo(f"✗ {problem}")
+        echo(f"✗ {problem}")
     if not found:
-        typer.echo(f"✓ policy version {store.config.policy.version} is consistent")
+        echo(f"✓ policy version {store.config.policy.version} is consistent")
     raise typer.Exit(1 if found else 0)
 
 
@@ -61,7 +62,7 @@ def policy_reviewed(
 
     store = open_store()
     stamp = record_review(store, require_actor(store), reason, version)
-    typer.echo(
+    echo(
         f"policy version {stamp.version} reviewed {stamp.last_reviewed}; sha256 {stamp.sha256}"
     )
 
@@ -93,7 +94,7 @@ def equipment_add(
     if json_out:
         emit(entry.model_dump(mode="json"))
     else:
-        typer.echo(
+        echo(
             f"equipment {entry.id} ({entry.kind}) registered: machine {entry.machine_id[:16]}…"
         )
 
@@ -108,7 +109,7 @@ def equipment_list(json_out: JsonOpt = False) -> None:
         emit([e.model_dump(mode="json") for e in entries])
         return
     for e in entries:
-        typer.echo(
+        echo(
             f"{e.id:<20} {e.kind:<9} {e.machine_id[:16]}…  {e.description}  {e.assigned_to or ''}"
         )
 
@@ -123,7 +124,7 @@ def equipment_whoami(json_out: JsonOpt = False) -> None:
     if json_out:
         emit(machine.model_dump(mode="json"))
         return
-    typer.echo(
+    echo(
         f"machine {machine.machine_id}  host {machine.host_name}  {machine.kind} {machine.equipment_id or ''}"
     )
     try:
@@ -154,7 +155,7 @@ def review_protected(
     decision = protected.review(
         store, require_actor(store), bundle_id, approve=approve, nexus=nexus, reason=reason
     )
-    typer.echo(f"{bundle_id}: protected-content review {decision}")
+    echo(f"{bundle_id}: protected-content review {decision}")
 
 
 @review_app.command("pending")
@@ -175,6 +176,6 @@ def review_pending(json_out: JsonOpt = False) -> None:
         emit(owed)
         return
     for item in owed:
-        typer.echo(f"{item['kind']:<10} {item['id']:<32} due {item['due']}")
+        echo(f"{item['kind']:<10} {item['id']:<32} due {item['due']}")
     if not owed:
-        typer.echo("no reviews owed")
+        echo("no reviews owed")

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from collector.cli.common import JsonOpt, app, emit, open_store, require_actor, warn
+from collector.cli.common import JsonOpt, app, echo, emit, open_store, require_actor, warn
 from collector.errors import UsageError
 
 
@@ -73,12 +73,12 @@ def retention_due(as_of: AsOf = None, json_out: JsonOpt = False) -> None:
         emit([s.listing(when) for s in found])
         return
     if not found:
-        typer.echo(f"nothing due as of {when}")
+        echo(f"nothing due as of {when}")
         return
-    typer.echo(f"{'bundle':<28} {'case':<18} {'class':<22} {'due':<10} {'overdue':>8}  "
+    echo(f"{'bundle':<28} {'case':<18} {'class':<22} {'due':<10} {'overdue':>8}  "
                f"{'action':<16} hold")  # fmt: skip
     for s in found:
-        typer.echo(f"{s.bundle_id:<28} {s.case_number:<18} {s.retention_class:<22} "
+        echo(f"{s.bundle_id:<28} {s.case_number:<18} {s.retention_class:<22} "
                    f"{s.until[:10]:<10} {s.days_overdue(when) or 0:>6} d  {s.action:<16} "
                    f"{_hold_text(s.held)}"
                    + (f"  purge request {s.pending_request}" if s.pending_request else ""))  # fmt: skip
@@ -105,7 +105,7 @@ def retention_status(
         return
     for s in found:
         flag = " DUE" if s.is_due(when) else ""
-        typer.echo(f"{s.bundle_id:<28} {s.retention_class:<22} {s.until:<24} {s.action}{flag}"
+        echo(f"{s.bundle_id:<28} {s.retention_class:<22} {s.until:<24} {s.action}{flag}"
                    + ("  HELD" if s.held else "")
                    + (f"  purge request {s.pending_request}" if s.pending_request else ""))  # fmt: skip
 
@@ -144,12 +144,12 @@ def retention_review(
         return
     d = event.details
     if request is None:
-        typer.echo(f"{bundle_id}: retained until {d['period_end'] or 'case disposition'} "
+        echo(f"{bundle_id}: retained until {d['period_end'] or 'case disposition'} "
                    f"(custody event {event.seq})")  # fmt: skip
-        typer.echo(f"  requirement  {d['requirement']}")
-        typer.echo(f"  reason       {d['reason']}")
+        echo(f"  requirement  {d['requirement']}")
+        echo(f"  reason       {d['reason']}")
     else:
-        typer.echo(f"{bundle_id}: purge request {request.id} opened (custody event {event.seq}); "
+        echo(f"{bundle_id}: purge request {request.id} opened (custody event {event.seq}); "
                    f"needs another supervisor: `collector purge approve {request.id}`")  # fmt: skip
 
 
@@ -170,7 +170,7 @@ def hold_cmd(
     if json_out:
         emit(event.model_dump(mode="json"))
     else:
-        typer.echo(f"{bundle_id}: on legal hold (custody event {event.seq})")
+        echo(f"{bundle_id}: on legal hold (custody event {event.seq})")
 
 
 @app.command("release")
@@ -187,7 +187,7 @@ def release_cmd(
     if json_out:
         emit(event.model_dump(mode="json"))
     else:
-        typer.echo(f"{bundle_id}: legal hold released (custody event {event.seq})")
+        echo(f"{bundle_id}: legal hold released (custody event {event.seq})")
 
 
 # --------------------------------------------------------------------- purges
@@ -207,7 +207,7 @@ def purge_request(
     if json_out:
         emit(request.model_dump(mode="json"))
     else:
-        typer.echo(f"{bundle_id}: purge request {request.id} pending; "
+        echo(f"{bundle_id}: purge request {request.id} pending; "
                    f"a supervisor approves with `collector purge approve {request.id}`")  # fmt: skip
 
 
@@ -232,16 +232,16 @@ def purge_approve(
         return
     request = outcome.request
     if outcome.tombstone is None:
-        typer.echo(f"{request.bundle_id}: purge request {request.id} approved "
+        echo(f"{request.bundle_id}: purge request {request.id} approved "
                    f"({1 + len(request.approvals)} of {request.people_needed} people; "
                    f"custody event {outcome.event.seq})")  # fmt: skip
         return
     grave = outcome.tombstone
-    typer.echo(f"{grave.bundle_id}: PURGED (custody event {grave.custody_seq}); "
+    echo(f"{grave.bundle_id}: PURGED (custody event {grave.custody_seq}); "
                f"{grave.files} files, {grave.bytes} B destroyed")  # fmt: skip
-    typer.echo(f"  requested by {grave.requested_by}, approved by {', '.join(grave.approved_by)}")
-    typer.echo(f"  reason       {grave.reason}")
-    typer.echo(f"  seal sha256  {grave.seal_sha256} (kept in the tombstone)")
+    echo(f"  requested by {grave.requested_by}, approved by {', '.join(grave.approved_by)}")
+    echo(f"  reason       {grave.reason}")
+    echo(f"  seal sha256  {grave.seal_sha256} (kept in the tombstone)")
 
 
 @purge_app.command("list")
@@ -261,9 +261,9 @@ def purge_list(
         emit([r.model_dump(mode="json") for r in found])
         return
     if not found:
-        typer.echo("no pending purge requests" if not all_requests else "no purge requests")
+        echo("no pending purge requests" if not all_requests else "no purge requests")
     for r in found:
         approvers = ", ".join(a.approver for a in r.approvals) or "none yet"
-        typer.echo(f"{r.id}  {r.bundle_id}  {r.status:<10} requested {r.requested_at:%Y-%m-%d} "
+        echo(f"{r.id}  {r.bundle_id}  {r.status:<10} requested {r.requested_at:%Y-%m-%d} "
                    f"by {r.requested_by} ({r.origin}); approvals: {approvers} "
                    f"({1 + len(r.approvals)}/{r.people_needed} people)  {r.reason}")  # fmt: skip

@@ -7,7 +7,9 @@ SNTP query, RFC 4330). Network trouble never raises: it is recorded as `ntp_erro
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import socket
 import time
 from datetime import UTC, datetime
@@ -65,6 +67,19 @@ def clock_report(
     return report
 
 
+_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith(".") else host
+    return 0 < len(name) <= 253 and all(_LABEL.match(label) for label in name.split("."))
+
+
 def parse_server(value: str) -> tuple[str, int]:
     """Split "host", "host:port", "[v6]:port" or a bare IPv6 address; raise `UsageError`."""
     text = value.strip()
@@ -84,6 +99,8 @@ def parse_server(value: str) -> tuple[str, int]:
         host, port_text = text.split(":")
     if not host:
         raise UsageError(f"NTP server has no host: {value!r}")
+    if not _valid_host(host):
+        raise UsageError(f"NTP server {value[:100]!r} is neither an IP address nor a host name")
     if port_text is None:
         return host, NTP_PORT
     if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:

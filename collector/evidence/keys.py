@@ -28,6 +28,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from collector.errors import CollectorError, Refused, UsageError
 
 MIN_PASSPHRASE_LENGTH = 8
+MAX_PASSPHRASE_BYTES = 1023
+"""OpenSSL reads at most this many bytes of a passphrase; a longer one would be cut short."""
+
+
+def check_passphrase(passphrase: str, what: str = "passphrase") -> None:
+    """The length rules every new passphrase meets."""
+    if len(passphrase) < MIN_PASSPHRASE_LENGTH:
+        raise UsageError(f"{what} must be at least {MIN_PASSPHRASE_LENGTH} characters")
+    if len(passphrase.encode("utf-8")) > MAX_PASSPHRASE_BYTES:
+        raise UsageError(f"{what} must be at most {MAX_PASSPHRASE_BYTES} bytes (UTF-8)")
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 WRAP_TIMEOUT_S = 60.0
 
@@ -59,8 +69,7 @@ class Scrypt:
 
 def generate(passphrase: str, cost: Scrypt) -> tuple[bytes, bytes]:
     """Return (encrypted private key PEM, public key PEM) for a new Ed25519 key."""
-    if len(passphrase) < MIN_PASSPHRASE_LENGTH:
-        raise UsageError(f"passphrase must be at least {MIN_PASSPHRASE_LENGTH} characters")
+    check_passphrase(passphrase)
     key = Ed25519PrivateKey.generate()
     return wrap(key, passphrase, cost), public_pem(key.public_key())
 
@@ -69,6 +78,8 @@ def wrap(key: Ed25519PrivateKey, passphrase: str, cost: Scrypt) -> bytes:
     """The key as PKCS#8 PEM encrypted with scrypt and AES-256-CBC (PBES2), written by
     `openssl pkcs8` (the `cryptography` package reads these but cannot write them). The
     passphrase reaches OpenSSL through a pipe, never the command line or the environment."""
+    if len(passphrase.encode("utf-8")) > MAX_PASSPHRASE_BYTES or "\n" in passphrase:
+        raise UsageError(f"a passphrase must be one line of at most {MAX_PASSPHRASE_BYTES} bytes")
     plain = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -177,6 +188,8 @@ def load_private(path: Path, passphrase: str, owner: str) -> Ed25519PrivateKey:
         data = path.read_bytes()
     except OSError as exc:
         raise Refused(f"no private key for user {owner!r}") from exc
+    if len(passphrase.encode("utf-8")) > MAX_PASSPHRASE_BYTES:
+        raise UsageError(f"a passphrase is at most {MAX_PASSPHRASE_BYTES} bytes (UTF-8)")
     try:
         key = serialization.load_pem_private_key(data, password=passphrase.encode("utf-8"))
     except (ValueError, TypeError) as exc:

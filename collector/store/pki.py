@@ -118,10 +118,7 @@ class AgencyPki:
         """Make the root and the intermediate (inside the caller's ledger transaction)."""
         if self.exists():
             raise UsageError("this store already has an agency PKI")
-        if len(admin_passphrase) < keys.MIN_PASSPHRASE_LENGTH:
-            raise UsageError(
-                f"the administrator's passphrase must be at least {keys.MIN_PASSPHRASE_LENGTH} characters"
-            )
+        keys.check_passphrase(admin_passphrase, "the administrator's passphrase")
         for leftover in (self.keys_dir / ROOT_KEY, self.keys_dir / INTERMEDIATE_KEY):
             leftover.unlink(missing_ok=True)  # from an attempt whose transaction rolled back
         at = now()

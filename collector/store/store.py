@@ -160,10 +160,7 @@ class Store:
             parse_server(ntp_server)
             config.clock.ntp_server = ntp_server
         admin = admin_passphrase() if callable(admin_passphrase) else admin_passphrase
-        if len(admin) < keys.MIN_PASSPHRASE_LENGTH:
-            raise UsageError(
-                f"the administrator's passphrase must be at least {keys.MIN_PASSPHRASE_LENGTH} characters"
-            )
+        keys.check_passphrase(admin, "the administrator's passphrase")
         root.mkdir(parents=True, exist_ok=True, mode=0o750)
         for sub in ("bundles", "work", "tsa"):
             (root / sub).mkdir(mode=0o750)

@@ -80,7 +80,7 @@ def test_a_capture_leaves_a_checkpoint_signed_by_the_investigator(held: tuple[Cl
     sealed = next(e for e in events(cli) if e["action"] == "capture.sealed")
     assert checkpoint["statement"]["event_count"] >= sealed["seq"]
     again = cli.run("ledger", "checkpoint", "--out", str(out))
-    assert again.returncode == 2 and "never written over" in again.stderr
+    assert again.returncode == 2 and "exists: it is never overwritten" in again.stderr
 
 
 # ------------------------------------------------------------------ the insider
