@@ -54,6 +54,7 @@ from collector.evidence.model import (
     ServerAddress,
 )
 from collector.evidence.post import PageState
+from collector.evidence.text import MAX_PAGE_FIELD, cut
 from collector.platforms import PageInput, read_page
 
 
@@ -125,7 +126,10 @@ class ArtifactSteps(SessionBase):
         with self.journal.step("dom") as step:
             html = await asyncio.wait_for(page.content(), SMALL_CALL_S * 6)
             (self.workdir / PAGE_HTML).write_text(html, encoding="utf-8")
-            self.state.title = await asyncio.wait_for(page.title(), SMALL_CALL_S)
+            title = await asyncio.wait_for(page.title(), SMALL_CALL_S)
+            self.state.title, cut_note = cut(title, MAX_PAGE_FIELD)
+            if cut_note:
+                step.note(f"page title {cut_note}")
             step.note(f"{len(html)} characters of rendered DOM")
             latest = recorder.main_responses[-1] if recorder.main_responses else None
             if latest is not None and latest is not self.state.main:

@@ -6,10 +6,12 @@ Exit codes: 0 ok · 1 verification failed · 2 bad input · 3 refused · 4 techn
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import typer
 
@@ -26,6 +28,7 @@ from collector.cli import (  # noqa: F401 - importing registers the commands
     retention,
 )
 from collector.cli.common import app
+from collector.cli.limits import checked
 from collector.errors import EXIT_TECHNICAL, CollectorError
 from collector.evidence.text import for_terminal
 
@@ -46,13 +49,19 @@ def _one_line(message: str) -> str:
     return text if len(text) <= MAX_ERROR else f"{text[:MAX_ERROR]}… ({len(text)} characters)"
 
 
+@functools.cache
+def _command() -> Any:
+    """The command tree, built once, with every free-text option held to its maximum."""
+    return checked(typer.main.get_command(app))
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run one command line and return its exit code; errors become one line on stderr.
 
     `main` is the installed entry point; tests call `run` in-process.
     """
     try:
-        code = app(args=list(argv) if argv is not None else None, prog_name="collector",
+        code = _command().main(args=list(argv) if argv is not None else None, prog_name="collector",
                    standalone_mode=False)  # fmt: skip
     except typer.Abort:
         typer.echo("collector: aborted", err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from datetime import UTC, datetime
@@ -189,6 +190,7 @@ def user_retire(
             "what it signed from then on no longer verifies.",
         ),
     ] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Retire a user: their certificates are revoked from now on (or from when their key was
     compromised); their key stays registered for verifying what it signed before."""
@@ -198,6 +200,10 @@ def user_retire(
         since = compromised_since if compromised_since.tzinfo else compromised_since.replace(tzinfo=UTC)
     store.retire_user(name, actor=acting_user(store, required=False),
                       admin_passphrase=admin_passphrase(), compromised_since=since)  # fmt: skip
+    if json_out:
+        emit({"user": name, "retired": True,
+              "revoked_from": since.isoformat() if since is not None else "now"})  # fmt: skip
+        return
     when = "from now on" if since is None else f"from {since.isoformat()} (key compromised)"
     echo(f"user {name} retired; certificates revoked {when}")
 
@@ -296,17 +302,24 @@ def keys_export(
     out: Annotated[
         Path | None, typer.Option(help="File to write; default standard output.")
     ] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Publish the agency's public keys, PKI (root, issuing CA, certificates with their
     recorded issuance, revocation list) and time-stamp roots, for `verify --trust`."""
     from collector.disclosure.keylist import key_list
 
+    if out is not None:
+        output_file(out, overwrite=True)
     text = key_list(open_store()).model_dump_json(indent=2) + "\n"
     if out is None:
-        echo(text, nl=False)
+        echo(text, nl=False)  # the key list is JSON already, with or without --json
+        return
+    out.write_text(text, encoding="utf-8")
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if json_out:
+        emit({"wrote": str(out), "sha256": digest})
     else:
-        output_file(out, overwrite=True).write_text(text, encoding="utf-8")
-        echo(f"wrote {out}")
+        echo(f"wrote {out} (sha256 {digest})")
 
 
 @root_app.command("export")
@@ -315,6 +328,7 @@ def root_export(
                                           "with the administrator's passphrase) and certificate.")],
     remove: Annotated[bool, typer.Option("--remove", help="Then delete the root's key from "
                                          "this machine (it is needed only to renew the issuing CA).")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Take the agency root's private key off-line (administration)."""
     output_file(out)
@@ -325,6 +339,9 @@ def root_export(
     digest = store.pki.export_root(
         admin_passphrase(), out, remove=remove, actor=actor.user.name if actor else None
     )
+    if json_out:
+        emit({"wrote": str(out), "sha256": digest, "removed": remove})
+        return
     echo(f"wrote {out} (sha256 {digest})")
     if remove:
         echo("the root's key was removed from this machine: keep the file off-line")
@@ -398,6 +415,7 @@ def ledger_verify(
 def ledger_checkpoint(
     out: Annotated[Path, typer.Option(help="File to write the newest checkpoint to (JSON).")],
     new: Annotated[bool, typer.Option("--new", help="Make a checkpoint now and write that.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Write the newest ledger checkpoint, to keep where the store's writer cannot reach it."""
     output_file(out)
@@ -414,6 +432,10 @@ def ledger_checkpoint(
         raise UsageError(f"{out} exists: a checkpoint is never written over a file")
     out.write_text(newest.model_dump_json(indent=2) + "\n", encoding="utf-8")
     st = newest.statement
+    if json_out:
+        emit({"wrote": str(out), "event_count": st.event_count, "head_hash": st.head_hash,
+              "made_at": st.made_at.isoformat(), "timestamp": newest.timestamp_status})  # fmt: skip
+        return
     echo(f"wrote {out}: {st.event_count} events, head {st.head_hash}, made "
                f"{st.made_at:%Y-%m-%d %H:%M:%SZ} ({newest.timestamp_status})")  # fmt: skip
 
@@ -423,17 +445,24 @@ def schema(
     out: Annotated[Path, typer.Option(help="Directory for the JSON Schema files.")] = Path(
         "schemas"
     ),
+    json_out: JsonOpt = False,
 ) -> None:
     """Write the JSON Schemas of the bundle metadata."""
     from collector.evidence.schemas import write_schemas
 
     output_directory(out)
-
-    for path in write_schemas(out):
+    written = write_schemas(out)
+    if json_out:
+        emit({"wrote": [str(path) for path in written]})
+        return
+    for path in written:
         echo(str(path))
 
 
 @app.command()
-def version() -> None:
+def version(json_out: JsonOpt = False) -> None:
     """Print the tool version."""
+    if json_out:
+        emit({"tool": collector.TOOL_NAME, "version": collector.__version__})
+        return
     echo(f"collector {collector.__version__}")

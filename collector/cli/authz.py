@@ -68,8 +68,6 @@ def auth_request(
 
     store = open_store()
     actor = require_actor(store)
-    if not json_out:
-        echo(REASONABLE_SUSPICION, err=True)
     auth = authorizations.request(
         store,
         actor,
@@ -94,6 +92,7 @@ def auth_request(
     if json_out:
         emit({"id": auth.id, "status": auth.status.value})
     else:
+        echo(REASONABLE_SUSPICION, err=True)  # the standard the request was made under
         echo(f"{auth.id} requested for case {auth.case_number}: pending approval")
 
 

@@ -23,6 +23,7 @@ from collector.cli.common import (
     warn,
 )
 from collector.errors import UsageError
+from collector.evidence.text import brief, shown
 from collector.platforms import summary
 
 # --------------------------------------------------------------------- capture and verify
@@ -81,7 +82,7 @@ def capture(
     echo(f"  url      {result.requested_url}")
     if result.final_url != result.requested_url:
         echo(f"  final    {result.final_url}")
-    echo(f"  status   {result.status}  title {result.title!r}")
+    echo(f"  status   {result.status}  title {shown(result.title)}")
     echo(f"  path     {result.path}")
     echo(f"  seal     sha256 {result.seal_sha256}")
     stamp = result.timestamp
@@ -90,7 +91,7 @@ def capture(
     else:
         echo(f"  time     {stamp.status}")
     for label, text in summary.lines(result.post, result.page_state):
-        echo(f"  {label:<8} {text}")
+        echo(f"  {label:<8} {brief(text, 1000)}")
 
 
 @app.command()
@@ -225,7 +226,7 @@ def show(bundle_id: str, json_out: JsonOpt = False) -> None:
     cap = meta.capture
     echo(f"{meta.bundle_id}  case {meta.case_number}  authorization {meta.authorization.id}")
     echo(f"  url        {cap.requested_url}")
-    echo(f"  final      {cap.final_url} ({cap.status})  {cap.title!r}")
+    echo(f"  final      {brief(cap.final_url, 1000)} ({cap.status})  {shown(cap.title)}")
     echo(
         f"  captured   {cap.started_at:%Y-%m-%d %H:%M:%SZ} by {meta.operator.full_name} (badge {meta.operator.badge})"
     )
@@ -237,7 +238,7 @@ def show(bundle_id: str, json_out: JsonOpt = False) -> None:
     )
     echo(f"  retention  {meta.retention_class}")
     for label, text in summary.lines(cap.post, cap.page_state):
-        echo(f"  {label:<10} {text}")
+        echo(f"  {label:<10} {brief(text, 1000)}")
     for art in meta.artifacts:
         echo(f"  {art.path:<18} {art.size:>10} B  {art.mime_type:<24} sha256 {art.sha256}")
 

@@ -48,7 +48,10 @@ def exhibit(
     report, hashes recomputed now, custody, verification steps, a draft FRE 902(13)/(14)
     certification and a 902(11) notice. Each bundle gets a `disseminated` custody event."""
     from collector.disclosure.exhibit.make import make_exhibit
+    from collector.evidence import text
 
+    number = text.exhibit_number(number)
+    bates_prefix, bates_start = text.bates(bates_prefix, bates_start)
     output_file(out)
     if sign is not None:  # the file is checked before anyone is asked for its passphrase
         from collector.evidence import files

@@ -39,12 +39,15 @@ def policy_show(json_out: JsonOpt = False) -> None:
 
 
 @policy_app.command("check")
-def policy_check() -> None:
+def policy_check(json_out: JsonOpt = False) -> None:
     """Check the policy for mistakes an agency could make editing it. Exit 1 on any problem."""
     from collector.policy.check import problems
 
     store = open_store()
     found = problems(store.config)
+    if json_out:
+        emit({"version": store.config.policy.version, "consistent": not found, "problems": found})
+        raise typer.Exit(1 if found else 0)
     for problem in found:
         echo(f"✗ {problem}")
     if not found:
@@ -56,12 +59,16 @@ def policy_check() -> None:
 def policy_reviewed(
     reason: Annotated[str, typer.Option(help="What the review covered and concluded.")],
     version: Annotated[str | None, typer.Option(help="New policy version, if it changed.")] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Record the policy's periodic review (a supervisor or admin): sets last_reviewed to today."""
     from collector.policy.check import record_review
 
     store = open_store()
     stamp = record_review(store, require_actor(store), reason, version)
+    if json_out:
+        emit(stamp.model_dump(mode="json"))
+        return
     echo(
         f"policy version {stamp.version} reviewed {stamp.last_reviewed}; sha256 {stamp.sha256}"
     )
@@ -144,6 +151,7 @@ def review_protected(
         str | None, typer.Option(help="How the protected content relates to the criminal conduct.")
     ] = None,
     reason: Annotated[str | None, typer.Option(help="Why it is rejected.")] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Decide a quarantined bundle's protected-content review (a supervisor)."""
     from collector.errors import UsageError
@@ -155,6 +163,9 @@ def review_protected(
     decision = protected.review(
         store, require_actor(store), bundle_id, approve=approve, nexus=nexus, reason=reason
     )
+    if json_out:
+        emit({"bundle_id": bundle_id, "review": decision})
+        return
     echo(f"{bundle_id}: protected-content review {decision}")
 
 

@@ -184,7 +184,7 @@ def parse_scope(text: str) -> Scope:
         raise UsageError(f"scope {text!r}: only a leading '*.' is allowed in the host")
     try:
         parsed = from_browser(text.replace("*.", "", 1) if wildcard else text)
-    except Refused as exc:
+    except (Refused, UsageError) as exc:
         raise UsageError(f"scope {text!r}: {exc}") from exc
     if match.group(3) is None:
         raise UsageError(f"scope {text!r} must name a path, e.g. {text}/*")

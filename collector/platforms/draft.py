@@ -25,6 +25,7 @@ from collector.evidence.post import (
     Post,
     PostKind,
 )
+from collector.evidence.text import MAX_PAGE_FIELD, MAX_POST_TEXT, cut
 from collector.platforms.page import clean
 
 # How direct a source is. Embedded platform data outranks markup, markup outranks meta tags.
@@ -75,6 +76,9 @@ class Draft:
             text = clean(value)
         if not text:
             return
+        text, note = cut(text, MAX_POST_TEXT if name == "text" else MAX_PAGE_FIELD)
+        if note:
+            self.notes.append(f"{name} from {source}: {note}")
         if name == "author_handle" and not text.startswith("@") and "/" not in text:
             text = "@" + text
         self._offers.setdefault(name, []).append(_Offer(text, source, rank))

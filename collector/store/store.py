@@ -32,6 +32,8 @@ from collector.evidence import files, keys, pki
 from collector.evidence.clock import parse_server
 from collector.evidence.keys import KeyLookup
 from collector.evidence.model import PolicyStamp
+from collector.evidence.text import MAX_NAME
+from collector.evidence.text import check as check_text
 from collector.store import migrate, schema, signing
 from collector.store.actions import LedgerAction, denied_action
 from collector.store.config import CONFIG_NAME, StoreConfig, allowed_host, dump_config, load_config
@@ -136,11 +138,14 @@ class Store:
     ) -> Store:
         """Create a new store; refuses to touch a directory that already holds one. Every
         argument is checked before `admin_passphrase` (a value, or a function that asks) is."""
+        if root.exists() and not root.is_dir():
+            raise UsageError(f"{root} exists and is not a directory: a store is a directory")
         if (root / CONFIG_NAME).exists():
             raise UsageError(f"{root} already holds an evidence store")
         if root.exists() and any(root.iterdir()):
             raise UsageError(f"{root} exists and is not empty")
-        config = StoreConfig(agency=agency)
+        _check_creatable(root)
+        config = StoreConfig(agency=check_text(agency, "--agency", MAX_NAME))
         config.policy.allow_private_network = allow_private_network
         try:
             config.policy.allowed_hosts = [allowed_host(text) for text in allow_hosts or []]
@@ -161,7 +166,10 @@ class Store:
             config.clock.ntp_server = ntp_server
         admin = admin_passphrase() if callable(admin_passphrase) else admin_passphrase
         keys.check_passphrase(admin, "the administrator's passphrase")
-        root.mkdir(parents=True, exist_ok=True, mode=0o750)
+        try:
+            root.mkdir(parents=True, exist_ok=True, mode=0o750)
+        except OSError as exc:
+            raise UsageError(f"cannot create a store at {root}: {exc.strerror or exc}") from exc
         for sub in ("bundles", "work", "tsa"):
             (root / sub).mkdir(mode=0o750)
         (root / "keys").mkdir(mode=0o700)
@@ -525,6 +533,17 @@ class Store:
                 details={"reason": reason},
             )
             raise Refused(f"{actor.user.name}: {reason}")
+
+
+def _check_creatable(root: Path) -> None:
+    """The nearest existing parent of `root` is a directory this process may write into."""
+    parent = root.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"cannot create a store at {root}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot create a store at {root}: {parent} is not writable")
 
 
 def _read_roots(paths: list[Path]) -> list[bytes]:

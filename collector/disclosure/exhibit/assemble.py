@@ -13,6 +13,7 @@ from collector import TOOL_NAME, __version__
 from collector.disclosure import profiles
 from collector.disclosure.exhibit.model import Declarant, ExhibitItem, HashCheck, LedgerRef, Packet
 from collector.errors import IntegrityError, Refused, UsageError
+from collector.evidence import text
 from collector.evidence.bundle import layout
 from collector.evidence.bundle.hashing import digest_file
 from collector.evidence.bundle.verify import read_manifest
@@ -45,15 +46,13 @@ def assemble(
         raise UsageError("name at least one bundle")
     if len(set(bundle_ids)) != len(bundle_ids):
         raise UsageError("a bundle is named twice")
-    if not number.strip() or len(number) > 40:
-        raise UsageError("--number must be 1 to 40 characters")
-    if bates_start < 1:
-        raise UsageError("--bates-start must be 1 or more")
+    number = text.exhibit_number(number)
+    bates_prefix, bates_start = text.bates(bates_prefix, bates_start)
     who = _declarant(store, declarant)
     items = [_item(store, actor, bundle_id) for bundle_id in bundle_ids]
     cases = sorted({item.metadata.case_number for item in items})
     return Packet(
-        number=number.strip(),
+        number=number,
         case_number=", ".join(cases),
         agency=store.config.agency,
         items=items,
