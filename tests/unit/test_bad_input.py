@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from collector.cli.limits import RULES
 from collector.evidence import text
 from collector.evidence.post import PlatformId
 from collector.platforms.draft import Draft
@@ -248,3 +249,110 @@ def test_any_date_is_judged(cli: Cli, when: str) -> None:
     result = cli.run("retention", "due", "--as-of", when, "--json", as_user="erin")
     assert result.returncode in (0, 2), result.stderr
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+
+
+# --------------------------------------------------------------------- every command
+
+
+def _leaves() -> list[tuple[str, Any]]:
+    """(path, command) for every command of the tree the entry point runs."""
+    from collector.cli import _command
+
+    found: list[tuple[str, Any]] = []
+
+    def walk(command: Any, path: list[str]) -> None:
+        subcommands = getattr(command, "commands", None)
+        if subcommands is None:
+            found.append((" ".join(path), command))
+            return
+        for name, sub in sorted(subcommands.items()):
+            walk(sub, [*path, name])
+
+    walk(_command(), [])
+    return found
+
+
+def _plausible(annotation: Any, name: str, where: Path) -> str:
+    """A value of the annotated type that names nothing in any store."""
+    import enum
+    import types
+    import typing
+    from datetime import datetime
+
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) in (list, typing.Union):
+        return _plausible(args[0], name, where)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return str(next(iter(annotation)).value)
+    if annotation in (int, float):
+        return "1"
+    if annotation is datetime:
+        return "2026-01-01"
+    if annotation is Path:
+        return str(where / f"out-{name}")
+    if name == "url":
+        return "https://social.example/@nobody/1"
+    return f"X-{name}"
+
+
+def _filled(command: Any, path: str, where: Path, skip: str | None = None) -> list[str]:
+    """A command line that names every required argument and option, with plausible values
+    of the right type that name nothing in the store."""
+    args = path.split()
+    for param in command.params:
+        if param.opts and param.opts[0] == skip:
+            continue
+        value = _plausible(param.type_descriptor.annotation, param.name, where)
+        if param.param_type_name == "argument":
+            args.append(value)
+        elif param.required and not getattr(param, "is_flag", False):
+            args += [param.opts[0], value]
+    return args
+
+
+FREE_TEXT_OPTIONS = [
+    (path, param.opts[0])
+    for path, command in _leaves()
+    for param in command.params
+    if param.opts and param.opts[0] in RULES
+]
+
+
+def test_the_sweep_covers_the_free_text_of_many_commands() -> None:
+    assert len({path for path, _ in FREE_TEXT_OPTIONS}) >= 23
+    assert len(FREE_TEXT_OPTIONS) >= 46
+    assert len(_leaves()) >= 59
+
+
+@pytest.mark.parametrize(("path", "option"), FREE_TEXT_OPTIONS, ids=[f"{p}:{o}" for p, o in FREE_TEXT_OPTIONS])
+def test_every_free_text_option_is_bounded_before_the_command_runs(
+    tmp_path: Path, path: str, option: str
+) -> None:
+    command = dict(_leaves())[path]
+    for value, problem in ((LONG, "characters long; the most is"), ("x" + ESC, "control characters")):
+        args = [*_filled(command, path, tmp_path, skip=option), option, value]
+        result = Cli(tmp_path / "no-store").run(*args, as_user="erin")
+        _refused(result, option, problem)
+    assert not (tmp_path / "no-store").exists()
+
+
+@pytest.mark.parametrize("path", [p for p, _ in _leaves()])
+def test_every_command_with_values_that_name_nothing_is_one_line(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """Run by an investigator, a supervisor, a custodian and an admin, so that each command
+    gets past its permission check for someone."""
+    monkeypatch.chdir(tmp_path)
+    command = dict(_leaves())[path]
+    codes = set()
+    for user in ("alice", "bob", "erin", "root"):
+        (tmp_path / user).mkdir()
+        result = cli.run(*_filled(command, path, tmp_path / user), as_user=user,
+                         new_passphrase="a-new-passphrase")  # fmt: skip
+        assert result.returncode != 4 and "internal error" not in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+        if result.returncode:
+            assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        codes.add(result.returncode)
+    if path != "capture":  # an unknown authorization is the gate's refusal (exit 3), recorded
+        assert codes != {3}, f"`{path}` was refused to everyone: the sweep judged nothing"
