@@ -34,6 +34,7 @@ from collector.evidence.keys import KeyLookup
 from collector.evidence.model import PolicyStamp
 from collector.evidence.text import MAX_NAME
 from collector.evidence.text import check as check_text
+from collector.evidence.urls import parse_url
 from collector.store import migrate, schema, signing
 from collector.store.actions import LedgerAction, denied_action
 from collector.store.config import CONFIG_NAME, StoreConfig, allowed_host, dump_config, load_config
@@ -152,11 +153,15 @@ class Store:
         except ValueError as exc:
             raise UsageError(f"--allow-host {exc}") from exc
         if chromium:
+            if not (Path(chromium).is_file() and os.access(chromium, os.X_OK)):
+                raise UsageError(f"--chromium {chromium[:200]!r} is not an executable file")
             config.browser.executable_path = chromium
-        roots = _read_roots(tsa_roots or [])
         for url in tsa_urls or []:
-            if not re.match(r"^https?://[^\s]+$", url):
-                raise UsageError(f"time-stamp authority URL must be http(s): {url!r}")
+            try:
+                parse_url(url)
+            except (Refused, UsageError) as exc:
+                raise UsageError(f"--tsa-url {url[:200]!r}: {exc}") from exc
+        roots = _read_roots(tsa_roots or [])
         if tsa_urls and not roots:
             raise UsageError("--tsa-url needs --tsa-root: the CA its tokens must chain to")
         config.timestamp.urls = list(tsa_urls or [])

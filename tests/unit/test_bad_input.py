@@ -114,6 +114,11 @@ INIT_CASES: list[tuple[str, list[str], tuple[str, ...]]] = [
     ("tsa-root-missing", ["--tsa-root", "/nonexistent.pem"], ("/nonexistent.pem",)),
     ("tsa-root-device", ["--tsa-root", "/dev/zero"], ("/dev/zero",)),
     ("tsa-url-without-root", ["--tsa-url", "http://127.0.0.1:1/"], ("--tsa-root",)),
+    ("tsa-url-port", ["--tsa-url", "http://127.0.0.1:99999/", "--tsa-root", "/dev/null"],
+     ("--tsa-url", "99999")),
+    ("tsa-url-scheme", ["--tsa-url", "ftp://tsa.example/", "--tsa-root", "/dev/null"],
+     ("scheme 'ftp' is not allowed",)),
+    ("chromium-missing", ["--chromium", "/nonexistent/chromium"], ("is not an executable file",)),
     ("allow-host-bad", ["--allow-host", "exa mple"], ("--allow-host",)),
 ]
 

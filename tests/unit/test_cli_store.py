@@ -215,13 +215,17 @@ def test_bad_input_one_line_no_traceback(cli: Cli, args: list[str]) -> None:
 
 
 def test_init_records_chromium_path_in_config_and_ledger(tmp_path) -> None:
+    chrome = tmp_path / "opt" / "chrome"
+    chrome.parent.mkdir()
+    chrome.write_text("#!/bin/sh\n")
+    chrome.chmod(0o755)
     cli = Cli(tmp_path / "s")
-    cli.ok("init", "--chromium", "/opt/chromium/chrome")
+    cli.ok("init", "--chromium", str(chrome))
     config = tomllib.loads((cli.store / "collector.toml").read_text())
-    assert config["browser"]["executable_path"] == "/opt/chromium/chrome"
+    assert config["browser"]["executable_path"] == str(chrome)
     assert config["policy"]["allow_private_network"] is False
     first = cli.events()[0]
-    assert first["action"] == "store.init" and first["details"]["chromium"] == "/opt/chromium/chrome"
+    assert first["action"] == "store.init" and first["details"]["chromium"] == str(chrome)
 
 
 def test_read_commands_authenticate_a_named_user(cli: Cli) -> None:

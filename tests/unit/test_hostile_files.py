@@ -161,3 +161,30 @@ def test_an_export_manifest_names_bundles_by_id_only(sealed: dict[str, Any], tmp
     assert done.returncode == 1 and report["bundles"] == []
     check = next(c for c in report["checks"] if c["name"] == "export manifest")
     assert not check["ok"] and "manifest.json missing or invalid" in check["detail"]
+
+
+def test_a_bomb_that_lies_about_its_size_is_stopped_within_its_budget(tmp_path: Path) -> None:
+    """The central directory says 1 000 bytes; the member inflates to 256 MiB. Extraction
+    stops at the declared size (the CRC then fails), and nothing past it is on disk."""
+    from collector.disclosure.export.verify import _safe_extract
+    from collector.errors import UsageError
+
+    liar = tmp_path / "liar.zip"
+    with zipfile.ZipFile(liar, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("bundles/zeros.bin", "w") as member:
+            block = b"\0" * (1024 * 1024)
+            for _ in range(256):
+                member.write(block)
+    data = bytearray(liar.read_bytes())
+    central = data.index(b"PK\x01\x02")
+    assert int.from_bytes(data[central + 24 : central + 28], "little") == 256 * 1024 * 1024
+    data[central + 24 : central + 28] = (1000).to_bytes(4, "little")  # uncompressed size
+    liar.write_bytes(bytes(data))
+    with zipfile.ZipFile(liar) as zf:
+        assert zf.getinfo("bundles/zeros.bin").file_size == 1000
+    target = tmp_path / "out"
+    target.mkdir()
+    with pytest.raises(UsageError, match=r"cannot extract 'bundles/zeros.bin' \(Bad CRC-32"):
+        _safe_extract(liar, target)
+    written = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
+    assert written <= 1000
