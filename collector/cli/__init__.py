@@ -6,6 +6,7 @@ Exit codes: 0 ok · 1 verification failed · 2 bad input · 3 refused · 4 techn
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import signal
@@ -40,6 +41,8 @@ def _interrupt(signum: int, _frame: object) -> None:
 
 
 MAX_ERROR = 1_000
+BAD_PATH = frozenset({errno.ENAMETOOLONG, errno.ELOOP, errno.ENOTDIR, errno.ENOENT, errno.EISDIR})
+"""Errors of a path given on the command line: bad input (exit 2), not a failure of the tool."""
 
 
 def _one_line(message: str) -> str:
@@ -72,6 +75,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         typer.echo("collector: interrupted", err=True)
         return 130
+    except OSError as exc:  # a path that cannot be (too long, a loop) or a failing system
+        what = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+        if exc.errno in BAD_PATH:
+            typer.echo(f"collector: {_one_line(what)}", err=True)
+            return 2
+        typer.echo(f"collector: technical failure: {_one_line(what)}", err=True)
+        return EXIT_TECHNICAL
     except Exception as exc:  # the last line of defence against tracebacks
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # bad command line
             typer.echo(f"collector: {_one_line(exc.format_message())}", err=True)

@@ -13,10 +13,10 @@ import typer
 
 from collector.errors import Refused, UsageError
 from collector.evidence.bundle.verify import VerifyReport
-from collector.evidence.text import for_terminal, json_for_terminal
+from collector.evidence.text import for_terminal, json_for_terminal, shown
 from collector.store.pki import ADMIN_PASSPHRASE_ENV
 from collector.store.recovery import reconcile
-from collector.store.store import Actor, Store, default_store_path
+from collector.store.store import USER_NAME, Actor, Store, default_store_path
 
 app = typer.Typer(
     name="collector",
@@ -82,6 +82,8 @@ def _global(
 ) -> None:
     state.store_path = store if store is not None else default_store_path()
     state.acting = as_user or os.environ.get("COLLECTOR_USER") or None
+    if state.acting is not None and not USER_NAME.match(state.acting):
+        raise UsageError(f"--as {shown(state.acting)} is not a user name")
     state.warned = False
     state.warned_read_only = False
 

@@ -32,7 +32,7 @@ from collector.evidence import files, keys, pki
 from collector.evidence.clock import parse_server
 from collector.evidence.keys import KeyLookup
 from collector.evidence.model import PolicyStamp
-from collector.evidence.text import MAX_NAME
+from collector.evidence.text import MAX_NAME, brief
 from collector.evidence.text import check as check_text
 from collector.evidence.urls import parse_url
 from collector.store import migrate, schema, signing
@@ -139,6 +139,10 @@ class Store:
     ) -> Store:
         """Create a new store; refuses to touch a directory that already holds one. Every
         argument is checked before `admin_passphrase` (a value, or a function that asks) is."""
+        try:
+            root.exists()
+        except OSError as exc:  # a name too long, a loop of links
+            raise UsageError(f"cannot create a store at {brief(str(root))}: {exc.strerror or exc}") from exc
         if root.exists() and not root.is_dir():
             raise UsageError(f"{root} exists and is not a directory: a store is a directory")
         if (root / CONFIG_NAME).exists():
@@ -210,7 +214,11 @@ class Store:
     def open(cls, root: Path, *, check_schema: bool = True) -> Store:
         """Open a store; refused unless its ledger is at this version's schema revision
         (`check_schema=False` is for `collector store status` and `store upgrade`)."""
-        if not (root / CONFIG_NAME).is_file():
+        try:
+            found = (root / CONFIG_NAME).is_file()
+        except OSError as exc:  # a name too long, a loop of links
+            raise UsageError(f"no evidence store at {brief(str(root))}: {exc.strerror or exc}") from exc
+        if not found:
             raise UsageError(f"no evidence store at {root}: run `collector init` or pass --store")
         return cls(root, check_schema=check_schema)
 

@@ -361,3 +361,15 @@ def test_every_command_with_values_that_name_nothing_is_one_line(
         codes.add(result.returncode)
     if path != "capture":  # an unknown authorization is the gate's refusal (exit 3), recorded
         assert codes != {3}, f"`{path}` was refused to everyone: the sweep judged nothing"
+
+
+def test_paths_that_cannot_be_and_names_that_are_not_are_one_line(cli: Cli, tmp_path: Path) -> None:
+    long = str(tmp_path / ("a" * 5_000))
+    _refused(Cli(Path(long)).run("ledger", "show"), "no evidence store at", "File name too long")
+    _refused(Cli(Path(long)).run("init"), "cannot create a store at", "File name too long")
+    _refused(cli.run("verify", long), "File name too long")
+    _refused(cli.run("verify", long + ".zip"), "File name too long")
+    (tmp_path / "loop-a").symlink_to(tmp_path / "loop-b")
+    (tmp_path / "loop-b").symlink_to(tmp_path / "loop-a")
+    _refused(cli.run("verify", str(tmp_path / "loop-a")), "neither a bundle directory")
+    _refused(cli.run("--as", "x\x1b[31m", "ledger", "show"), "is not a user name", "\\x1b")
