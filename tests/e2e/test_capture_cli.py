@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -446,3 +447,28 @@ def test_runaway_page_is_sealed_with_what_it_rendered(store: Cli, site: FixtureS
     assert len(stopped) == 1 and why in stopped[0] and "Runtime.terminateExecution" in stopped[0]
     assert "Rendered before" in (bundle / "data" / "page.html").read_text()
     assert store.ok("verify", str(bundle)).stdout.rstrip().endswith("VERIFIED")
+
+
+def test_a_huge_hostile_title_is_cut_in_metadata_and_shown_escaped(store: Cli, site: FixtureServer) -> None:
+    """A 1 000 000-character title with terminal escapes: kept whole in the DOM and raw HTML,
+    cut to 2 000 characters in metadata with a note saying so, printed escaped on one line."""
+    auth_id = store.approved([site.http_url("/*")])
+    done = store.run("capture", site.http_url("/huge-title"), "--auth", auth_id, as_user="alice")
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout and "\x07" not in done.stdout and "\u202e" not in done.stdout
+    assert max(len(line) for line in done.stdout.splitlines()) < 1_200
+    bundle = store.bundles()[-1]
+    meta = metadata(bundle)
+    capture = meta["capture"]
+    assert len(capture["title"]) == 2_000 and capture["title"].endswith("T")
+    dom_step = next(s for s in capture["steps"] if s["name"] == "dom")
+    # the browser's document.title drops a control character or two of the million
+    assert re.search(r"page title 99999\d characters long; the first 2000 kept here", dom_step["detail"])
+    assert len(capture["post"]["title"]) == 2_000
+    assert any(re.search(r"title from .*: 1000000 characters long", note) for note in capture["post"]["notes"])
+    assert (bundle / "data" / "page.html").stat().st_size > 1_000_000  # the whole title is there
+    assert (bundle / "data" / "metadata.json").stat().st_size < 200_000
+    shown = store.ok("show", bundle.name, as_user="erin").stdout
+    assert "\x1b" not in shown and "\u202e" not in shown
+    assert "… (2000 characters)" in shown  # the metadata's title, cut again to one line
+    assert max(len(line) for line in shown.splitlines()) < 1_200

@@ -70,7 +70,7 @@ def test_exhibit_text_hashes_and_dissemination(captured: dict[str, Any], tmp_pat
     assert sent[0]["details"]["pages"] == pages
     again = cli.run("exhibit", bundle, "--number", "12", "--declarant", "erin", "--out", str(out),
                     as_user="erin")  # fmt: skip
-    assert again.returncode == 2 and "will not overwrite" in again.stderr
+    assert again.returncode == 2 and "exists: it is never overwritten" in again.stderr
 
 
 def test_no_certification_without_the_declarants_own_profile(captured: dict[str, Any], tmp_path: Path) -> None:
