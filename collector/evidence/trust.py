@@ -13,7 +13,7 @@ certificate made later and back-dated, by someone who holds the issuing CA, is c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -106,7 +106,9 @@ def judge_signer(
             f"({trust.source})",
             holder=holder,
         )
-    if issuance.recorded_at > at:
+    # The ledger's clock is the store's, the stamp's the authority's (whole seconds, give or
+    # take its accuracy): issuance is "after the seal" only beyond the skew allowed between them.
+    if issuance.recorded_at > at + (pki.SKEW if at_is_stamped else timedelta(0)):
         return SignerJudgement(
             False,
             f"certificate {leaf.serial_number:x} was recorded as issued at "

@@ -78,7 +78,7 @@ def test_seal_is_time_stamped_and_verifies_with_openssl(tstore: Cli, site: Recor
     )
     assert "Verification: OK" in openssl.stdout, openssl.stdout + openssl.stderr
     code, found = checks(tstore, result["bundle_id"])
-    assert code == 0
+    assert code == 0, [c for c in found.values() if not c["ok"]]
     assert found["time-stamp"]["ok"] and not found["time-stamp"]["warning"]
     assert "during the capture" in found["time-stamp"]["detail"] or "after the capture ended" in found["time-stamp"]["detail"]
     assert subprocess.run([TOOLS / "bagit.py", "--validate", bundle], capture_output=True).returncode == 0
