@@ -20,11 +20,8 @@ from typing import Any, Literal
 import rfc8785
 from sqlalchemy import (
     Connection,
-    Engine,
     Executable,
     RowMapping,
-    create_engine,
-    event,
     func,
     insert,
     inspect,
@@ -32,13 +29,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import DatabaseError, SQLAlchemyError
-from sqlalchemy.pool import NullPool
 
 from collector.errors import CollectorError, DamagedStore, ReadOnlyStore, UsageError
 from collector.evidence.custody import ChainHead, CustodyEvent
 from collector.evidence.keys import SignerKey
 from collector.store import migrate, schema
 from collector.store.actions import LedgerAction, custody_action, custody_actions
+from collector.store.database import IMMEDIATE, Location, engine_for, unreachable
 from collector.store.model import Authorization, BundleRow, LedgerEvent, Role, User
 from collector.store.signing import EventSigners
 
@@ -48,8 +45,6 @@ CustodyBuilder = Callable[[int, str], CustodyEvent]
 GENESIS = "0" * 64
 
 Outcome = Literal["ok", "refused", "failed"]
-
-_IMMEDIATE = "collector_immediate"
 
 
 def now() -> datetime:
@@ -65,52 +60,19 @@ def event_hash(fields: dict[str, Any]) -> str:
     return hashlib.sha256(rfc8785.dumps(fields)).hexdigest()
 
 
-def sqlite_engine(path: Path, *, create: bool = False, read_only: bool = False) -> Engine:
-    """An engine on a SQLite ledger file; opening never creates the file unless `create`.
-
-    Writers take the database lock when their transaction begins (BEGIN IMMEDIATE), so
-    reading the chain head and appending after it cannot interleave with another writer.
-    `read_only` is for stores on read-only media: SQLite opens the file immutable (it
-    creates no lock or shared-memory file), which is exact because a store closed cleanly
-    leaves no write-ahead log; one that left a log is opened read-only to read it.
-    """
-    mode = "rwc" if create else "rw"
-    if read_only:
-        wal = path.with_name(path.name + "-wal")
-        has_log = wal.exists() and wal.stat().st_size > 0
-        mode = "ro" if has_log else "ro&immutable=1"
-    engine = create_engine(
-        f"sqlite:///file:{path}?mode={mode}&uri=true",
-        poolclass=NullPool,
-        connect_args={"timeout": 30},
-    )
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi: Any, _record: Any) -> None:
-        dbapi.isolation_level = None  # the driver leaves BEGIN to us (below)
-        pragmas = ("foreign_keys=ON",) if read_only else (
-            "journal_mode=WAL", "foreign_keys=ON", "synchronous=FULL")  # fmt: skip
-        for pragma in pragmas:
-            dbapi.execute(f"PRAGMA {pragma}")
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get(_IMMEDIATE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
-
-
 class Ledger:
     """Typed access to the store's ledger database."""
 
-    def __init__(self, path: Path, *, check_schema: bool = True, read_only: bool = False) -> None:
-        self.path = path
+    def __init__(
+        self, where: Path | Location, *, check_schema: bool = True, read_only: bool = False
+    ) -> None:
+        self.location = where if isinstance(where, Location) else Location(path=where)
         self.read_only = read_only
-        if not path.is_file():
+        path = self.location.path
+        if path is not None and not path.is_file():
             raise DamagedStore(f"the store is damaged: its ledger {path} is missing (it is never "
                                "made again empty; restore the store from a copy)")  # fmt: skip
-        self._engine = sqlite_engine(path, read_only=read_only)
+        self._engine = engine_for(self.location, read_only=read_only)
         self._active: Connection | None = None
         self.signers = EventSigners()
         self._signed = False
@@ -119,17 +81,25 @@ class Ledger:
                 migrate.require_current(conn)
 
     @classmethod
-    def create(cls, path: Path) -> Ledger:
-        """Make a new ledger at the newest schema revision (every migration, in order)."""
-        engine = sqlite_engine(path, create=True)
+    def create(cls, where: Path | Location, *, app_role: str | None = None) -> Ledger:
+        """Make a new ledger at the newest schema revision (every migration, in order). On
+        PostgreSQL this runs as the role that will own the tables, and `app_role` (the role the
+        workstations use) is granted what it needs and no more."""
+        location = where if isinstance(where, Location) else Location(path=where)
+        engine = engine_for(location, create=True)
         try:
             with engine.connect() as conn:
-                conn.execution_options(**{_IMMEDIATE: True})
+                conn.execution_options(**{IMMEDIATE: True})
                 with conn.begin():
-                    migrate.upgrade(conn)
+                    if location.shared and migrate.status(conn).state != "empty":
+                        raise UsageError(f"the database {location} already holds tables: an "
+                                         "agency ledger is made in an empty database")  # fmt: skip
+                    migrate.upgrade(conn, app_role=app_role)
+        except SQLAlchemyError as exc:
+            raise unreachable(location, exc) from exc
         finally:
             engine.dispose()
-        return cls(path)
+        return cls(location)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -149,16 +119,18 @@ class Ledger:
             raise self._unreadable(exc) from exc
 
     def _unreadable(self, exc: SQLAlchemyError) -> CollectorError:
+        if self.location.shared:
+            return unreachable(self.location, exc)
         cause = str(getattr(exc, "orig", exc))
         if isinstance(exc, DatabaseError) and any(
             text in cause for text in ("not a database", "malformed", "disk image", "no such table")
         ):
-            return DamagedStore(f"the store is damaged: its ledger {self.path} is not a readable "
+            return DamagedStore(f"the store is damaged: its ledger {self.location} is not a readable "
                                 f"database ({cause}); restore the store from a copy")  # fmt: skip
         if "unable to open" in cause or "readonly" in cause:
-            return DamagedStore(f"cannot open the ledger {self.path} ({cause}): check the store's "
+            return DamagedStore(f"cannot open the ledger {self.location} ({cause}): check the store's "
                                 "permissions and media")  # fmt: skip
-        return CollectorError(f"cannot read ledger {self.path}: {exc.__class__.__name__}: {cause}")
+        return CollectorError(f"cannot read ledger {self.location}: {exc.__class__.__name__}: {cause}")
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
@@ -166,10 +138,10 @@ class Ledger:
             raise CollectorError("a ledger transaction is already open")
         if self.read_only:
             raise ReadOnlyStore(f"the store is on read-only media: nothing can be recorded in "
-                                f"{self.path.name}")  # fmt: skip
+                                f"{self.location.name}")  # fmt: skip
         try:
             with self._engine.connect() as conn:
-                conn.execution_options(**{_IMMEDIATE: True})
+                conn.execution_options(**{IMMEDIATE: True})
                 with conn.begin():
                     self._active = conn
                     try:
@@ -180,10 +152,12 @@ class Ledger:
             cause = str(getattr(exc, "orig", exc))
             if "readonly" in cause:
                 raise ReadOnlyStore(f"the store is read-only here: nothing can be recorded in "
-                                    f"{self.path.name} ({cause})") from exc  # fmt: skip
+                                    f"{self.location.name} ({cause})") from exc  # fmt: skip
             if "full" in cause:
-                raise CollectorError(f"the disk holding {self.path} is full: nothing was "
+                raise CollectorError(f"the disk holding {self.location} is full: nothing was "
                                      "recorded") from exc  # fmt: skip
+            if self.location.shared:
+                raise unreachable(self.location, exc) from exc
             raise self._unreadable(exc) from exc
 
     # ------------------------------------------------------------------ for feature modules

@@ -92,26 +92,38 @@ def revisions() -> list[str]:
     return [rev.revision for rev in reversed(list(script.walk_revisions()))]
 
 
-def upgrade(conn: Connection) -> None:
+def upgrade(conn: Connection, *, app_role: str | None = None) -> None:
     """Run every missing migration on `conn` (inside the caller's transaction), then restore
-    the append-only triggers, which SQLite's table rebuilds drop."""
+    the append-only triggers, which SQLite's table rebuilds drop. On PostgreSQL the caller is
+    the tables' owner, and `app_role` (the workstations' role) is granted what it needs."""
     from alembic import command
 
     config = _config()
     config.attributes["connection"] = conn
     command.upgrade(config, "head")
     restore_triggers(conn)
+    if conn.dialect.name == "postgresql" and app_role is not None:
+        for statement in schema.postgres_grants(app_role):
+            conn.exec_driver_sql(statement)
     if status(conn).state != "current":
         raise UsageError("the upgrade did not reach this version's schema revision")
 
 
 def restore_triggers(conn: Connection) -> None:
-    """(Re)create the triggers that make append-only tables refuse UPDATE and DELETE."""
-    if conn.dialect.name != "sqlite":
-        return
-    for table, what in schema.APPEND_ONLY.items():
-        for statement in schema.append_only_triggers(table, what):
-            conn.exec_driver_sql(statement)
+    """(Re)create the triggers that make append-only tables refuse UPDATE and DELETE (and, on
+    PostgreSQL, TRUNCATE)."""
+    if conn.dialect.name == "sqlite":
+        statements = [
+            statement
+            for table, what in schema.APPEND_ONLY.items()
+            for statement in schema.append_only_triggers(table, what)
+        ]
+    elif conn.dialect.name == "postgresql":
+        statements = schema.postgres_append_only()
+    else:
+        raise UsageError(f"ledgers on {conn.dialect.name} are not supported")
+    for statement in statements:
+        conn.exec_driver_sql(statement)
 
 
 def _config() -> Config:

@@ -8,6 +8,8 @@ DELETE in the database itself (SQLite triggers, recreated after every migration)
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -239,4 +241,56 @@ def append_only_triggers(table: str, what: str) -> list[str]:
         f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
         f"BEGIN SELECT RAISE(ABORT, '{what} are append-only'); END"
         for op in ("UPDATE", "DELETE")
+    ]
+
+
+MUTABLE: dict[str, str] = {
+    "users": "users",
+    "keys": "keys",
+    "authorizations": "authorizations",
+    "equipment": "equipment records",
+}
+"""Tables whose rows change (a role, a retirement, a status) but are never deleted."""
+
+ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def postgres_append_only() -> list[str]:
+    """PostgreSQL (statements for the driver, `%` written `%%`): one function and, per append-only table, triggers refusing UPDATE, DELETE
+    and TRUNCATE. A table's owner could disable them, which is why workstations do not own
+    the tables (see `postgres_grants`)."""
+    out = [
+        "CREATE OR REPLACE FUNCTION collector_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION '%%', TG_ARGV[0] "
+        "USING ERRCODE = 'insufficient_privilege'; END $$"
+    ]
+    for table, what in APPEND_ONLY.items():
+        out += [
+            f"CREATE OR REPLACE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION collector_append_only('{what} are append-only')",
+            f"CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION collector_append_only('{what} are append-only')",
+        ]
+    for table, what in MUTABLE.items():
+        out.append(
+            f"CREATE OR REPLACE TRIGGER {table}_no_delete BEFORE DELETE OR TRUNCATE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION collector_append_only('{what} are never deleted')"
+        )
+    return out
+
+
+def postgres_grants(role: str) -> list[str]:
+    """What the workstations' role may do: read every table, append to every table, update
+    only the mutable ones; never delete, truncate, alter or own."""
+    if not ROLE_NAME.fullmatch(role):
+        raise ValueError(f"{role!r} is not a PostgreSQL role name this tool uses")
+    tables = ", ".join(metadata.tables)
+    mutable = ", ".join(MUTABLE)
+    return [
+        f"REVOKE ALL ON {tables} FROM PUBLIC",
+        f"REVOKE ALL ON {tables} FROM {role}",
+        f"GRANT SELECT, INSERT ON {tables} TO {role}",
+        f"GRANT UPDATE ON {mutable} TO {role}",
+        f"GRANT SELECT ON alembic_version TO {role}",
+        f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}",
     ]

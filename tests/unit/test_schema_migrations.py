@@ -15,7 +15,8 @@ from sqlalchemy import Connection
 
 from collector.errors import UsageError
 from collector.store import migrate, schema
-from collector.store.ledger import Ledger, sqlite_engine
+from collector.store.database import sqlite_engine
+from collector.store.ledger import Ledger
 from collector.store.store import Store
 from tests.helpers import Cli
 
