@@ -153,9 +153,10 @@ def set_key_cost(store: Path, scrypt_n: int) -> None:
 
 
 def make_store(
-    root: Path, *, allow_private: bool = True, chromium: str | None = None, extra: list[str] | None = None
+    root: Path, *, allow_private: bool = True, chromium: str | None = None, extra: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Cli:
-    cli = Cli(root / "store")
+    cli = Cli(root / "store", env=dict(env or {}))
     args = ["init", "--agency", "Test Police Department", *(extra or [])]
     if allow_private:
         args.append("--allow-private-network")

@@ -75,6 +75,17 @@ def init(
         str | None,
         typer.Option(help="NTP server (host[:port]) to measure the clock offset against."),
     ] = None,
+    ledger: Annotated[
+        str | None,
+        typer.Option(help="An empty PostgreSQL database for the agency ledger, "
+                     "postgresql://HOST[:PORT]/DB; credentials from PGUSER/PGPASSWORD, ~/.pgpass "
+                     "or a service file (the role that makes it owns its tables)."),
+    ] = None,
+    ledger_role: Annotated[
+        str | None,
+        typer.Option(help="With --ledger: the role workstations connect as (default "
+                     "collector_app); it may read and append, never delete or own."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Create an evidence store: config and policy (TOML), ledger, the agency PKI, bundles/ and keys/.
@@ -92,6 +103,8 @@ def init(
         tsa_urls=tsa_url,
         tsa_roots=tsa_root,
         ntp_server=ntp_server,
+        ledger_url=ledger,
+        ledger_role=ledger_role,
     )
     made = checkpoints.make(store, None, "init")
     result = {"store": str(store.root.resolve()), "store_id": store.config.store_id}

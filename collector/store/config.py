@@ -15,6 +15,8 @@ from pydantic import Field, ValidationError, field_validator
 
 from collector.errors import UsageError
 from collector.evidence.model import BrowserSettings, Model
+from collector.store.database import LEDGER_FILE, Location, postgres_url
+from collector.store.schema import ROLE_NAME
 
 CONFIG_NAME = "collector.toml"
 
@@ -271,7 +273,20 @@ class KeysConfig(Model):
 
 
 class LedgerConfig(Model):
-    """Checkpoints of the ledger's head (`store/checkpoints.py`)."""
+    """Where the ledger lives, and checkpoints of its head (`store/checkpoints.py`)."""
+
+    url: str | None = Field(
+        None,
+        description="A PostgreSQL database the agency's workstations share "
+        "(postgresql://HOST[:PORT]/DB, no credentials: libpq's PGUSER/PGPASSWORD, ~/.pgpass or a "
+        "service file supply them); none: ledger.sqlite in the store directory.",
+    )
+    app_role: str = Field(
+        "collector_app",
+        description="The PostgreSQL role workstations connect as: it may read, append and update "
+        "what changes, never delete, truncate or own; `store upgrade` grants it what new tables "
+        "need.",
+    )
 
     checkpoint_dir: str | None = Field(
         None,
@@ -281,6 +296,22 @@ class LedgerConfig(Model):
     checkpoint_interval_h: float = Field(
         24.0, gt=0, description="The first command after this long without one makes one."
     )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return None if value is None else postgres_url(value)
+
+    @field_validator("app_role")
+    @classmethod
+    def _role(cls, value: str) -> str:
+        if not ROLE_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a PostgreSQL role name this tool uses")
+        return value
+
+    def location(self, root: Path) -> Location:
+        """The ledger of the store at `root`."""
+        return Location(url=self.url) if self.url else Location(path=root / LEDGER_FILE)
 
 
 class StoreConfig(Model):

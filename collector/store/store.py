@@ -24,6 +24,7 @@ from typing import Any
 
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import ValidationError
 from sqlalchemy import Connection, inspect
 
 from collector import __version__
@@ -37,14 +38,22 @@ from collector.evidence.text import check as check_text
 from collector.evidence.urls import parse_url
 from collector.store import migrate, schema, signing
 from collector.store.actions import LedgerAction, denied_action
-from collector.store.config import CONFIG_NAME, StoreConfig, allowed_host, dump_config, load_config
+from collector.store.config import (
+    CONFIG_NAME,
+    LedgerConfig,
+    StoreConfig,
+    allowed_host,
+    dump_config,
+    load_config,
+)
+from collector.store.database import LEDGER_FILE
 from collector.store.ledger import Ledger, now
 from collector.store.model import BundleRow, Role, User
 from collector.store.pki import ADMIN_PASSPHRASE_ENV, AgencyPki, Issuer
 from collector.store.roles import Action, allowed
 from collector.store.signing import BEGINS, SigningKey
 
-LEDGER_NAME = "ledger.sqlite"
+LEDGER_NAME = LEDGER_FILE
 SYSTEM_USER = signing.SYSTEM_USER
 USER_NAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 
@@ -64,7 +73,8 @@ class Store:
         self.root = root
         self.config: StoreConfig = load_config(root / CONFIG_NAME)
         self.read_only = on_read_only_media(root)
-        self.ledger = Ledger(root / LEDGER_NAME, check_schema=check_schema, read_only=self.read_only)
+        self.ledger = Ledger(self.config.ledger.location(root), check_schema=check_schema,
+                             read_only=self.read_only)  # fmt: skip
         self._load_system_signer()
 
     # ------------------------------------------------------------------ layout
@@ -136,9 +146,15 @@ class Store:
         tsa_urls: list[str] | None = None,
         tsa_roots: list[Path] | None = None,
         ntp_server: str | None = None,
+        ledger_url: str | None = None,
+        ledger_role: str | None = None,
     ) -> Store:
         """Create a new store; refuses to touch a directory that already holds one. Every
-        argument is checked before `admin_passphrase` (a value, or a function that asks) is."""
+        argument is checked before `admin_passphrase` (a value, or a function that asks) is.
+
+        With `ledger_url` the ledger is made in that (empty) PostgreSQL database, by the role
+        libpq's environment names, which then owns its tables; `ledger_role` is the role the
+        workstations will use."""
         try:
             root.exists()
         except OSError as exc:  # a name too long, a loop of links
@@ -151,6 +167,14 @@ class Store:
             raise UsageError(f"{root} exists and is not empty")
         _check_creatable(root)
         config = StoreConfig(agency=check_text(agency, "--agency", MAX_NAME))
+        if ledger_role is not None and ledger_url is None:
+            raise UsageError("--ledger-role goes with --ledger")
+        try:
+            config.ledger = LedgerConfig(
+                url=ledger_url, app_role=ledger_role or LedgerConfig().app_role
+            )
+        except ValidationError as exc:
+            raise UsageError(f"--ledger-role: {exc.errors()[0]['msg']}") from exc
         config.policy.allow_private_network = allow_private_network
         try:
             config.policy.allowed_hosts = [allowed_host(text) for text in allow_hosts or []]
@@ -175,6 +199,9 @@ class Store:
             config.clock.ntp_server = ntp_server
         admin = admin_passphrase() if callable(admin_passphrase) else admin_passphrase
         keys.check_passphrase(admin, "the administrator's passphrase")
+        location = config.ledger.location(root)
+        if location.shared:  # the database first: if it cannot be made, nothing local is
+            Ledger.create(location, app_role=config.ledger.app_role).close()
         try:
             root.mkdir(parents=True, exist_ok=True, mode=0o750)
         except OSError as exc:
@@ -185,7 +212,8 @@ class Store:
         for name, pem in zip(config.timestamp.roots, roots, strict=True):
             (root / name).write_bytes(pem)
         (root / CONFIG_NAME).write_text(dump_config(config), encoding="utf-8")
-        Ledger.create(root / LEDGER_NAME).close()
+        if not location.shared:
+            Ledger.create(location).close()
         keys.write_private(root / "keys" / f"{SYSTEM_USER}.key.pem", keys.generate_unencrypted())
         store = cls(root)
         assert store.ledger.signers.system is not None
@@ -249,7 +277,7 @@ class Store:
                 keys.write_private(path, keys.generate_unencrypted())
             self._load_system_signer()
         with self.ledger.transaction() as db:
-            migrate.upgrade(db)
+            migrate.upgrade(db, app_role=self.config.ledger.app_role)
             created = sorted(set(inspect(db).get_table_names()) - tables_before)
             details: dict[str, Any] = {"from": before.revision, "to": schema.HEAD, "upgraded": True,
                                        "tables_created": created, "tool_version": __version__}  # fmt: skip
