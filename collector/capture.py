@@ -273,7 +273,7 @@ def _record_and_seal(
         )  # fmt: skip
         if url != target.href:
             metadata.requested_as = url
-        signer = store.public_key_path(actor.user.name).read_bytes()
+        signer = store.public_key(actor.user.name)
         stamp, stamped = stamper(store)
 
         def intent(seal_sha256: str) -> None:

@@ -149,11 +149,20 @@ def generate_unencrypted() -> bytes:
 
 def load_unencrypted(path: Path) -> Ed25519PrivateKey:
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise CollectorError(f"cannot read the store's own key {path}: {exc}") from exc
+    return unencrypted_from(data, str(path))
+
+
+def unencrypted_from(data: bytes, where: str) -> Ed25519PrivateKey:
+    """An unencrypted Ed25519 private key from PEM bytes (`where` names them in errors)."""
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise CollectorError(f"cannot read the store's own key {where}: {exc}") from exc
     if not isinstance(key, Ed25519PrivateKey):
-        raise CollectorError(f"{path} is not an Ed25519 key")
+        raise CollectorError(f"{where} is not an Ed25519 key")
     return key
 
 
@@ -183,11 +192,18 @@ def load_public(pem: bytes) -> Ed25519PublicKey:
 
 
 def load_private(path: Path, passphrase: str, owner: str) -> Ed25519PrivateKey:
-    """Decrypt a user's private key; a wrong passphrase is a refusal."""
+    """Decrypt a user's private key file; a wrong passphrase is a refusal."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise Refused(f"no private key for user {owner!r}") from exc
+    return unlock(data, passphrase, owner)
+
+
+def unlock(data: bytes | None, passphrase: str, owner: str) -> Ed25519PrivateKey:
+    """Decrypt a user's private key (PEM bytes, None when there is none)."""
+    if data is None:
+        raise Refused(f"no private key for user {owner!r}")
     if len(passphrase.encode("utf-8")) > MAX_PASSPHRASE_BYTES:
         raise UsageError(f"a passphrase is at most {MAX_PASSPHRASE_BYTES} bytes (UTF-8)")
     try:

@@ -163,6 +163,15 @@ class Ledger:
     # ------------------------------------------------------------------ for feature modules
 
     @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """The open transaction's connection, or a transaction of its own."""
+        if self._active is not None:
+            yield self._active
+            return
+        with self._tx() as db:
+            yield db
+
+    @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """An IMMEDIATE transaction: reads and writes inside it are serialised store-wide."""
         with self._tx() as db:

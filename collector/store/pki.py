@@ -32,6 +32,7 @@ from collector.store.actions import LedgerAction
 from collector.store.ledger import Ledger, iso, now
 from collector.store.model import User
 from collector.store.roles import MATRIX, Action
+from collector.store.vault import Vault
 
 SEALING_ROLES = frozenset(role.value for role in MATRIX[Action.capture])
 """The roles whose certificate may sign a bundle's seal: those that may capture."""
@@ -70,22 +71,22 @@ class CertificateRow:
 class AgencyPki:
     """The PKI of one store (its files under `keys/` and `pki/`, its rows in the ledger)."""
 
-    def __init__(self, root: Path, ledger: Ledger, agency: str, cost: keys.Scrypt) -> None:
-        self.root_dir = root
+    def __init__(self, vault: Vault, ledger: Ledger, agency: str, cost: keys.Scrypt) -> None:
+        self.vault = vault
         self.ledger = ledger
         self.agency = agency
         self.cost = cost
 
     # ------------------------------------------------------------------ files
 
-    @property
-    def directory(self) -> Path:
-        return self.root_dir / PKI_DIR
+    @staticmethod
+    def _file(name: str) -> str:
+        return f"{PKI_DIR}/{name}"
 
-    @property
-    def keys_dir(self) -> Path:
+    @staticmethod
+    def _key(name: str) -> str:
         """The CA keys, apart from the users' keys (a user may be called `root`)."""
-        return self.root_dir / "keys" / "agency"
+        return f"keys/agency/{name}"
 
     def exists(self) -> bool:
         """The ledger holds an issuing CA (files alone, left by a failed attempt, do not count)."""
@@ -101,16 +102,17 @@ class AgencyPki:
         return self._certificate(INTERMEDIATE_CERT)
 
     def _certificate(self, name: str) -> x509.Certificate:
+        data = self.vault.read(self._file(name))
         try:
-            return x509.load_pem_x509_certificate((self.directory / name).read_bytes())
-        except (OSError, ValueError) as exc:
+            if data is None:
+                raise ValueError(f"no {self.vault.describe(self._file(name))}")
+            return x509.load_pem_x509_certificate(data)
+        except ValueError as exc:
             raise UsageError(f"the agency PKI is missing or unreadable ({name}): {exc}") from exc
 
     def crl(self) -> x509.CertificateRevocationList | None:
-        path = self.directory / CRL
-        if not path.is_file():
-            return None
-        return x509.load_pem_x509_crl(path.read_bytes())
+        data = self.vault.read(self._file(CRL))
+        return None if data is None else x509.load_pem_x509_crl(data)
 
     # ------------------------------------------------------------------ making it
 
@@ -119,20 +121,18 @@ class AgencyPki:
         if self.exists():
             raise UsageError("this store already has an agency PKI")
         keys.check_passphrase(admin_passphrase, "the administrator's passphrase")
-        for leftover in (self.keys_dir / ROOT_KEY, self.keys_dir / INTERMEDIATE_KEY):
-            leftover.unlink(missing_ok=True)  # from an attempt whose transaction rolled back
+        for leftover in (self._key(ROOT_KEY), self._key(INTERMEDIATE_KEY)):
+            self.vault.remove(leftover)  # from an attempt whose transaction rolled back
         at = now()
         root_key, issuing_key = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
         root = pki.make_root(self.agency, root_key, at)
         intermediate = pki.make_intermediate(self.agency, issuing_key.public_key(), root_key, root, at)
-        self.directory.mkdir(exist_ok=True, mode=0o750)
-        self.keys_dir.mkdir(exist_ok=True, mode=0o700)
-        keys.write_private(self.keys_dir / ROOT_KEY, keys.wrap(root_key, admin_passphrase, self.cost))
-        keys.write_private(
-            self.keys_dir / INTERMEDIATE_KEY, keys.wrap(issuing_key, admin_passphrase, self.cost)
+        self.vault.create(self._key(ROOT_KEY), keys.wrap(root_key, admin_passphrase, self.cost))
+        self.vault.create(
+            self._key(INTERMEDIATE_KEY), keys.wrap(issuing_key, admin_passphrase, self.cost)
         )
-        (self.directory / ROOT_CERT).write_text(pki.pem(root), encoding="ascii")
-        (self.directory / INTERMEDIATE_CERT).write_text(pki.pem(intermediate), encoding="ascii")
+        self.vault.replace(self._file(ROOT_CERT), pki.pem(root).encode("ascii"))
+        self.vault.replace(self._file(INTERMEDIATE_CERT), pki.pem(intermediate).encode("ascii"))
         for kind, cert in (("root", root), ("intermediate", intermediate)):
             db.execute(
                 insert(schema.authorities).values(
@@ -150,11 +150,10 @@ class AgencyPki:
 
     def unlock(self, admin_passphrase: str) -> Issuer:
         """The intermediate's key, unlocked with the administrator's passphrase."""
-        path = self.keys_dir / INTERMEDIATE_KEY
-        try:
-            sealed_key = path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"the issuing CA's key is missing: {path}") from exc
+        sealed_key = self.vault.read(self._key(INTERMEDIATE_KEY))
+        if sealed_key is None:
+            raise UsageError(f"the issuing CA's key is missing: "
+                             f"{self.vault.describe(self._key(INTERMEDIATE_KEY))}")  # fmt: skip
         intermediate = self.intermediate_certificate()
         return Issuer(_check_key(sealed_key, admin_passphrase, intermediate, "issuing CA"), intermediate)
 
@@ -162,12 +161,11 @@ class AgencyPki:
         """Write the root's key (still encrypted with the administrator's passphrase) and its
         certificate to `out`, read it back, and with `remove` delete the key from the store.
         Returns the file's SHA-256. The root is needed only to renew the issuing CA."""
-        path = self.keys_dir / ROOT_KEY
-        if not path.is_file():
+        sealed_key = self.vault.read(self._key(ROOT_KEY))
+        if sealed_key is None:
             raise UsageError("the agency root's key is not on this machine (it was exported and removed)")
         if out.exists():
             raise UsageError(f"{out} exists: the root's key is never written over a file")
-        sealed_key = path.read_bytes()
         root = self.root_certificate()
         _check_key(sealed_key, admin_passphrase, root, "agency root")
         content = sealed_key + pki.pem(root).encode("ascii")
@@ -190,7 +188,7 @@ class AgencyPki:
                      "serial": str(root.serial_number)},
         )  # fmt: skip
         if remove:
-            path.unlink()
+            self.vault.remove(self._key(ROOT_KEY))
         return digest
 
     # ------------------------------------------------------------------ certificates
@@ -258,9 +256,7 @@ class AgencyPki:
             for r in rows
         ]  # fmt: skip
         crl = pki.make_crl(revocations, issuer.key, issuer.certificate, now(), len(revocations) + 1)
-        temporary = self.directory / (CRL + ".new")
-        temporary.write_text(pki.pem(crl), encoding="ascii")
-        temporary.replace(self.directory / CRL)
+        self.vault.replace(self._file(CRL), pki.pem(crl).encode("ascii"))
 
     def certificates(self, user: str | None = None) -> list[CertificateRow]:
         c, r = schema.certificates, schema.revocations

@@ -21,7 +21,7 @@ from sqlalchemy import (
     Text,
 )
 
-HEAD = "0003"
+HEAD = "0004"
 """The schema revision this version of the tool writes and reads (the newest migration)."""
 
 metadata = MetaData()
@@ -218,6 +218,14 @@ checkpoints = Table(
     Column("body", Text, nullable=False),  # the checkpoint file's JSON, as written out
 )
 
+vault = Table(
+    "vault",
+    metadata,
+    Column("name", Text, primary_key=True),  # a store-relative path, e.g. keys/alice.key.pem
+    Column("data", Text),  # base64 of the file's bytes; NULL once removed (never deleted)
+    Column("updated_at", Text, nullable=False),
+)
+
 APPEND_ONLY: dict[str, str] = {
     "events": "ledger events",
     "custody": "custody events",
@@ -249,6 +257,7 @@ MUTABLE: dict[str, str] = {
     "keys": "keys",
     "authorizations": "authorizations",
     "equipment": "equipment records",
+    "vault": "vault entries",
 }
 """Tables whose rows change (a role, a retirement, a status) but are never deleted."""
 

@@ -52,6 +52,7 @@ from collector.store.model import BundleRow, Role, User
 from collector.store.pki import ADMIN_PASSPHRASE_ENV, AgencyPki, Issuer
 from collector.store.roles import Action, allowed
 from collector.store.signing import BEGINS, SigningKey
+from collector.store.vault import DatabaseVault, DirectoryVault, Vault
 
 LEDGER_NAME = LEDGER_FILE
 SYSTEM_USER = signing.SYSTEM_USER
@@ -75,6 +76,12 @@ class Store:
         self.read_only = on_read_only_media(root)
         self.ledger = Ledger(self.config.ledger.location(root), check_schema=check_schema,
                              read_only=self.read_only)  # fmt: skip
+        self.vault: Vault = (
+            DatabaseVault(self.ledger) if self.ledger.location.shared else DirectoryVault(root)
+        )
+        if self.ledger.location.shared and not self.read_only:
+            for local in (self.bundles_dir, self.work_dir):  # a workstation joining the agency
+                local.mkdir(exist_ok=True, mode=0o750)
         self._load_system_signer()
 
     # ------------------------------------------------------------------ layout
@@ -88,18 +95,20 @@ class Store:
         return self.root / "bundles"
 
     @property
-    def keys_dir(self) -> Path:
-        return self.root / "keys"
-
-    @property
     def work_dir(self) -> Path:
         return self.root / "work"
 
-    def private_key_path(self, name: str) -> Path:
-        return self.keys_dir / f"{name}.key.pem"
+    @staticmethod
+    def private_key_entry(name: str) -> str:
+        """The vault entry of a user's (encrypted) private key."""
+        return f"keys/{name}.key.pem"
 
-    def public_key_path(self, name: str) -> Path:
-        return self.keys_dir / f"{name}.pub.pem"
+    def public_key(self, name: str) -> bytes:
+        """A user's public key (PEM), as registered when the user was added."""
+        data = self.vault.read(f"keys/{name}.pub.pem")
+        if data is None:
+            raise UsageError(f"no public key of {name!r} in {self.vault.describe('keys/')}")
+        return data
 
     def policy_stamp(self) -> PolicyStamp:
         """The policy's version and the SHA-256 of its canonical JSON, for every bundle."""
@@ -114,11 +123,14 @@ class Store:
 
     def redaction_key(self) -> bytes:
         """The store's secret for keyed digests of alias credentials (created once, mode 0600)."""
-        path = self.keys_dir / "redaction.key"
-        if not path.exists():
-            with contextlib.suppress(FileExistsError):  # another process made it first
-                keys.write_private(path, os.urandom(32))
-        return path.read_bytes()
+        entry = "keys/redaction.key"
+        found = self.vault.read(entry)
+        if found is None:
+            with contextlib.suppress(FileExistsError, UsageError):  # another process made it first
+                self.vault.create(entry, os.urandom(32))
+            found = self.vault.read(entry)
+        assert found is not None
+        return found
 
     def tsa_roots(self) -> list[bytes]:
         """The PEM roots time-stamp tokens must chain to."""
@@ -208,14 +220,16 @@ class Store:
             raise UsageError(f"cannot create a store at {root}: {exc.strerror or exc}") from exc
         for sub in ("bundles", "work", "tsa"):
             (root / sub).mkdir(mode=0o750)
-        (root / "keys").mkdir(mode=0o700)
+        if not location.shared:
+            (root / "keys").mkdir(mode=0o700)
         for name, pem in zip(config.timestamp.roots, roots, strict=True):
             (root / name).write_bytes(pem)
         (root / CONFIG_NAME).write_text(dump_config(config), encoding="utf-8")
         if not location.shared:
             Ledger.create(location).close()
-        keys.write_private(root / "keys" / f"{SYSTEM_USER}.key.pem", keys.generate_unencrypted())
         store = cls(root)
+        store.vault.create(store.private_key_entry(SYSTEM_USER), keys.generate_unencrypted())
+        store._load_system_signer()
         assert store.ledger.signers.system is not None
         store.ledger.record(
             LedgerAction.store_init,
@@ -272,9 +286,9 @@ class Store:
         by = actor.user.name if actor else None
         issuer: Issuer | None = None
         if self.ledger.signers.system is None:  # from here on every event is signed
-            path = self.private_key_path(SYSTEM_USER)
-            if not path.exists():
-                keys.write_private(path, keys.generate_unencrypted())
+            entry = self.private_key_entry(SYSTEM_USER)
+            if self.vault.read(entry) is None:
+                self.vault.create(entry, keys.generate_unencrypted())
             self._load_system_signer()
         with self.ledger.transaction() as db:
             migrate.upgrade(db, app_role=self.config.ledger.app_role)
@@ -337,8 +351,8 @@ class Store:
         issuer = self.pki.unlock(admin_passphrase)
         private_pem, public_pem = keys.generate(passphrase, self.key_cost())
         fingerprint = keys.fingerprint(public_pem)
-        keys.write_private(self.private_key_path(name), private_pem)
-        self.public_key_path(name).write_bytes(public_pem)
+        self.vault.replace(self.private_key_entry(name), private_pem)
+        self.vault.replace(f"keys/{name}.pub.pem", public_pem)
         user = User(
             name=name,
             full_name=full_name.strip(),
@@ -406,21 +420,27 @@ class Store:
 
     @property
     def pki(self) -> AgencyPki:
-        return AgencyPki(self.root, self.ledger, self.config.agency, self.key_cost())
+        return AgencyPki(self.vault, self.ledger, self.config.agency, self.key_cost())
+
+    def _system_key(self) -> Ed25519PrivateKey | None:
+        entry = self.private_key_entry(SYSTEM_USER)
+        data = self.vault.read(entry)
+        return None if data is None else keys.unencrypted_from(data, self.vault.describe(entry))
 
     def _load_system_signer(self) -> None:
-        path = self.private_key_path(SYSTEM_USER)
-        if path.is_file():
-            self.ledger.signers.system = SigningKey.of(keys.load_unencrypted(path))
+        key = self._system_key()
+        if key is not None:
+            self.ledger.signers.system = SigningKey.of(key)
 
     def _make_system_key(self, issuer: Issuer) -> None:
         """The store's own key (see `system_actor`), registered and certified."""
-        path = self.private_key_path(SYSTEM_USER)
-        if not path.exists():
-            keys.write_private(path, keys.generate_unencrypted())
+        if self._system_key() is None:
+            self.vault.create(self.private_key_entry(SYSTEM_USER), keys.generate_unencrypted())
             self._load_system_signer()
-        public = keys.public_pem(keys.load_unencrypted(path).public_key())
-        self.public_key_path(SYSTEM_USER).write_bytes(public)
+        key = self._system_key()
+        assert key is not None
+        public = keys.public_pem(key.public_key())
+        self.vault.replace(f"keys/{SYSTEM_USER}.pub.pem", public)
         if self.ledger.user(SYSTEM_USER) is not None:
             return
         user = User(
@@ -438,10 +458,9 @@ class Store:
         store (or its upgrade) and registered as the user `system`.
         """
         user = self.ledger.user(SYSTEM_USER)
-        path = self.private_key_path(SYSTEM_USER)
-        if user is None or not path.exists():
+        key = self._system_key()
+        if user is None or key is None:
             raise UsageError("this store has no key of its own: run `collector store upgrade`")
-        key = keys.load_unencrypted(path)
         if user.key_fingerprint != keys.fingerprint(keys.public_pem(key.public_key())):
             raise Refused("the store's own key does not match its registration in the ledger")
         return Actor(user=user, key=key)
@@ -468,7 +487,7 @@ class Store:
                                details={"reason": reason, "backoff_s": round(wait, 1)})  # fmt: skip
             raise Refused(reason)
         try:
-            key = keys.load_private(self.private_key_path(name), passphrase, name)
+            key = keys.unlock(self.vault.read(self.private_key_entry(name)), passphrase, name)
         except Refused as exc:
             self._login_refused(actor=name,
                                details={"reason": str(exc), "wrong_passphrase": True})  # fmt: skip
@@ -548,12 +567,15 @@ class Store:
         """Re-encrypt a key written with a weaker KDF (PBKDF2, or a lower scrypt cost)."""
         if self.read_only:
             return  # at the next unlock where the store can be written
-        path = self.private_key_path(name)
-        found = keys.encryption_of(path.read_bytes())
+        entry = self.private_key_entry(name)
+        data = self.vault.read(entry)
+        if data is None:
+            return
+        found = keys.encryption_of(data)
         wanted = self.key_cost()
         if isinstance(found, keys.Scrypt) and not found.weaker_than(wanted):
             return
-        keys.replace_private(path, keys.wrap(key, passphrase, wanted))
+        self.vault.replace(entry, keys.wrap(key, passphrase, wanted))
         before = found if isinstance(found, str) else f"scrypt N={found.n} r={found.r} p={found.p}"
         self.ledger.record(
             LedgerAction.key_rewrapped,

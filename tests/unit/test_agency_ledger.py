@@ -72,23 +72,25 @@ def test_the_evidence_path_runs_on_the_agency_ledger(pg: PostgresServer, agency:
     assert types[:1] == ["captured"] and "transferred" in types and "held" in types
 
 
-def test_a_second_workstation_sees_the_same_store(agency: tuple[Cli, str], site: RecordedSite,
-                                                  tmp_path: Path) -> None:  # fmt: skip
-    """Another directory with the same configuration (and, for now, the same keys) works on the
-    same ledger: what one records, the other reads and continues. (Bundles still live in the
-    directory of the workstation that sealed them until bundles go to shared storage.)"""
-    import shutil
-
+def test_a_second_workstation_needs_only_the_configuration(agency: tuple[Cli, str], site: RecordedSite,
+                                                           tmp_path: Path) -> None:  # fmt: skip
+    """Another directory holding nothing but `collector.toml` works on the same store: users,
+    their encrypted keys, the agency PKI and the store's own key come from the database."""
     cli, _url = agency
+    assert not (cli.store / "keys").exists() and not (cli.store / "pki").exists()
     other = Cli(tmp_path / "second", env=cli.env)
-    shutil.copytree(cli.store, other.store)
+    other.store.mkdir()
+    (other.store / "collector.toml").write_bytes((cli.store / "collector.toml").read_bytes())
     auth_id = cli.approved([site.http_url("/*")])
     assert any(a["id"] == auth_id for a in other.json("auth", "list", as_user="erin"))
     captured = other.json("capture", site.http_url("/s/abc123"), "--auth", auth_id, as_user="alice")
     assert other.run("verify", captured["bundle_id"], as_user="erin").returncode == 0
     assert any(b["bundle_id"] == captured["bundle_id"] for b in cli.json("retention", "status",
                                                                           captured["bundle_id"]))  # fmt: skip
-    assert cli.json("ledger", "verify")["ok"]
+    cli.ok("user", "add", "frank", "--role", "investigator", "--name", "Frank Ford", "--badge", "I-103",
+           new_passphrase="frank-passphrase")  # fmt: skip
+    assert other.run("auth", "list", as_user="frank", passphrase="frank-passphrase").returncode == 0
+    assert cli.json("ledger", "verify")["ok"] and other.json("ledger", "verify")["ok"]
 
 
 def test_an_unreachable_ledger_stops_a_capture_before_the_browser(agency: tuple[Cli, str],

@@ -70,6 +70,7 @@ def test_the_same_schema_is_made_and_the_chain_verifies(url: str) -> None:
     "statement",
     ["UPDATE events SET actor = 'mallory'", "DELETE FROM events", "TRUNCATE events",
      "DELETE FROM custody", "TRUNCATE certificates", "DELETE FROM users", "TRUNCATE authorizations",
+     "DELETE FROM vault", "TRUNCATE vault",
      "ALTER TABLE events DISABLE TRIGGER events_no_change", "DROP TABLE events"],
 )  # fmt: skip
 def test_the_workstations_role_cannot_change_history(pg: PostgresServer, url: str, statement: str) -> None:

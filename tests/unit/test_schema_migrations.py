@@ -104,7 +104,7 @@ def test_old_store_is_refused_until_upgraded_then_everything_verifies(tmp_path: 
 
     done = cli.json("store", "upgrade")
     assert done["from"] is None and done["to"] == schema.HEAD and done["upgraded"] is True
-    assert done["tables_created"] == ["alembic_version", "authorities", "certificates", "checkpoints", "revocations"]
+    assert done["tables_created"] == ["alembic_version", "authorities", "certificates", "checkpoints", "revocations", "vault"]
     users = cli.json("user", "list")
     assert sorted(done["pki"]["certified"]) == sorted(u["name"] for u in users if u["name"] != "system")
     retired = {u["name"] for u in users if u["retired_at"] is not None}
@@ -202,7 +202,7 @@ def test_store_made_before_feature_tables_existed_gets_them_with_their_triggers(
     db.close()
     done = cli.json("store", "upgrade")
     assert done["tables_created"] == ["alembic_version", "alias_decisions", "alias_requests", "authorities",
-                                      "certificates", "checkpoints", "equipment", "revocations"]
+                                      "certificates", "checkpoints", "equipment", "revocations", "vault"]
     db = sqlite3.connect(cli.store / "ledger.sqlite")
     triggers = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     assert {"alias_requests_no_update", "alias_decisions_no_delete"} <= triggers
