@@ -48,7 +48,7 @@ from collector.evidence.urls import Url, from_browser, parse_scope
 from collector.platforms import accounts, summary
 from collector.policy import aliases, equipment, exigent, gate, screening
 from collector.policy.addresses import resolve
-from collector.store import checkpoints
+from collector.store import checkpoints, storage
 from collector.store.actions import LedgerAction
 from collector.store.custody_log import custody_builder
 from collector.store.ledger import now
@@ -184,8 +184,10 @@ def run(
                 "ledger; the next command records it (recovery)"
             ) from None
     _record_screening(store, actor, bundle_id, screened)
+    waits = storage.commit(store, bundle_id, auth.retention_class, actor.user.name)
     made = checkpoints.make(store, actor, "capture")
-    warnings = [w for w in (chromium_version_warning(record.browser.version), made.warning) if w]
+    warnings = [w for w in (chromium_version_warning(record.browser.version), made.warning, waits)
+                if w]  # fmt: skip
     if screened.disposition == "quarantined":
         warnings.append(_protected_reason(screened, refused=False))
     warnings += clock.warnings

@@ -86,6 +86,14 @@ def init(
         typer.Option(help="With --ledger: the role workstations connect as (default "
                      "collector_app); it may read and append, never delete or own."),
     ] = None,
+    bundles: Annotated[
+        str | None,
+        typer.Option(help="With --ledger: an S3 bucket made with Object Lock, s3://BUCKET, that "
+                     "sealed bundles are committed to (credentials from the AWS environment)."),
+    ] = None,
+    s3_endpoint: Annotated[
+        str | None, typer.Option(help="With --bundles: the S3 endpoint (storage other than AWS).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Create an evidence store: config and policy (TOML), ledger, the agency PKI, bundles/ and keys/.
@@ -105,6 +113,8 @@ def init(
         ntp_server=ntp_server,
         ledger_url=ledger,
         ledger_role=ledger_role,
+        bundles_url=bundles,
+        s3_endpoint=s3_endpoint,
     )
     made = checkpoints.make(store, None, "init")
     result = {"store": str(store.root.resolve()), "store_id": store.config.store_id}
@@ -131,6 +141,28 @@ def store_status(json_out: JsonOpt = False) -> None:
         echo(f"{store.root}: {found.describe()}")
         if found.state in ("older", "unversioned"):
             echo("run `collector store upgrade` to bring it to this version's schema")
+
+
+@store_app.command("flush")
+def store_flush(json_out: JsonOpt = False) -> None:
+    """Commit the bundles waiting in this workstation's outbox to the store's bucket (an
+    agency store; also tried at the start of later commands). Exit 4 if any still waits."""
+    from collector.store import storage
+
+    store = open_store()
+    actor = acting_user(store, required=False)
+    done, left = storage.flush(store, actor.user.name if actor else None)
+    if json_out:
+        emit({"committed": done, "waiting": left})
+    else:
+        for bundle_id in done:
+            echo(f"{bundle_id}: committed to {store.config.bundles.url}")
+        for why in left:
+            warn(why)
+        if not done and not left:
+            echo("nothing waits in the outbox")
+    if left:
+        raise typer.Exit(4)
 
 
 @store_app.command("upgrade")

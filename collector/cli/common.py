@@ -14,6 +14,7 @@ import typer
 from collector.errors import Refused, UsageError
 from collector.evidence.bundle.verify import VerifyReport
 from collector.evidence.text import for_terminal, json_for_terminal, shown
+from collector.store import storage
 from collector.store.pki import ADMIN_PASSPHRASE_ENV
 from collector.store.recovery import reconcile
 from collector.store.store import USER_NAME, Actor, Store, default_store_path
@@ -112,6 +113,9 @@ def open_store() -> Store:
         return _standing(store)
     for message in reconcile(store).messages():
         warn(message)
+    if storage.waiting(store):  # the outbox: bundles sealed here while the bucket was away
+        for message in storage.flush(store, None)[1]:
+            warn(message)
     checkpoint_if_due(store)
     return _standing(store)
 

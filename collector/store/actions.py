@@ -54,6 +54,8 @@ class LedgerAction(StrEnum):
     timestamp_retry = "timestamp.retry"
     # bundles after sealing
     bundle_verify = "bundle.verify"
+    bundle_stored = "bundle.stored"  # every object uploaded, read back by version and locked
+    bundle_outbox = "bundle.outbox"  # the bucket could not take it: it waits in bundles/
     custody_transfer = "custody.transfer"  # a refused transfer (a done one is custody.transferred)
     export = "export"
     audit_report = "audit.report"

@@ -13,9 +13,11 @@ from typing import Literal
 import tomli_w
 from pydantic import Field, ValidationError, field_validator
 
-from collector.errors import UsageError
+from collector.errors import Refused, UsageError
 from collector.evidence.model import BrowserSettings, Model
+from collector.evidence.urls import parse_url
 from collector.store.database import LEDGER_FILE, Location, postgres_url
+from collector.store.objects import bucket_of
 from collector.store.schema import ROLE_NAME
 
 CONFIG_NAME = "collector.toml"
@@ -314,6 +316,39 @@ class LedgerConfig(Model):
         return Location(url=self.url) if self.url else Location(path=root / LEDGER_FILE)
 
 
+class BundlesConfig(Model):
+    """Where sealed bundles live: the store's `bundles/` directory, or an S3 Object Lock bucket."""
+
+    url: str | None = Field(
+        None,
+        description="s3://BUCKET: a bucket made with Object Lock (versioned); credentials from "
+        "the standard AWS environment or profile, never from this file.",
+    )
+    endpoint: str | None = Field(None, description="The S3 endpoint, for storage other than AWS.")
+    lock_years: int = Field(
+        7, ge=1, le=100,
+        description="Governance retention for bundles of a class kept until case disposition "
+        "(classes with a period are locked for that period); extended on a `retain` review.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None:
+            bucket_of(value)
+        return value
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_url(value)
+            except (UsageError, Refused) as exc:
+                raise ValueError(f"--s3-endpoint: {exc}") from exc
+        return value
+
+
 class StoreConfig(Model):
     """Everything in `collector.toml`."""
 
@@ -326,6 +361,7 @@ class StoreConfig(Model):
     clock: ClockConfig = Field(default_factory=ClockConfig)
     keys: KeysConfig = Field(default_factory=KeysConfig)
     ledger: LedgerConfig = Field(default_factory=LedgerConfig)
+    bundles: BundlesConfig = Field(default_factory=BundlesConfig)
 
 
 def load_config(path: Path) -> StoreConfig:

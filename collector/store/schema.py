@@ -21,7 +21,7 @@ from sqlalchemy import (
     Text,
 )
 
-HEAD = "0004"
+HEAD = "0005"
 """The schema revision this version of the tool writes and reads (the newest migration)."""
 
 metadata = MetaData()
@@ -226,6 +226,18 @@ vault = Table(
     Column("updated_at", Text, nullable=False),
 )
 
+bundle_objects = Table(
+    "bundle_objects",
+    metadata,
+    Column("bundle_id", Text, nullable=False),
+    Column("name", Text, nullable=False),  # the file's path inside the bundle
+    Column("version_id", Text, nullable=False),  # the object version it is read by, always
+    Column("sha256", Text, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("stored_at", Text, nullable=False),
+    PrimaryKeyConstraint("bundle_id", "name"),
+)
+
 APPEND_ONLY: dict[str, str] = {
     "events": "ledger events",
     "custody": "custody events",
@@ -239,6 +251,7 @@ APPEND_ONLY: dict[str, str] = {
     "certificates": "user certificates",
     "revocations": "revocations",
     "checkpoints": "checkpoints",
+    "bundle_objects": "stored bundle objects",
 }
 """Tables no code path updates or deletes, and what their rows are called in the refusal."""
 

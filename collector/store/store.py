@@ -40,6 +40,7 @@ from collector.store import migrate, schema, signing
 from collector.store.actions import LedgerAction, denied_action
 from collector.store.config import (
     CONFIG_NAME,
+    BundlesConfig,
     LedgerConfig,
     StoreConfig,
     allowed_host,
@@ -49,6 +50,7 @@ from collector.store.config import (
 from collector.store.database import LEDGER_FILE
 from collector.store.ledger import Ledger, now
 from collector.store.model import BundleRow, Role, User
+from collector.store.objects import Bucket
 from collector.store.pki import ADMIN_PASSPHRASE_ENV, AgencyPki, Issuer
 from collector.store.roles import Action, allowed
 from collector.store.signing import BEGINS, SigningKey
@@ -160,13 +162,16 @@ class Store:
         ntp_server: str | None = None,
         ledger_url: str | None = None,
         ledger_role: str | None = None,
+        bundles_url: str | None = None,
+        s3_endpoint: str | None = None,
     ) -> Store:
         """Create a new store; refuses to touch a directory that already holds one. Every
         argument is checked before `admin_passphrase` (a value, or a function that asks) is.
 
         With `ledger_url` the ledger is made in that (empty) PostgreSQL database, by the role
         libpq's environment names, which then owns its tables; `ledger_role` is the role the
-        workstations will use."""
+        workstations will use. With `bundles_url` (s3://BUCKET, with `--ledger`) sealed bundles
+        are committed to that Object Lock bucket, which is checked first."""
         try:
             root.exists()
         except OSError as exc:  # a name too long, a loop of links
@@ -187,6 +192,17 @@ class Store:
             )
         except ValidationError as exc:
             raise UsageError(f"--ledger-role: {exc.errors()[0]['msg']}") from exc
+        if s3_endpoint and not bundles_url:
+            raise UsageError("--s3-endpoint goes with --bundles")
+        if bundles_url:
+            if not ledger_url:
+                raise UsageError("--bundles needs --ledger: the versions of what the workstations "
+                                 "commit to a shared bucket are recorded in a shared ledger")  # fmt: skip
+            try:
+                config.bundles = BundlesConfig(url=bundles_url, endpoint=s3_endpoint)
+            except ValidationError as exc:
+                raise UsageError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from exc
+            Bucket(bundles_url, s3_endpoint).check()
         config.policy.allow_private_network = allow_private_network
         try:
             config.policy.allowed_hosts = [allowed_host(text) for text in allow_hosts or []]

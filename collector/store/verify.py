@@ -18,7 +18,7 @@ from collector.evidence.bundle.verify import (
 )
 from collector.evidence.custody import ChainReport, EventType, verify_chain
 from collector.store import custody_log as services
-from collector.store import tombstones
+from collector.store import storage, tombstones
 from collector.store.actions import LedgerAction
 from collector.store.config import CONFIG_NAME
 from collector.store.model import BundleRow
@@ -30,7 +30,8 @@ def open_store_if_any(store_path: Path) -> Store | None:
 
 
 def find_bundle(store: Store | None, target: str) -> tuple[Path, BundleRow | None]:
-    """A bundle directory given by path, or by id in the store."""
+    """A bundle directory given by path, or by id in the store (read from the store's bucket
+    by its recorded versions when this workstation has no copy)."""
     path = Path(target)
     if (path / "bagit.txt").is_file():
         row = store.ledger.bundle(path.name) if store is not None else None
@@ -38,7 +39,32 @@ def find_bundle(store: Store | None, target: str) -> tuple[Path, BundleRow | Non
     row = store.ledger.bundle(target) if store is not None else None
     if store is None or row is None:
         raise UsageError(f"{target!r} is neither a bundle directory nor a known bundle id")
+    storage.local_copy(store, row)
     return store.bundle_path(row), row
+
+
+def storage_check(store: Store, bundle_id: str) -> Check | None:
+    """Where a bundle lives, and what the bucket holds under its prefix beyond what was
+    recorded (versions are always read by recorded id: a delete marker or a later version
+    changes nothing, but it is reported)."""
+    if storage.bucket(store) is None:
+        return None
+    stored = storage.objects_of(store, bundle_id)
+    if not stored:
+        return Check(name="storage", ok=True, warning=True,
+                     detail="not yet in the bucket: it waits in this workstation's outbox "
+                     "(`collector store flush`)")  # fmt: skip
+    found = storage.report(store, bundle_id)
+    assert found is not None
+    where = f"{len(stored)} objects in {store.config.bundles.url}, read by their recorded versions"
+    if found.missing:
+        return Check(name="storage", ok=False,
+                     detail=f"{where}; recorded versions gone from the bucket: {', '.join(found.missing)}")  # fmt: skip
+    odd = found.extra_versions + found.delete_markers
+    if odd:
+        return Check(name="storage", ok=True, warning=True,
+                     detail=f"{where}; also under its prefix, not part of it: {', '.join(odd)}")  # fmt: skip
+    return Check(name="storage", ok=True, detail=f"{where}; nothing else under its prefix")
 
 
 def time_trust(store: Store) -> TimeTrust:
@@ -72,6 +98,10 @@ def verify_in_store(store: Store | None, target: str, actor: Actor | None) -> Ve
     report = verify_bundle(
         path, store.key_lookup(), custody, time_trust(store), store.pki.trust()
     )
+    stored = storage_check(store, row.id) if row is not None else None
+    if stored is not None:
+        report.checks.append(stored)
+        report.ok = report.ok and stored.ok
     failed = [f"{c.name}: {c.detail}" for c in report.checks if not c.ok]
     if store.read_only:
         report.checks.append(Check(name="recorded", ok=True, warning=True,

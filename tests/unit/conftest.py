@@ -16,6 +16,8 @@ from unittest import mock
 import pytest
 
 from collector import capture
+from fixtures.postgres import PostgresServer
+from fixtures.seaweed import SeaweedServer
 from tests.fakes import browser as fake
 from tests.helpers import Cli, make_store, sealed_capture
 
@@ -68,3 +70,17 @@ def store(cli: Cli) -> Cli:
 def sealed(store_template: Cli, site: RecordedSite, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One capture of the lazily loaded thread through its short link, shared read-only."""
     return sealed_capture(store_template, tmp_path_factory.mktemp("sealed") / "store", site.http_url)
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for this test process (each test makes its own database)."""
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[SeaweedServer]:
+    """A real S3 server with Object Lock for this test process (each test makes its own bucket)."""
+    with SeaweedServer() as server:
+        yield server

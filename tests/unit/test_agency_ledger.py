@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +15,6 @@ import pytest
 from fixtures.postgres import APP, PostgresServer
 from tests.helpers import Cli, make_store
 from tests.unit.conftest import RecordedSite
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[PostgresServer]:
-    with PostgresServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -23,12 +22,6 @@ from collector.store.ledger import Ledger
 from collector.store.signing import SigningKey
 from fixtures.postgres import APP, PostgresServer
 from tests.helpers import REPO
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[PostgresServer]:
-    with PostgresServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ the tool relies on is tested here, with the workstations' own credential."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,11 +14,6 @@ from fixtures.seaweed import SeaweedServer
 
 KEY = "B-20261205T000000Z-00000000/data/page.html"
 
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[SeaweedServer]:
-    with SeaweedServer() as server:
-        yield server
 
 
 @pytest.fixture

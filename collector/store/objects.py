@@ -1,0 +1,223 @@
+"""Bundles in S3 Object Lock storage (an agency store's `[bundles] url = "s3://BUCKET"`).
+
+A sealed bundle is committed to the bucket in this order: every file is uploaded under the
+bundle's prefix (`BUNDLE-ID/PATH`) with its SHA-256; each is read back by the version the upload
+returned and hashed again; each version is put under governance-mode retention; only then does
+the caller record the versions in the ledger, so a bundle is in the bucket only once committed.
+Reads are always by recorded version id: a DELETE without a version adds only a delete marker
+and a PUT only a new version, so neither changes what a recorded bundle reads as, and both are
+reported. Credentials come from the standard AWS chain (environment, profile), never from the
+store's configuration.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from collector.errors import CollectorError, IntegrityError, UsageError
+
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+CHUNK = 1024 * 1024
+MODE = "GOVERNANCE"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One file of a bundle, as committed: the version it is read by and its digest."""
+
+    name: str
+    version_id: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class VersionReport:
+    """What the bucket holds under a bundle's prefix beyond its recorded versions."""
+
+    extra_versions: list[str]
+    delete_markers: list[str]
+    missing: list[str]
+
+
+def bucket_of(url: str) -> str:
+    """The bucket an `s3://BUCKET` URL names (no key prefix, no credentials)."""
+    match = re.fullmatch(r"s3://([^/?#]+)/?", url)
+    if match is None or not BUCKET_NAME.fullmatch(match.group(1)) or ".." in match.group(1):
+        raise UsageError(f"--bundles {url[:200]!r} must be s3://BUCKET (a valid bucket name, "
+                         "nothing after it)")  # fmt: skip
+    return match.group(1)
+
+
+def _files(bundle_dir: Path) -> Iterator[tuple[str, Path]]:
+    for path in sorted(bundle_dir.rglob("*")):
+        if path.is_symlink() or not (path.is_file() or path.is_dir()):
+            raise IntegrityError(f"{path} is not a regular file: a bundle holds nothing else")
+        if path.is_file():
+            yield path.relative_to(bundle_dir).as_posix(), path
+
+
+def _digest(path: Path) -> tuple[str, int]:
+    sha, size = hashlib.sha256(), 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            sha.update(chunk)
+            size += len(chunk)
+    return sha.hexdigest(), size
+
+
+class Bucket:
+    """One Object Lock bucket, through boto3 with the standard credential chain."""
+
+    def __init__(self, url: str, endpoint: str | None = None) -> None:
+        self.url = url
+        self.name = bucket_of(url)
+        self.endpoint = endpoint
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            self._client = boto3.client(
+                "s3", endpoint_url=self.endpoint,
+                config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3},
+                              connect_timeout=5, read_timeout=60),
+            )  # fmt: skip
+        return self._client
+
+    def _call(self, what: str, operation: str, **kwargs: Any) -> Any:
+        """One S3 call; a failure is one line naming the bucket, never the credentials."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self.client, operation)(**kwargs)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise StorageError(f"the bucket {self.url} refused {what}: {error.get('Code', '?')} "
+                               f"{error.get('Message', '')}".rstrip()) from exc  # fmt: skip
+        except BotoCoreError as exc:
+            raise StorageError(f"cannot reach the bucket {self.url}: {exc}") from exc
+
+    # ------------------------------------------------------------------ checks
+
+    def check(self) -> None:
+        """The bucket exists, is versioned and has Object Lock enabled; else UsageError."""
+        versioning = self._call("reading its versioning", "get_bucket_versioning", Bucket=self.name)
+        if versioning.get("Status") != "Enabled":
+            raise UsageError(f"the bucket {self.url} is not versioned: bundles need a bucket made "
+                             "with Object Lock (which turns versioning on)")  # fmt: skip
+        lock = self._call("reading its Object Lock configuration",
+                          "get_object_lock_configuration", Bucket=self.name)  # fmt: skip
+        if lock.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") != "Enabled":
+            raise UsageError(f"the bucket {self.url} has no Object Lock: make the bucket with "
+                             "Object Lock enabled")  # fmt: skip
+
+    # ------------------------------------------------------------------ committing
+
+    def put_bundle(self, bundle_dir: Path, bundle_id: str, retain_until: datetime) -> list[StoredObject]:
+        """Upload, read back by version, and lock every file of a sealed bundle."""
+        stored: list[StoredObject] = []
+        for name, path in _files(bundle_dir):
+            sha256, size = _digest(path)
+            with path.open("rb") as body:
+                done = self._call(f"storing {bundle_id}/{name}", "put_object", Bucket=self.name,
+                                  Key=f"{bundle_id}/{name}", Body=body,
+                                  ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode())  # fmt: skip
+            version = done.get("VersionId")
+            if not version or version == "null":
+                raise StorageError(f"the bucket {self.url} returned no version for {bundle_id}/{name}: "
+                                   "it is not versioned")  # fmt: skip
+            stored.append(StoredObject(name, version, sha256, size))
+        for item in stored:
+            found = self.digest_of(bundle_id, item)
+            if found != item.sha256:
+                raise IntegrityError(f"{bundle_id}/{item.name} version {item.version_id} reads back as "
+                                     f"sha256 {found}, not {item.sha256}: nothing was committed")  # fmt: skip
+        for item in stored:
+            self._call(f"locking {bundle_id}/{item.name}", "put_object_retention", Bucket=self.name,
+                       Key=f"{bundle_id}/{item.name}", VersionId=item.version_id,
+                       Retention={"Mode": MODE, "RetainUntilDate": retain_until})  # fmt: skip
+        return stored
+
+    def digest_of(self, bundle_id: str, item: StoredObject) -> str:
+        """The SHA-256 of an object version as the bucket serves it now."""
+        sha = hashlib.sha256()
+        for chunk in self._stream(bundle_id, item):
+            sha.update(chunk)
+        return sha.hexdigest()
+
+    def _stream(self, bundle_id: str, item: StoredObject) -> Iterator[bytes]:
+        got = self._call(f"reading {bundle_id}/{item.name}", "get_object", Bucket=self.name,
+                         Key=f"{bundle_id}/{item.name}", VersionId=item.version_id)  # fmt: skip
+        body = got["Body"]
+        try:
+            while chunk := body.read(CHUNK):
+                yield chunk
+        finally:
+            body.close()
+
+    # ------------------------------------------------------------------ reading
+
+    def fetch(self, bundle_id: str, objects: list[StoredObject], target: Path) -> None:
+        """Write the recorded versions under `target` (a new directory), each checked against its
+        recorded digest while it is written; a mismatch stops and says which."""
+        target.mkdir(parents=True)
+        for item in objects:
+            parts = item.name.split("/")
+            if any(p in ("", ".", "..") for p in parts):
+                raise IntegrityError(f"{bundle_id}: recorded object name {item.name!r} is not a path")
+            path = target.joinpath(*parts)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sha = hashlib.sha256()
+            with path.open("xb") as out:
+                for chunk in self._stream(bundle_id, item):
+                    sha.update(chunk)
+                    out.write(chunk)
+            if sha.hexdigest() != item.sha256:
+                raise IntegrityError(f"{bundle_id}/{item.name} version {item.version_id} reads as "
+                                     f"sha256 {sha.hexdigest()}, not the recorded {item.sha256}")  # fmt: skip
+
+    def versions(self, bundle_id: str, objects: list[StoredObject]) -> VersionReport:
+        """Delete markers and versions under the bundle's prefix that the ledger did not record,
+        and recorded versions the bucket no longer lists."""
+        recorded = {(f"{bundle_id}/{o.name}", o.version_id) for o in objects}
+        seen: set[tuple[str, str]] = set()
+        extra: list[str] = []
+        markers: list[str] = []
+        paginator = self.client.get_paginator("list_object_versions")
+        try:
+            pages = list(paginator.paginate(Bucket=self.name, Prefix=f"{bundle_id}/"))
+        except Exception as exc:  # botocore errors, as one line
+            raise StorageError(f"cannot list the versions of {bundle_id} in {self.url}: {exc}") from exc
+        for page in pages:
+            for version in page.get("Versions", []):
+                key = (version["Key"], version["VersionId"])
+                seen.add(key)
+                if key not in recorded:
+                    extra.append(f"{version['Key']} version {version['VersionId']}")
+            for marker in page.get("DeleteMarkers", []):
+                markers.append(f"{marker['Key']} (delete marker {marker['VersionId']})")
+        missing = sorted(f"{k} version {v}" for k, v in recorded - seen)
+        return VersionReport(sorted(extra), sorted(markers), missing)
+
+    # ------------------------------------------------------------------ holds
+
+    def set_hold(self, bundle_id: str, objects: list[StoredObject], on: bool) -> None:
+        for item in objects:
+            self._call(f"{'placing' if on else 'lifting'} a legal hold on {bundle_id}/{item.name}",
+                       "put_object_legal_hold", Bucket=self.name, Key=f"{bundle_id}/{item.name}",
+                       VersionId=item.version_id, LegalHold={"Status": "ON" if on else "OFF"})  # fmt: skip
+
+
+class StorageError(CollectorError):
+    """The bucket could not be reached or refused a request (exit 4)."""

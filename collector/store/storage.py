@@ -1,0 +1,136 @@
+"""An agency store's bundles in its Object Lock bucket: committing a sealed bundle, the outbox
+that holds it while the bucket cannot take it, and the verified local copy a workstation reads.
+
+A workstation seals into its own `bundles/` as before. Committing uploads, reads back and locks
+every file (`objects.Bucket.put_bundle`), then records each object's version id and SHA-256 and a
+`bundle.stored` event in one ledger transaction. If the bucket cannot take it, a `bundle.outbox`
+event says so and the bundle waits in `bundles/` until `collector store flush` (also run at the
+start of later commands) commits it. Another workstation reads a committed bundle by its recorded
+versions into its own `bundles/`, each file checked against its recorded digest.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from collector.errors import CollectorError, IntegrityError
+from collector.store import schema
+from collector.store.actions import LedgerAction
+from collector.store.ledger import iso, now
+from collector.store.model import BundleRow
+from collector.store.objects import Bucket, StorageError, StoredObject, VersionReport
+from collector.store.store import Store
+
+
+def bucket(store: Store) -> Bucket | None:
+    """The store's bucket, or None for a store that keeps bundles in its directory."""
+    config = store.config.bundles
+    return Bucket(config.url, config.endpoint) if config.url else None
+
+
+def objects_of(store: Store, bundle_id: str) -> list[StoredObject]:
+    o = schema.bundle_objects
+    rows = store.ledger.rows(select(o).where(o.c.bundle_id == bundle_id).order_by(o.c.name))
+    return [StoredObject(r["name"], r["version_id"], r["sha256"], int(r["size"])) for r in rows]
+
+
+def retain_until(store: Store, row: BundleRow, retention_class: str | None) -> datetime:
+    """When the bucket may let a bundle's objects go: its class's period from sealing, or
+    `[bundles] lock_years` for a class kept until the case is disposed of (extended on review)."""
+    cls = store.config.policy.retention_classes.get(retention_class or "")
+    years = cls.max_years if cls is not None and cls.max_years else store.config.bundles.lock_years
+    start = row.created_at.astimezone(UTC)
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:  # 29 February
+        return start.replace(year=start.year + years, day=28)
+
+
+def commit(store: Store, bundle_id: str, retention_class: str | None, actor: str | None) -> str | None:
+    """Commit a sealed bundle to the bucket; None when done (or nothing to do), else the warning
+    that it waits in the outbox."""
+    target = bucket(store)
+    row = store.ledger.bundle(bundle_id)
+    if target is None or row is None or objects_of(store, bundle_id):
+        return None
+    until = retain_until(store, row, retention_class)
+    try:
+        stored = target.put_bundle(store.bundle_path(row), bundle_id, until)
+    except (StorageError, IntegrityError) as exc:
+        store.ledger.record(LedgerAction.bundle_outbox, "failed", actor=actor, subject=bundle_id,
+                            details={"bucket": target.url, "error": str(exc)})  # fmt: skip
+        return (f"{bundle_id} is sealed but waits in this workstation's outbox: {exc}; "
+                "`collector store flush` commits it when the bucket answers")  # fmt: skip
+    at = iso(now())
+    with store.ledger.transaction() as db:
+        for item in stored:
+            db.execute(insert(schema.bundle_objects).values(
+                bundle_id=bundle_id, name=item.name, version_id=item.version_id,
+                sha256=item.sha256, size=item.size, stored_at=at))  # fmt: skip
+        store.ledger.record_in(db, LedgerAction.bundle_stored, actor=actor, subject=bundle_id,
+                               details={"bucket": target.url, "objects": len(stored),
+                                        "bytes": sum(i.size for i in stored),
+                                        "retain_until": iso(until), "mode": "GOVERNANCE"})  # fmt: skip
+    return None
+
+
+def waiting(store: Store) -> list[str]:
+    """Bundles sealed here and not yet committed to the bucket."""
+    if bucket(store) is None:
+        return []
+    committed = {r["bundle_id"] for r in store.ledger.rows(select(schema.bundle_objects.c.bundle_id))}
+    return [row.id for row in store.ledger.bundles()
+            if row.id not in committed and (store.bundle_path(row) / "bagit.txt").is_file()]  # fmt: skip
+
+
+def flush(store: Store, actor: str | None) -> tuple[list[str], list[str]]:
+    """Commit every bundle waiting here: (committed, still waiting with why)."""
+    done: list[str] = []
+    left: list[str] = []
+    for bundle_id in waiting(store):
+        warning = commit(store, bundle_id, _retention_class(store, bundle_id), actor)
+        (left if warning else done).append(warning or bundle_id)
+    return done, left
+
+
+def _retention_class(store: Store, bundle_id: str) -> str | None:
+    row = store.ledger.bundle(bundle_id)
+    auth = store.ledger.authorization(row.authorization_id) if row else None
+    return auth.retention_class if auth else None
+
+
+def local_copy(store: Store, row: BundleRow) -> None:
+    """Make sure `bundles/ID` holds the bundle: read a committed bundle from the bucket by its
+    recorded versions when this workstation does not have it (never over a copy it has)."""
+    path = store.bundle_path(row)
+    if (path / "bagit.txt").is_file():
+        return
+    target = bucket(store)
+    stored = objects_of(store, row.id)
+    if target is None or not stored:
+        return
+    temporary = Path(tempfile.mkdtemp(prefix=f".fetch-{row.id}-", dir=store.work_dir))
+    try:
+        target.fetch(row.id, stored, temporary / "bundle")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (temporary / "bundle").rename(path)
+    except FileExistsError:  # another process brought it first
+        pass
+    except OSError as exc:
+        raise CollectorError(f"cannot write the local copy of {row.id}: {exc}") from exc
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
+def report(store: Store, bundle_id: str) -> VersionReport | None:
+    """Versions and delete markers under a committed bundle's prefix the ledger did not record."""
+    target = bucket(store)
+    stored = objects_of(store, bundle_id)
+    if target is None or not stored:
+        return None
+    return target.versions(bundle_id, stored)

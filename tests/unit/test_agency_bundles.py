@@ -1,0 +1,113 @@
+"""An agency store's bundles in a real S3 Object Lock bucket (SeaweedFS) with a real PostgreSQL
+ledger: committed by version and locked, read by recorded version from another workstation, the
+bucket refusing the workstations' own credential, and an outbox while the bucket is away."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from fixtures.postgres import PostgresServer
+from fixtures.seaweed import SeaweedServer
+from tests.helpers import Cli, make_store
+from tests.unit.conftest import RecordedSite
+
+
+@pytest.fixture
+def agency(pg: PostgresServer, s3: SeaweedServer, tmp_path: Path) -> tuple[Cli, str]:
+    bucket = s3.bucket()
+    owner = make_store(tmp_path / "made", env={**pg.env("owner"), **s3.env("app")},
+                       extra=["--ledger", pg.fresh_database(), "--bundles", f"s3://{bucket}",
+                              "--s3-endpoint", s3.endpoint])  # fmt: skip
+    return Cli(owner.store, env={**pg.env("app"), **s3.env("app")}), bucket
+
+
+def _capture(cli: Cli, site: RecordedSite) -> dict[str, Any]:
+    auth_id = cli.approved([site.http_url("/*")])
+    return dict(cli.json("capture", site.http_url("/s/abc123"), "--auth", auth_id, as_user="alice"))
+
+
+def _checks(cli: Cli, bundle_id: str) -> tuple[int, dict[str, dict[str, Any]]]:
+    import json
+
+    done = cli.run("verify", bundle_id, "--json", as_user="erin")
+    return done.returncode, {c["name"]: c for c in json.loads(done.stdout)["checks"]}
+
+
+def _workstation(cli: Cli, where: Path) -> Cli:
+    other = Cli(where, env=cli.env)
+    where.mkdir()
+    shutil.copy(cli.store / "collector.toml", where / "collector.toml")
+    return other
+
+
+def test_a_sealed_bundle_is_committed_by_version_and_locked(agency: tuple[Cli, str], s3: SeaweedServer,
+                                                           site: RecordedSite) -> None:  # fmt: skip
+    cli, bucket = agency
+    result = _capture(cli, site)
+    bundle_id = result["bundle_id"]
+    assert not any("outbox" in w for w in result["warnings"]), result["warnings"]
+    stored = [e for e in cli.events() if e["action"] == "bundle.stored"]
+    assert len(stored) == 1 and stored[0]["subject"] == bundle_id and stored[0]["details"]["mode"] == "GOVERNANCE"
+    files = sorted(p.relative_to(Path(result["path"])).as_posix() for p in Path(result["path"]).rglob("*") if p.is_file())
+    purge = s3.client("purge")
+    listed = purge.list_object_versions(Bucket=bucket, Prefix=f"{bundle_id}/")["Versions"]
+    assert sorted(v["Key"].split("/", 1)[1] for v in listed) == files
+    for version in listed:
+        retention = purge.get_object_retention(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])
+        assert retention["Retention"]["Mode"] == "GOVERNANCE"
+        assert retention["Retention"]["RetainUntilDate"] > datetime.now(UTC) + timedelta(days=365)
+    code, checks = _checks(cli, bundle_id)
+    assert code == 0 and checks["storage"]["ok"] and "nothing else under its prefix" in checks["storage"]["detail"]
+
+
+def test_the_workstation_credential_cannot_destroy_a_sealed_bundle(agency: tuple[Cli, str], s3: SeaweedServer,
+                                                                   site: RecordedSite, tmp_path: Path) -> None:  # fmt: skip
+    """Deletes and overwrites with the credential every workstation holds: recorded versions
+    survive, another workstation reads them, and `verify` names what was added."""
+    cli, bucket = agency
+    bundle_id = _capture(cli, site)["bundle_id"]
+    app = s3.client("app")
+    key = f"{bundle_id}/data/page.html"
+    version = next(v["VersionId"] for v in app.list_object_versions(Bucket=bucket, Prefix=key)["Versions"])
+    for bypass in (False, True):
+        with pytest.raises(ClientError):
+            app.delete_object(Bucket=bucket, Key=key, VersionId=version, BypassGovernanceRetention=bypass)
+    app.delete_object(Bucket=bucket, Key=f"{bundle_id}/bagit.txt")  # a delete marker only
+    app.put_object(Bucket=bucket, Key=key, Body=b"<html>forged</html>")  # a new version only
+    other = _workstation(cli, tmp_path / "second")
+    code, checks = _checks(other, bundle_id)
+    assert code == 0, checks
+    assert checks["payload sha256"]["ok"]
+    storage = checks["storage"]
+    assert storage["ok"] and storage["warning"]
+    assert "delete marker" in storage["detail"] and f"{key} version" in storage["detail"]
+    assert b"forged" not in (other.store / "bundles" / bundle_id / "data" / "page.html").read_bytes()
+
+
+def test_a_bundle_waits_in_the_outbox_while_the_bucket_is_away(agency: tuple[Cli, str], s3: SeaweedServer,
+                                                               site: RecordedSite) -> None:  # fmt: skip
+    cli, _bucket = agency
+    config = cli.store / "collector.toml"
+    text = config.read_text()
+    config.write_text(text.replace(s3.endpoint, "http://127.0.0.1:9"))
+    try:
+        result = _capture(cli, site)
+        bundle_id = result["bundle_id"]
+        assert any("waits in this workstation's outbox" in w for w in result["warnings"])
+        outbox = [e for e in cli.events() if e["action"] == "bundle.outbox"]
+        assert outbox and all(e["outcome"] == "failed" and e["subject"] == bundle_id for e in outbox)
+        stuck = cli.run("store", "flush", "--json")
+        assert stuck.returncode == 4
+    finally:
+        config.write_text(text)
+    flushed = cli.json("store", "flush")  # (opening the store has already flushed it)
+    assert flushed["waiting"] == [] and flushed["committed"] in ([], [bundle_id])
+    assert [e["subject"] for e in cli.events() if e["action"] == "bundle.stored"] == [bundle_id]
+    code, checks = _checks(cli, bundle_id)
+    assert code == 0 and "nothing else under its prefix" in checks["storage"]["detail"]
