@@ -15,6 +15,7 @@ from collector.cli.common import (
     emit,
     open_for_reading,
     open_store,
+    output_directory,
     output_file,
     print_report,
     require_actor,
@@ -133,6 +134,49 @@ def verify(
         emit(report.model_dump(mode="json"))
     else:
         print_report(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def fetch(
+    bundle_id: str,
+    out: Annotated[Path, typer.Option(help="A new directory for the copy.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a verified copy of a bundle to a new directory (from the agency bucket by its
+    recorded versions), to check with `sha256sum -c` and `bagit.py` without this tool. A copy
+    that does not verify is removed. Exit 1 then."""
+    import shutil
+
+    from collector.evidence.bundle.verify import verify_bundle
+    from collector.store import storage
+    from collector.store import verify as verification
+    from collector.store.actions import LedgerAction
+    from collector.store.roles import Action
+
+    output_directory(out.parent if str(out.parent) else Path("."))
+    store = open_store()
+    actor = acting_user(store) if state.acting else None
+    if actor is not None:
+        store.require(actor, Action.read)
+    row = store.ledger.bundle(bundle_id)
+    if row is None:
+        raise UsageError(f"unknown bundle {bundle_id!r}")
+    files = storage.fetch_copy(store, row, out)
+    report = verify_bundle(out, store.key_lookup(), verification.custody_input(store, row.id),
+                                        verification.time_trust(store), store.pki.trust())  # fmt: skip
+    if not report.ok:
+        shutil.rmtree(out, ignore_errors=True)
+    if not store.read_only:
+        store.ledger.record(LedgerAction.bundle_fetched, "ok" if report.ok else "failed",
+                            actor=actor.user.name if actor else None, subject=row.id,
+                            details={"out": str(out.resolve()), "files": files})  # fmt: skip
+    if json_out:
+        emit({"bundle_id": row.id, "out": str(out), "files": files, "verified": report.ok,
+              "report": report.model_dump(mode="json")})  # fmt: skip
+    else:
+        print_report(report)
+        echo(f"wrote {out}: {files} files" if report.ok else f"{out} removed: the copy did not verify")
     raise typer.Exit(0 if report.ok else 1)
 
 

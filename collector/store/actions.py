@@ -56,6 +56,7 @@ class LedgerAction(StrEnum):
     bundle_verify = "bundle.verify"
     bundle_stored = "bundle.stored"  # every object uploaded, read back by version and locked
     bundle_outbox = "bundle.outbox"  # the bucket could not take it: it waits in bundles/
+    bundle_fetched = "bundle.fetched"  # a verified copy written outside the store
     custody_transfer = "custody.transfer"  # a refused transfer (a done one is custody.transferred)
     export = "export"
     audit_report = "audit.report"

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from collector.errors import CollectorError, IntegrityError
+from collector.errors import CollectorError, IntegrityError, UsageError
+from collector.evidence.custody import EventType
 from collector.store import schema
 from collector.store.actions import LedgerAction
 from collector.store.ledger import iso, now
@@ -66,6 +67,8 @@ def commit(store: Store, bundle_id: str, retention_class: str | None, actor: str
                             details={"bucket": target.url, "error": str(exc)})  # fmt: skip
         return (f"{bundle_id} is sealed but waits in this workstation's outbox: {exc}; "
                 "`collector store flush` commits it when the bucket answers")  # fmt: skip
+    if held(store, bundle_id):  # held while it waited in the outbox
+        target.set_hold(bundle_id, stored, True)
     at = iso(now())
     with store.ledger.transaction() as db:
         for item in stored:
@@ -77,6 +80,21 @@ def commit(store: Store, bundle_id: str, retention_class: str | None, actor: str
                                         "bytes": sum(i.size for i in stored),
                                         "retain_until": iso(until), "mode": "GOVERNANCE"})  # fmt: skip
     return None
+
+
+def legal_hold(store: Store, bundle_id: str, on: bool) -> None:
+    """Place or lift the S3 legal hold on every recorded version of a committed bundle (nothing
+    for a bundle not in a bucket; one still in the outbox gets it when it is committed)."""
+    target = bucket(store)
+    stored = objects_of(store, bundle_id)
+    if target is not None and stored:
+        target.set_hold(bundle_id, stored, on)
+
+
+def held(store: Store, bundle_id: str) -> bool:
+    """The bundle's custody log ends in a legal hold not yet released."""
+    last = [e.type for e in store.ledger.custody(bundle_id) if e.type in (EventType.held, EventType.released)]
+    return bool(last) and last[-1] is EventType.held
 
 
 def waiting(store: Store) -> list[str]:
@@ -134,3 +152,25 @@ def report(store: Store, bundle_id: str) -> VersionReport | None:
     if target is None or not stored:
         return None
     return target.versions(bundle_id, stored)
+
+
+def fetch_copy(store: Store, row: BundleRow, out: Path) -> int:
+    """Write a copy of a bundle to `out` (a new directory): from the bucket by recorded
+    versions, each file checked against its recorded digest, else from this workstation's
+    `bundles/`. Returns the number of files; the caller verifies the copy."""
+    target = bucket(store)
+    stored = objects_of(store, row.id)
+    if out.exists():
+        raise UsageError(f"--out {out} exists: a copy is written into a new directory")
+    try:
+        if target is not None and stored:
+            target.fetch(row.id, stored, out)
+            return len(stored)
+        source = store.bundle_path(row)
+        if not (source / "bagit.txt").is_file():
+            raise UsageError(f"{row.id}: this workstation has no copy and the store has no bucket copy")
+        shutil.copytree(source, out, symlinks=True)
+        return sum(1 for p in out.rglob("*") if p.is_file())
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)  # nothing half-written is left to look like a bundle
+        raise

@@ -5,6 +5,7 @@ bucket refusing the workstations' own credential, and an outbox while the bucket
 from __future__ import annotations
 
 import shutil
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from fixtures.postgres import PostgresServer
 from fixtures.seaweed import SeaweedServer
-from tests.helpers import Cli, make_store
+from tests.helpers import REPO, Cli, make_store
 from tests.unit.conftest import RecordedSite
 
 
@@ -111,3 +112,38 @@ def test_a_bundle_waits_in_the_outbox_while_the_bucket_is_away(agency: tuple[Cli
     assert [e["subject"] for e in cli.events() if e["action"] == "bundle.stored"] == [bundle_id]
     code, checks = _checks(cli, bundle_id)
     assert code == 0 and "nothing else under its prefix" in checks["storage"]["detail"]
+
+
+def test_a_hold_is_an_s3_legal_hold_and_fetch_gives_a_copy_checkable_without_us(
+    agency: tuple[Cli, str], s3: SeaweedServer, site: RecordedSite, tmp_path: Path
+) -> None:
+    cli, bucket = agency
+    bundle_id = _capture(cli, site)["bundle_id"]
+    purge = s3.client("purge")
+    versions = purge.list_object_versions(Bucket=bucket, Prefix=f"{bundle_id}/")["Versions"]
+
+    def holds() -> set[str]:
+        return {purge.get_object_legal_hold(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])
+                ["LegalHold"]["Status"] for v in versions}  # fmt: skip
+
+    cli.ok("hold", bundle_id, "--reason", "litigation hold for the trial", as_user="erin")
+    assert holds() == {"ON"}
+    with pytest.raises(ClientError):
+        purge.delete_object(Bucket=bucket, Key=versions[0]["Key"], VersionId=versions[0]["VersionId"],
+                            BypassGovernanceRetention=True)  # fmt: skip
+    cli.ok("release", bundle_id, "--reason", "the trial ended and the appeal window closed", as_user="erin")
+    assert holds() == {"OFF"}
+
+    other = _workstation(cli, tmp_path / "second")
+    out = tmp_path / "copy"
+    done = other.json("fetch", bundle_id, "--out", str(out), as_user="erin")
+    assert done["verified"] and done["files"] == len(versions)
+    for manifest, tool in (("manifest-sha256.txt", "sha256sum"), ("tagmanifest-sha256.txt", "sha256sum")):
+        checked = subprocess.run([tool, "-c", manifest], cwd=out, capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stdout
+    bagit = subprocess.run([str(REPO / ".venv-tools" / "bin" / "bagit.py"), "--validate", str(out)],
+                           capture_output=True, text=True)  # fmt: skip
+    assert bagit.returncode == 0 and "is valid" in bagit.stderr
+    again = other.run("fetch", bundle_id, "--out", str(out), as_user="erin")
+    assert again.returncode == 2 and "exists" in again.stderr
+    assert [e["subject"] for e in cli.events() if e["action"] == "bundle.fetched"] == [bundle_id]

@@ -16,6 +16,7 @@ from collector.policy.retention.rules import (
     validate_justification,
 )
 from collector.policy.retention.state import add_years, known_bundle, state_of
+from collector.store import storage
 from collector.store.actions import LedgerAction
 from collector.store.config import RetentionClass
 from collector.store.ledger import now
@@ -92,6 +93,7 @@ def hold(store: Store, actor: Actor, bundle_id: str, reason: str) -> CustodyEven
         if current.hold is not None:
             raise UsageError(f"{bundle_id} is already on legal hold since "
                              f"{current.hold.at:%Y-%m-%d} ({current.hold.reason})")  # fmt: skip
+        storage.legal_hold(store, bundle_id, True)  # the bucket first: no record of a hold it lacks
         event = store.ledger.append_custody_in(
             db, bundle_id, event_builder(store, actor, bundle_id, EventType.held,
                                     {"kind": KIND, "reason": text,
@@ -118,6 +120,7 @@ def release(store: Store, actor: Actor, bundle_id: str, reason: str) -> CustodyE
         )  # fmt: skip
         store.ledger.record_in(db, LedgerAction.retention_release, actor=actor.user.name, subject=bundle_id,
                                details={"seq": event.seq, "reason": text})  # fmt: skip
+        storage.legal_hold(store, bundle_id, False)  # fails: the release is not recorded either
     return event
 
 
