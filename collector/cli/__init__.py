@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import logging
 import os
 import signal
 import sys
@@ -97,8 +98,19 @@ def run(argv: Sequence[str] | None = None) -> int:
     return code if isinstance(code, int) else 0
 
 
+def _unraisable(hook_args: Any) -> None:
+    """Errors Python can only report as `Exception ignored in …` (a coroutine or transport
+    collected while an interrupt unwinds the browser session) are not this command's outcome,
+    which its exit code and one line already say: shown only with COLLECTOR_DEBUG."""
+    if os.environ.get("COLLECTOR_DEBUG"):
+        sys.__unraisablehook__(hook_args)
+
+
 def main() -> None:
     """Entry point: map typed errors to one-line messages and exit codes, never a traceback."""
+    sys.unraisablehook = _unraisable
+    if not os.environ.get("COLLECTOR_DEBUG"):  # likewise asyncio's "never retrieved" reports
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     # Our own handler for both: asyncio.run then leaves SIGINT alone, so Ctrl-C cannot be
     # swallowed as a task cancellation inside the browser session; a kill cleans up likewise.
     signal.signal(signal.SIGTERM, _interrupt)

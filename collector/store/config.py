@@ -325,6 +325,12 @@ class BundlesConfig(Model):
         "the standard AWS environment or profile, never from this file.",
     )
     endpoint: str | None = Field(None, description="The S3 endpoint, for storage other than AWS.")
+    purge_profile: str | None = Field(
+        None,
+        description="The AWS profile (in the shared credentials file) of the privileged credential "
+        "that may bypass governance retention: only the workstation where an approved two-person "
+        "purge is carried out holds it; ordinary workstations never do.",
+    )
     lock_years: int = Field(
         7, ge=1, le=100,
         description="Governance retention for bundles of a class kept until case disposition "

@@ -210,6 +210,22 @@ class Bucket:
         missing = sorted(f"{k} version {v}" for k, v in recorded - seen)
         return VersionReport(sorted(extra), sorted(markers), missing)
 
+    # ------------------------------------------------------------------ purging
+
+    def destroy(self, bundle_id: str, objects: list[StoredObject], client: Any) -> list[str]:
+        """Delete every recorded version with a governance bypass, using `client` (the purge
+        credential); returns what could not be deleted, each as one line."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        left: list[str] = []
+        for item in objects:
+            try:
+                client.delete_object(Bucket=self.name, Key=f"{bundle_id}/{item.name}",
+                                     VersionId=item.version_id, BypassGovernanceRetention=True)  # fmt: skip
+            except (ClientError, BotoCoreError) as exc:
+                left.append(f"{bundle_id}/{item.name} version {item.version_id}: {exc}")
+        return left
+
     # ------------------------------------------------------------------ holds
 
     def set_hold(self, bundle_id: str, objects: list[StoredObject], on: bool) -> None:
@@ -217,6 +233,24 @@ class Bucket:
             self._call(f"{'placing' if on else 'lifting'} a legal hold on {bundle_id}/{item.name}",
                        "put_object_legal_hold", Bucket=self.name, Key=f"{bundle_id}/{item.name}",
                        VersionId=item.version_id, LegalHold={"Status": "ON" if on else "OFF"})  # fmt: skip
+
+
+def purge_client(profile: str, endpoint: str | None) -> Any:
+    """A client with the privileged purge credential (an AWS profile), or StorageError saying
+    this workstation does not hold it."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        session = boto3.Session(profile_name=profile)
+        if session.get_credentials() is None:
+            raise StorageError(f"the purge credential (AWS profile {profile!r}) has no keys here")
+    except BotoCoreError as exc:
+        raise StorageError(f"the purge credential (AWS profile {profile!r}) is not on this "
+                           f"workstation: {exc}") from exc  # fmt: skip
+    return session.client("s3", endpoint_url=endpoint,
+                          config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}))  # fmt: skip
 
 
 class StorageError(CollectorError):

@@ -15,12 +15,13 @@ import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert, select
 
-from collector.errors import CollectorError, IntegrityError, UsageError
+from collector.errors import CollectorError, IntegrityError, Refused, UsageError
 from collector.evidence.custody import EventType
-from collector.store import schema
+from collector.store import objects, schema
 from collector.store.actions import LedgerAction
 from collector.store.ledger import iso, now
 from collector.store.model import BundleRow
@@ -174,3 +175,33 @@ def fetch_copy(store: Store, row: BundleRow, out: Path) -> int:
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)  # nothing half-written is left to look like a bundle
         raise
+
+
+def purge_client(store: Store, bundle_id: str) -> Any:
+    """For purging a committed bundle: the client holding the privileged credential, or a
+    refusal saying why it cannot be purged here. None when the bundle is not in a bucket."""
+    target = bucket(store)
+    if target is None or not objects_of(store, bundle_id):
+        return None
+    profile = store.config.bundles.purge_profile
+    if not profile:
+        raise Refused(f"{bundle_id} is in {target.url}: a purge needs the privileged credential, "
+                      "and the store names none ([bundles] purge_profile)")  # fmt: skip
+    try:
+        return objects.purge_client(profile, target.endpoint)
+    except StorageError as exc:
+        raise Refused(f"{bundle_id} cannot be purged on this workstation: {exc}") from exc
+
+
+def destroy(store: Store, bundle_id: str, client: Any) -> list[str]:
+    """Delete a purged bundle's recorded versions from the bucket (after the purge is recorded);
+    warnings for what is left."""
+    target = bucket(store)
+    stored = objects_of(store, bundle_id)
+    if target is None or not stored:
+        return []
+    left = target.destroy(bundle_id, stored, client)
+    if not left:
+        return []
+    return [f"recorded as purged, but {len(left)} object version(s) are still in {target.url}: "
+            + "; ".join(left[:3])]

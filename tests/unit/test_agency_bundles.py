@@ -147,3 +147,31 @@ def test_a_hold_is_an_s3_legal_hold_and_fetch_gives_a_copy_checkable_without_us(
     again = other.run("fetch", bundle_id, "--out", str(out), as_user="erin")
     assert again.returncode == 2 and "exists" in again.stderr
     assert [e["subject"] for e in cli.events() if e["action"] == "bundle.fetched"] == [bundle_id]
+
+
+def test_a_purge_needs_the_privileged_credential_and_empties_the_bucket(
+    agency: tuple[Cli, str], s3: SeaweedServer, site: RecordedSite, tmp_path: Path
+) -> None:
+    cli, bucket = agency
+    bundle_id = _capture(cli, site)["bundle_id"]
+    request = cli.json("purge", "request", bundle_id, "--reason", "Court order 2026-CV-114 to expunge the record",
+                       as_user="erin")  # fmt: skip
+    refused = cli.run("purge", "approve", request["id"], as_user="carol")
+    assert refused.returncode == 3 and "names none ([bundles] purge_profile)" in refused.stderr
+    config = cli.store / "collector.toml"
+    config.write_text(config.read_text().replace("[bundles]\n", '[bundles]\npurge_profile = "collector-purge"\n'))
+    elsewhere = cli.run("purge", "approve", request["id"], as_user="carol")  # no such profile here
+    assert elsewhere.returncode == 3 and "cannot be purged on this workstation" in elsewhere.stderr
+    assert [e["outcome"] for e in cli.events() if e["action"] == "denied.purge.approve"] == ["refused", "refused"]
+    assert s3.client("purge").list_object_versions(Bucket=bucket, Prefix=f"{bundle_id}/").get("Versions")
+
+    key, secret = s3.keys["purge"]
+    credentials = tmp_path / "aws-credentials"
+    credentials.write_text(f"[collector-purge]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n")
+    purger = Cli(cli.store, env={**cli.env, "AWS_SHARED_CREDENTIALS_FILE": str(credentials)})
+    done = purger.json("purge", "approve", request["id"], as_user="carol")
+    assert done["tombstone"]["files"] > 5 and not done.get("warnings")
+    left = s3.client("purge").list_object_versions(Bucket=bucket, Prefix=f"{bundle_id}/")
+    assert not left.get("Versions")
+    verify = cli.run("verify", bundle_id)
+    assert verify.returncode == 5 and "PURGED under policy" in verify.stderr

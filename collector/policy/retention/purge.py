@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, insert
 
-from collector.errors import CollectorError, UsageError
+from collector.errors import CollectorError, Refused, UsageError
 from collector.evidence.custody import CustodyEvent, EventType
 from collector.policy.retention.model import (
     KIND,
@@ -33,7 +33,7 @@ from collector.policy.retention.state import (
     state_of,
     tombstone_of,
 )
-from collector.store import schema
+from collector.store import schema, storage
 from collector.store.actions import LedgerAction
 from collector.store.model import BundleRow
 from collector.store.store import Actor, Store
@@ -123,6 +123,7 @@ def approve_purge(store: Store, actor: Actor, ref: str) -> PurgeOutcome:
     row = known_bundle(store, bundle_id)
     bag = store.bundle_path(row)
     staging = store.work_dir / f"{bundle_id}.purging"
+    bucket_client: Any = None
     denied: str | None = None
     staged: Path | None = None
     outcome: PurgeOutcome | None = None
@@ -148,7 +149,13 @@ def approve_purge(store: Store, actor: Actor, ref: str) -> PurgeOutcome:
                 if people < needed:
                     outcome = _record_approval(store, db, actor, request, people, needed)
                 else:
-                    files, size = _measure(bag)
+                    try:  # a bundle in the bucket: the privileged credential must be here
+                        bucket_client = storage.purge_client(store, bundle_id)
+                    except Refused as exc:
+                        denied = str(exc)
+                if people >= needed and denied is None:
+                    stored = storage.objects_of(store, bundle_id)
+                    files, size = (len(stored), sum(o.size for o in stored)) if stored else _measure(bag)
                     staged = _stage(bag, staging)
                     outcome = _carry_out(store, db, actor, request, row, approvers, files, size)
     except BaseException:
@@ -158,6 +165,8 @@ def approve_purge(store: Store, actor: Actor, ref: str) -> PurgeOutcome:
     if denied is not None:
         raise deny(store, LedgerAction.purge_approve, actor, bundle_id, denied)
     assert outcome is not None
+    if bucket_client is not None:
+        outcome.warnings += storage.destroy(store, bundle_id, bucket_client)
     if staged is not None:
         try:
             _destroy(staged)
