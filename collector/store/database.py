@@ -108,11 +108,11 @@ def engine_for(location: Location, *, create: bool = False, read_only: bool = Fa
 
 def postgres_engine(url: str) -> Engine:
     """An engine on a PostgreSQL ledger through psycopg; libpq supplies the credentials."""
-    engine = create_engine(
+    engine = create_engine(  # a small pool: one command makes many short transactions
         make_url(url).set(drivername="postgresql+psycopg"),
-        poolclass=NullPool,
+        pool_size=2, max_overflow=2, pool_pre_ping=True,
         connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "collector"},
-    )
+    )  # fmt: skip
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
