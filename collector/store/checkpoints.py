@@ -16,9 +16,10 @@ from sqlalchemy import func, insert, select
 from collector.errors import UsageError
 from collector.evidence import files, keys
 from collector.evidence.checkpoint import Checkpoint, Statement, signed_bytes
-from collector.store import schema
+from collector.store import schema, storage
 from collector.store.actions import LedgerAction
 from collector.store.ledger import iso, now
+from collector.store.objects import StorageError
 from collector.store.stamping import stamper
 from collector.store.store import Actor, Store
 
@@ -61,7 +62,28 @@ def make(store: Store, actor: Actor | None, reason: str) -> Made:
             )
         )  # fmt: skip
     copy, warning = _copy_out(store, checkpoint, signer)
+    warning = _to_bucket(store, checkpoint, signer) or warning
     return Made(checkpoint, copy, warning)
+
+
+def _to_bucket(store: Store, checkpoint: Checkpoint, signer: Actor) -> str | None:
+    """In an agency store, also write it to the bucket under Object Lock (`ledger/…`), where no
+    workstation credential can remove it; a failure is recorded and returned as a warning."""
+    target = storage.bucket(store)
+    if target is None:
+        return None
+    st = checkpoint.statement
+    key = f"ledger/checkpoint-{st.event_count:08d}-{st.made_at:%Y%m%dT%H%M%SZ}.json"
+    until = st.made_at + timedelta(days=366 * store.config.bundles.lock_years)
+    try:
+        target.put_locked(key, (checkpoint.model_dump_json(indent=2) + "\n").encode(), until)
+    except StorageError as exc:
+        warning = f"the checkpoint could not be written to {target.url}: {exc}"
+        store.ledger.record(LedgerAction.ledger_checkpoint_copy, "failed", actor=signer.user.name,
+                            details={"bucket": target.url, "error": warning,
+                                     "event_count": st.event_count})  # fmt: skip
+        return warning
+    return None
 
 
 def _copy_out(store: Store, checkpoint: Checkpoint, signer: Actor) -> tuple[Path | None, str | None]:

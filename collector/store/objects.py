@@ -149,6 +149,17 @@ class Bucket:
                        Retention={"Mode": MODE, "RetainUntilDate": retain_until})  # fmt: skip
         return stored
 
+    def put_locked(self, key: str, data: bytes, retain_until: datetime) -> str:
+        """One object written and put under governance retention; its version id."""
+        done = self._call(f"storing {key}", "put_object", Bucket=self.name, Key=key, Body=data,
+                          ChecksumSHA256=base64.b64encode(hashlib.sha256(data).digest()).decode())  # fmt: skip
+        version = str(done.get("VersionId") or "")
+        if not version or version == "null":
+            raise StorageError(f"the bucket {self.url} returned no version for {key}")
+        self._call(f"locking {key}", "put_object_retention", Bucket=self.name, Key=key,
+                   VersionId=version, Retention={"Mode": MODE, "RetainUntilDate": retain_until})  # fmt: skip
+        return version
+
     def digest_of(self, bundle_id: str, item: StoredObject) -> str:
         """The SHA-256 of an object version as the bucket serves it now."""
         sha = hashlib.sha256()
@@ -225,6 +236,20 @@ class Bucket:
             except (ClientError, BotoCoreError) as exc:
                 left.append(f"{bundle_id}/{item.name} version {item.version_id}: {exc}")
         return left
+
+    def extend(self, bundle_id: str, objects: list[StoredObject], until: datetime) -> None:
+        """Move every recorded version's retention to `until` (never earlier: the bucket
+        refuses to shorten governance retention without a bypass, and none is asked for)."""
+        for item in objects:
+            current = self._call(f"reading the retention of {bundle_id}/{item.name}",
+                                 "get_object_retention", Bucket=self.name,
+                                 Key=f"{bundle_id}/{item.name}", VersionId=item.version_id)  # fmt: skip
+            kept = current.get("Retention", {}).get("RetainUntilDate")
+            if kept is not None and kept >= until:
+                continue
+            self._call(f"extending the retention of {bundle_id}/{item.name}", "put_object_retention",
+                       Bucket=self.name, Key=f"{bundle_id}/{item.name}", VersionId=item.version_id,
+                       Retention={"Mode": MODE, "RetainUntilDate": until})  # fmt: skip
 
     # ------------------------------------------------------------------ holds
 

@@ -92,6 +92,14 @@ def legal_hold(store: Store, bundle_id: str, on: bool) -> None:
         target.set_hold(bundle_id, stored, on)
 
 
+def extend_retention(store: Store, bundle_id: str, until: datetime) -> None:
+    """After a `retain` review: the bucket keeps the bundle's versions until at least `until`."""
+    target = bucket(store)
+    stored = objects_of(store, bundle_id)
+    if target is not None and stored:
+        target.extend(bundle_id, stored, until)
+
+
 def held(store: Store, bundle_id: str) -> bool:
     """The bundle's custody log ends in a legal hold not yet released."""
     last = [e.type for e in store.ledger.custody(bundle_id) if e.type in (EventType.held, EventType.released)]

@@ -4,6 +4,7 @@ bucket refusing the workstations' own credential, and an outbox while the bucket
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -48,7 +49,7 @@ def _workstation(cli: Cli, where: Path) -> Cli:
 
 
 def test_a_sealed_bundle_is_committed_by_version_and_locked(agency: tuple[Cli, str], s3: SeaweedServer,
-                                                           site: RecordedSite) -> None:  # fmt: skip
+                                                           site: RecordedSite, tmp_path: Path) -> None:  # fmt: skip
     cli, bucket = agency
     result = _capture(cli, site)
     bundle_id = result["bundle_id"]
@@ -65,6 +66,16 @@ def test_a_sealed_bundle_is_committed_by_version_and_locked(agency: tuple[Cli, s
         assert retention["Retention"]["RetainUntilDate"] > datetime.now(UTC) + timedelta(days=365)
     code, checks = _checks(cli, bundle_id)
     assert code == 0 and checks["storage"]["ok"] and "nothing else under its prefix" in checks["storage"]["detail"]
+    checkpoints = purge.list_object_versions(Bucket=bucket, Prefix="ledger/").get("Versions", [])
+    assert checkpoints, "no ledger checkpoint in the bucket"
+    newest = max(checkpoints, key=lambda v: v["Key"])
+    body = json.loads(purge.get_object(Bucket=bucket, Key=newest["Key"], VersionId=newest["VersionId"])["Body"].read())
+    assert body["statement"]["event_count"] > 10
+    locked = purge.get_object_retention(Bucket=bucket, Key=newest["Key"], VersionId=newest["VersionId"])
+    assert locked["Retention"]["Mode"] == "GOVERNANCE"
+    against = tmp_path / "checkpoint.json"
+    against.write_text(json.dumps(body))
+    assert cli.run("ledger", "verify", "--against", str(against)).returncode == 0
 
 
 def test_the_workstation_credential_cannot_destroy_a_sealed_bundle(agency: tuple[Cli, str], s3: SeaweedServer,
@@ -175,3 +186,26 @@ def test_a_purge_needs_the_privileged_credential_and_empties_the_bucket(
     assert not left.get("Versions")
     verify = cli.run("verify", bundle_id)
     assert verify.returncode == 5 and "PURGED under policy" in verify.stderr
+
+
+def test_a_retain_review_extends_the_buckets_retention(agency: tuple[Cli, str], s3: SeaweedServer,
+                                                      site: RecordedSite) -> None:  # fmt: skip
+    cli, bucket = agency
+    bundle_id = _capture(cli, site)["bundle_id"]
+    purge = s3.client("purge")
+    versions = purge.list_object_versions(Bucket=bucket, Prefix=f"{bundle_id}/")["Versions"]
+
+    def until() -> set[int]:
+        return {purge.get_object_retention(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])
+                ["Retention"]["RetainUntilDate"].year for v in versions}  # fmt: skip
+
+    before = until()
+    assert len(before) == 1 and before == {datetime.now(UTC).year + 7}  # case-evidence: lock_years
+    reason = "Trial set for 2029: the evidence is needed until the appeal is decided"
+    config = cli.store / "collector.toml"
+    config.write_text(config.read_text().replace("lock_years = 7", "lock_years = 9"))
+    cli.ok("retention", "review", bundle_id, "--retain", "--reason", reason, as_user="bob")
+    assert until() == {datetime.now(UTC).year + 9}
+    config.write_text(config.read_text().replace("lock_years = 9", "lock_years = 1"))
+    cli.ok("retention", "review", bundle_id, "--retain", "--reason", reason, as_user="carol")
+    assert until() == {datetime.now(UTC).year + 9}  # never shortened

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
 from typing import Any
 
 from collector.errors import UsageError
@@ -66,6 +67,10 @@ def review(
         store.ledger.record_in(db, LedgerAction.retention_review, actor=actor.user.name, subject=bundle_id,
                                details={"decision": "retain", "seq": event.seq,
                                         "period_end": details["period_end"]})  # fmt: skip
+        # the bucket keeps it as long (if that fails, the review is not recorded either); a class
+        # kept until case disposition is locked for `[bundles] lock_years` more from today
+        locked = period_end or add_years(at.date(), store.config.bundles.lock_years)
+        storage.extend_retention(store, bundle_id, datetime.combine(locked, time(), UTC))
     return event, None
 
 
