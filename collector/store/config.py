@@ -368,6 +368,12 @@ class StoreConfig(Model):
     keys: KeysConfig = Field(default_factory=KeysConfig)
     ledger: LedgerConfig = Field(default_factory=LedgerConfig)
     bundles: BundlesConfig = Field(default_factory=BundlesConfig)
+    agency_root_sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$",
+        description="An agency store's root certificate, pinned where the database cannot change "
+        "it: every workstation's role may write the database, so the root the vault holds is "
+        "trusted only if its SHA-256 is this.",
+    )
 
 
 def load_config(path: Path) -> StoreConfig:

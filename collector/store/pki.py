@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, insert, select
 
-from collector.errors import Refused, UsageError
+from collector.errors import IntegrityError, Refused, UsageError
 from collector.evidence import keys, pki
 from collector.evidence.keys import KeyLookup
 from collector.evidence.trust import AgencyTrust, Issuance
@@ -71,8 +71,12 @@ class CertificateRow:
 class AgencyPki:
     """The PKI of one store (its files under `keys/` and `pki/`, its rows in the ledger)."""
 
-    def __init__(self, vault: Vault, ledger: Ledger, agency: str, cost: keys.Scrypt) -> None:
+    def __init__(
+        self, vault: Vault, ledger: Ledger, agency: str, cost: keys.Scrypt,
+        pinned_root: str | None = None,
+    ) -> None:
         self.vault = vault
+        self.pinned_root = pinned_root
         self.ledger = ledger
         self.agency = agency
         self.cost = cost
@@ -96,7 +100,15 @@ class AgencyPki:
         return bool(self.ledger.rows(select(a.c.serial).where(a.c.kind == "intermediate")))
 
     def root_certificate(self) -> x509.Certificate:
-        return self._certificate(ROOT_CERT)
+        """The agency root; in an agency store only the one its configuration pins."""
+        root = self._certificate(ROOT_CERT)
+        if self.pinned_root is not None and certificate_sha256(root) != self.pinned_root:
+            raise IntegrityError(
+                f"the agency root in {self.vault.describe(self._file(ROOT_CERT))} has sha256 "
+                f"{certificate_sha256(root)}, not the {self.pinned_root} this store's "
+                "configuration pins: nothing is trusted to it"
+            )
+        return root
 
     def intermediate_certificate(self) -> x509.Certificate:
         return self._certificate(INTERMEDIATE_CERT)

@@ -51,7 +51,7 @@ from collector.store.database import LEDGER_FILE
 from collector.store.ledger import Ledger, now
 from collector.store.model import BundleRow, Role, User
 from collector.store.objects import Bucket
-from collector.store.pki import ADMIN_PASSPHRASE_ENV, AgencyPki, Issuer
+from collector.store.pki import ADMIN_PASSPHRASE_ENV, AgencyPki, Issuer, certificate_sha256
 from collector.store.roles import Action, allowed
 from collector.store.signing import BEGINS, SigningKey
 from collector.store.vault import DatabaseVault, DirectoryVault, Vault
@@ -266,6 +266,9 @@ class Store:
         with store.ledger.transaction() as db:
             issuer = store.pki.create(admin, db, actor=None)
         store._make_system_key(issuer)
+        if location.shared:  # pinned outside the database every workstation may write
+            store.config.agency_root_sha256 = certificate_sha256(store.pki.root_certificate())
+            (root / CONFIG_NAME).write_text(dump_config(store.config), encoding="utf-8")
         return store
 
     @classmethod
@@ -436,7 +439,8 @@ class Store:
 
     @property
     def pki(self) -> AgencyPki:
-        return AgencyPki(self.vault, self.ledger, self.config.agency, self.key_cost())
+        return AgencyPki(self.vault, self.ledger, self.config.agency, self.key_cost(),
+                         self.config.agency_root_sha256)  # fmt: skip
 
     def _system_key(self) -> Ed25519PrivateKey | None:
         entry = self.private_key_entry(SYSTEM_USER)

@@ -114,3 +114,29 @@ def _events(shown: Any) -> list[dict[str, Any]]:
 
 def test_the_fixture_does_not_leak_credentials_into_the_environment() -> None:
     assert "PGPASSWORD" not in os.environ and json.dumps(dict(os.environ)).count("collector_app") == 0
+
+
+def test_a_root_swapped_in_the_database_is_not_trusted(pg: PostgresServer, agency: tuple[Cli, str],
+                                                       site: RecordedSite) -> None:  # fmt: skip
+    """Every workstation's role may write the database, vault included; the agency root is
+    pinned in each workstation's configuration, so a root put into the vault is caught."""
+    import base64
+    from datetime import UTC, datetime
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from collector.evidence import pki
+
+    cli, url = agency
+    authority = next(e for e in cli.events() if e["action"] == "pki.authority" and e["subject"] == "root")
+    assert f'agency_root_sha256 = "{authority["details"]["sha256"]}"' in (cli.store / "collector.toml").read_text()
+    auth_id = cli.approved([site.http_url("/*")])
+    bundle_id = cli.json("capture", site.http_url("/s/abc123"), "--auth", auth_id, as_user="alice")["bundle_id"]
+    assert cli.run("verify", bundle_id).returncode == 0
+    forged = pki.pem(pki.make_root("Test Police Department", Ed25519PrivateKey.generate(), datetime.now(UTC)))
+    with _as(pg, "app", url) as conn:
+        conn.execute("UPDATE vault SET data = %s WHERE name = 'pki/root.cert.pem'",
+                     (base64.b64encode(forged.encode()).decode(),))  # fmt: skip
+    swapped = cli.run("verify", bundle_id)
+    assert swapped.returncode == 1, swapped.stdout + swapped.stderr
+    assert "this store's configuration pins" in swapped.stderr
