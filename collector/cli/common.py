@@ -113,9 +113,8 @@ def open_store() -> Store:
         return _standing(store)
     for message in reconcile(store).messages():
         warn(message)
-    if storage.waiting(store):  # the outbox: bundles sealed here while the bucket was away
-        for message in storage.flush(store, None)[1]:
-            warn(message)
+    for message in storage.flush(store, None)[1]:  # the outbox: sealed while the bucket was away
+        warn(message)
     checkpoint_if_due(store)
     return _standing(store)
 

@@ -25,7 +25,7 @@ from collector.store import objects, schema
 from collector.store.actions import LedgerAction
 from collector.store.ledger import iso, now
 from collector.store.model import BundleRow
-from collector.store.objects import Bucket, StorageError, StoredObject, VersionReport
+from collector.store.objects import Bucket, StorageError, StoredObject
 from collector.store.store import Store
 
 
@@ -39,6 +39,14 @@ def objects_of(store: Store, bundle_id: str) -> list[StoredObject]:
     o = schema.bundle_objects
     rows = store.ledger.rows(select(o).where(o.c.bundle_id == bundle_id).order_by(o.c.name))
     return [StoredObject(r["name"], r["version_id"], r["sha256"], int(r["size"])) for r in rows]
+
+
+def committed(store: Store, bundle_id: str) -> tuple[Bucket, list[StoredObject]] | None:
+    """The store's bucket and a bundle's recorded objects, or None when the bundle is not
+    committed to a bucket (a workstation store, or still in the outbox)."""
+    target = bucket(store)
+    stored = objects_of(store, bundle_id) if target is not None else []
+    return (target, stored) if target is not None and stored else None
 
 
 def retain_until(store: Store, row: BundleRow, retention_class: str | None) -> datetime:
@@ -86,18 +94,16 @@ def commit(store: Store, bundle_id: str, retention_class: str | None, actor: str
 def legal_hold(store: Store, bundle_id: str, on: bool) -> None:
     """Place or lift the S3 legal hold on every recorded version of a committed bundle (nothing
     for a bundle not in a bucket; one still in the outbox gets it when it is committed)."""
-    target = bucket(store)
-    stored = objects_of(store, bundle_id)
-    if target is not None and stored:
-        target.set_hold(bundle_id, stored, on)
+    found = committed(store, bundle_id)
+    if found is not None:
+        found[0].set_hold(bundle_id, found[1], on)
 
 
 def extend_retention(store: Store, bundle_id: str, until: datetime) -> None:
     """After a `retain` review: the bucket keeps the bundle's versions until at least `until`."""
-    target = bucket(store)
-    stored = objects_of(store, bundle_id)
-    if target is not None and stored:
-        target.extend(bundle_id, stored, until)
+    found = committed(store, bundle_id)
+    if found is not None:
+        found[0].extend(bundle_id, found[1], until)
 
 
 def held(store: Store, bundle_id: str) -> bool:
@@ -137,10 +143,10 @@ def local_copy(store: Store, row: BundleRow) -> None:
     path = store.bundle_path(row)
     if (path / "bagit.txt").is_file():
         return
-    target = bucket(store)
-    stored = objects_of(store, row.id)
-    if target is None or not stored:
+    found = committed(store, row.id)
+    if found is None:
         return
+    target, stored = found
     temporary = Path(tempfile.mkdtemp(prefix=f".fetch-{row.id}-", dir=store.work_dir))
     try:
         target.fetch(row.id, stored, temporary / "bundle")
@@ -154,27 +160,17 @@ def local_copy(store: Store, row: BundleRow) -> None:
         shutil.rmtree(temporary, ignore_errors=True)
 
 
-def report(store: Store, bundle_id: str) -> VersionReport | None:
-    """Versions and delete markers under a committed bundle's prefix the ledger did not record."""
-    target = bucket(store)
-    stored = objects_of(store, bundle_id)
-    if target is None or not stored:
-        return None
-    return target.versions(bundle_id, stored)
-
-
 def fetch_copy(store: Store, row: BundleRow, out: Path) -> int:
     """Write a copy of a bundle to `out` (a new directory): from the bucket by recorded
     versions, each file checked against its recorded digest, else from this workstation's
     `bundles/`. Returns the number of files; the caller verifies the copy."""
-    target = bucket(store)
-    stored = objects_of(store, row.id)
+    found = committed(store, row.id)
     if out.exists():
         raise UsageError(f"--out {out} exists: a copy is written into a new directory")
     try:
-        if target is not None and stored:
-            target.fetch(row.id, stored, out)
-            return len(stored)
+        if found is not None:
+            found[0].fetch(row.id, found[1], out)
+            return len(found[1])
         source = store.bundle_path(row)
         if not (source / "bagit.txt").is_file():
             raise UsageError(f"{row.id}: this workstation has no copy and the store has no bucket copy")
@@ -188,9 +184,10 @@ def fetch_copy(store: Store, row: BundleRow, out: Path) -> int:
 def purge_client(store: Store, bundle_id: str) -> Any:
     """For purging a committed bundle: the client holding the privileged credential, or a
     refusal saying why it cannot be purged here. None when the bundle is not in a bucket."""
-    target = bucket(store)
-    if target is None or not objects_of(store, bundle_id):
+    found = committed(store, bundle_id)
+    if found is None:
         return None
+    target = found[0]
     profile = store.config.bundles.purge_profile
     if not profile:
         raise Refused(f"{bundle_id} is in {target.url}: a purge needs the privileged credential, "
@@ -204,10 +201,10 @@ def purge_client(store: Store, bundle_id: str) -> Any:
 def destroy(store: Store, bundle_id: str, client: Any) -> list[str]:
     """Delete a purged bundle's recorded versions from the bucket (after the purge is recorded);
     warnings for what is left."""
-    target = bucket(store)
-    stored = objects_of(store, bundle_id)
-    if target is None or not stored:
+    found = committed(store, bundle_id)
+    if found is None:
         return []
+    target, stored = found
     left = target.destroy(bundle_id, stored, client)
     if not left:
         return []

@@ -49,18 +49,18 @@ def storage_check(store: Store, bundle_id: str) -> Check | None:
     changes nothing, but it is reported)."""
     if storage.bucket(store) is None:
         return None
-    stored = storage.objects_of(store, bundle_id)
-    if not stored:
+    found = storage.committed(store, bundle_id)
+    if found is None:
         return Check(name="storage", ok=True, warning=True,
                      detail="not yet in the bucket: it waits in this workstation's outbox "
                      "(`collector store flush`)")  # fmt: skip
-    found = storage.report(store, bundle_id)
-    assert found is not None
+    target, stored = found
+    report = target.versions(bundle_id, stored)
     where = f"{len(stored)} objects in {store.config.bundles.url}, read by their recorded versions"
-    if found.missing:
+    if report.missing:
         return Check(name="storage", ok=False,
-                     detail=f"{where}; recorded versions gone from the bucket: {', '.join(found.missing)}")  # fmt: skip
-    odd = found.extra_versions + found.delete_markers
+                     detail=f"{where}; recorded versions gone from the bucket: {', '.join(report.missing)}")  # fmt: skip
+    odd = report.extra_versions + report.delete_markers
     if odd:
         return Check(name="storage", ok=True, warning=True,
                      detail=f"{where}; also under its prefix, not part of it: {', '.join(odd)}")  # fmt: skip
