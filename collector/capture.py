@@ -183,8 +183,8 @@ def run(
                 f"interrupted after sealing: {bundle_id} is in bundles/ and its intent is in the "
                 "ledger; the next command records it (recovery)"
             ) from None
-    _record_screening(store, actor, bundle_id, screened)
-    waits = storage.commit(store, bundle_id, auth.retention_class, actor.user.name)
+        _record_screening(store, actor, bundle_id, screened)
+        waits = storage.commit(store, bundle_id, auth.retention_class, actor.user.name)
     made = checkpoints.make(store, actor, "capture")
     warnings = [w for w in (chromium_version_warning(record.browser.version), made.warning, waits)
                 if w]  # fmt: skip

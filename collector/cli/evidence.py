@@ -253,13 +253,13 @@ def show(bundle_id: str, json_out: JsonOpt = False) -> None:
     if row is None:
         raise UsageError(f"unknown bundle {bundle_id!r}")
     from collector.policy import protected
-    from collector.store import tombstones
+    from collector.store import storage, tombstones
 
     gone = tombstones.tombstone(store.ledger, bundle_id)
     if gone is not None:
         raise UsageError(f"{bundle_id} was purged on {gone.purged_at}: only its tombstone remains")
     protected.require_visible(store, actor, bundle_id, "view")
-    meta = Metadata.model_validate_json((store.bundle_path(row) / "data" / METADATA).read_bytes())
+    meta = Metadata.model_validate_json(storage.bundle_file(store, row, f"data/{METADATA}"))
     if store.read_only:
         warn("this view could not be recorded: the store is on read-only media")
     else:

@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from collector.errors import Refused, UsageError
+from collector.errors import CollectorError, Refused, UsageError
 from collector.evidence.bundle import layout
 from collector.evidence.custody import EventType
 from collector.evidence.model import Metadata
 from collector.store import custody_log as services
+from collector.store import storage
 from collector.store.actions import LedgerAction
 from collector.store.ledger import now
 from collector.store.model import Role
@@ -30,9 +31,9 @@ def _metadata(store: Store, bundle_id: str) -> Metadata | None:
         raise UsageError(f"unknown bundle {bundle_id!r}")
     try:
         return Metadata.model_validate_json(
-            (store.bundle_path(row) / "data" / layout.METADATA).read_bytes()
+            storage.bundle_file(store, row, f"data/{layout.METADATA}")
         )
-    except (OSError, ValueError):
+    except (OSError, ValueError, CollectorError):
         return None  # purged or unreadable: nothing left to show
 
 

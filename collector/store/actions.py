@@ -42,7 +42,9 @@ class LedgerAction(StrEnum):
     capture_allowed = "capture.allowed"
     capture_refused = "capture.refused"
     capture_failed = "capture.failed"
-    capture_sealing = "capture.sealing"  # the intent, recorded before the bundle is moved into place
+    capture_sealing = (
+        "capture.sealing"  # the intent, recorded before the bundle is moved into place
+    )
     capture_sealed = "capture.sealed"
     capture_recovered = "capture.recovered"
     capture_unrecorded = "capture.unrecorded"
@@ -56,6 +58,7 @@ class LedgerAction(StrEnum):
     bundle_verify = "bundle.verify"
     bundle_stored = "bundle.stored"  # every object uploaded, read back by version and locked
     bundle_outbox = "bundle.outbox"  # the bucket could not take it: it waits in bundles/
+    bundle_cleaned = "bundle.cleaned"  # versions an uncommitted upload left in the bucket
     bundle_fetched = "bundle.fetched"  # a verified copy written outside the store
     custody_transfer = "custody.transfer"  # a refused transfer (a done one is custody.transferred)
     export = "export"

@@ -15,13 +15,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from collector.errors import CollectorError, IntegrityError, UsageError
+from collector.evidence.bundle.hashing import Digests, digest_chunks
 
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 CHUNK = 1024 * 1024
@@ -71,6 +72,23 @@ def _digest(path: Path) -> tuple[str, int]:
             sha.update(chunk)
             size += len(chunk)
     return sha.hexdigest(), size
+
+
+def _local_path(target: Path, bundle_id: str, name: str) -> Path:
+    """Where a recorded object goes under `target` (its directories made); a recorded name
+    that is not a plain relative path is refused."""
+    parts = name.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise IntegrityError(f"{bundle_id}: recorded object name {name!r} is not a path")
+    path = target.joinpath(*parts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _tee(chunks: Iterator[bytes], out: BinaryIO) -> Iterator[bytes]:
+    for chunk in chunks:
+        out.write(chunk)
+        yield chunk
 
 
 class Bucket:
@@ -124,7 +142,9 @@ class Bucket:
 
     # ------------------------------------------------------------------ committing
 
-    def put_bundle(self, bundle_dir: Path, bundle_id: str, retain_until: datetime) -> list[StoredObject]:
+    def put_bundle(
+        self, bundle_dir: Path, bundle_id: str, retain_until: datetime
+    ) -> list[StoredObject]:
         """Upload, read back by version, and lock every file of a sealed bundle."""
         stored: list[StoredObject] = []
         for name, path in _files(bundle_dir):
@@ -160,6 +180,10 @@ class Bucket:
                    VersionId=version, Retention={"Mode": MODE, "RetainUntilDate": retain_until})  # fmt: skip
         return version
 
+    def read(self, bundle_id: str, item: StoredObject) -> bytes:
+        """A small object version whole (its recorded size and at most one byte more)."""
+        return b"".join(self._stream(bundle_id, item))
+
     def digest_of(self, bundle_id: str, item: StoredObject) -> str:
         """The SHA-256 of an object version as the bucket serves it now."""
         sha = hashlib.sha256()
@@ -168,14 +192,41 @@ class Bucket:
         return sha.hexdigest()
 
     def _stream(self, bundle_id: str, item: StoredObject) -> Iterator[bytes]:
+        """The object version's bytes in chunks, never more than its recorded size and one byte
+        (so a longer object shows as changed without being read to its end)."""
         got = self._call(f"reading {bundle_id}/{item.name}", "get_object", Bucket=self.name,
                          Key=f"{bundle_id}/{item.name}", VersionId=item.version_id)  # fmt: skip
         body = got["Body"]
+        left = item.size + 1
         try:
-            while chunk := body.read(CHUNK):
+            while left > 0 and (chunk := body.read(min(CHUNK, left))):
+                left -= len(chunk)
                 yield chunk
         finally:
             body.close()
+
+    def stream_into(self, bundle_id: str, objects: list[StoredObject], target: Path,
+                    keep: Callable[[str], bool]) -> tuple[dict[str, Digests], list[str]]:  # fmt: skip
+        """Read every recorded version once, hashing as it streams: the files `keep` names are
+        written under `target` (a new directory); every other file gets an empty stand-in and
+        only its digests are kept. Returns those digests and, one line each, the objects that
+        read differently from their recorded digest and size."""
+        target.mkdir(parents=True)
+        streamed: dict[str, Digests] = {}
+        changed: list[str] = []
+        for item in objects:
+            path = _local_path(target, bundle_id, item.name)
+            with path.open("xb") as out:
+                chunks = self._stream(bundle_id, item)
+                if keep(item.name):
+                    chunks = _tee(chunks, out)
+                digests = digest_chunks(chunks)
+            if not keep(item.name):
+                streamed[item.name] = digests
+            if (digests.sha256, digests.size) != (item.sha256, item.size):
+                changed.append(f"{item.name} version {item.version_id} reads as sha256 "
+                               f"{digests.sha256[:16]}…, not the recorded {item.sha256[:16]}…")  # fmt: skip
+        return streamed, changed
 
     # ------------------------------------------------------------------ reading
 
@@ -184,11 +235,7 @@ class Bucket:
         recorded digest while it is written; a mismatch stops and says which."""
         target.mkdir(parents=True)
         for item in objects:
-            parts = item.name.split("/")
-            if any(p in ("", ".", "..") for p in parts):
-                raise IntegrityError(f"{bundle_id}: recorded object name {item.name!r} is not a path")
-            path = target.joinpath(*parts)
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path = _local_path(target, bundle_id, item.name)
             sha = hashlib.sha256()
             with path.open("xb") as out:
                 for chunk in self._stream(bundle_id, item):
@@ -209,7 +256,9 @@ class Bucket:
         try:
             pages = list(paginator.paginate(Bucket=self.name, Prefix=f"{bundle_id}/"))
         except Exception as exc:  # botocore errors, as one line
-            raise StorageError(f"cannot list the versions of {bundle_id} in {self.url}: {exc}") from exc
+            raise StorageError(
+                f"cannot list the versions of {bundle_id} in {self.url}: {exc}"
+            ) from exc
         for page in pages:
             for version in page.get("Versions", []):
                 key = (version["Key"], version["VersionId"])
@@ -220,6 +269,36 @@ class Bucket:
                 markers.append(f"{marker['Key']} (delete marker {marker['VersionId']})")
         missing = sorted(f"{k} version {v}" for k, v in recorded - seen)
         return VersionReport(sorted(extra), sorted(markers), missing)
+
+    def leftovers(self, bundle_id: str) -> list[tuple[str, str]]:
+        """Every (key, version id) under a bundle's prefix, delete markers included: for a bundle
+        not committed, what an upload that never was committed left behind."""
+        paginator = self.client.get_paginator("list_object_versions")
+        found: list[tuple[str, str]] = []
+        try:
+            for page in paginator.paginate(Bucket=self.name, Prefix=f"{bundle_id}/"):
+                for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                    found.append((entry["Key"], entry["VersionId"]))
+        except Exception as exc:  # botocore errors, as one line
+            raise StorageError(
+                f"cannot list the versions of {bundle_id} in {self.url}: {exc}"
+            ) from exc
+        return sorted(found)
+
+    def clean(self, versions: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+        """Delete these versions with the workstation's own credential and no bypass: the bucket
+        refuses any it has locked. Returns (deleted, left with why), each as one line."""
+        deleted: list[str] = []
+        left: list[str] = []
+        for key, version in versions:
+            try:
+                self._call(
+                    f"deleting {key}", "delete_object", Bucket=self.name, Key=key, VersionId=version
+                )
+                deleted.append(f"{key} version {version}")
+            except StorageError as exc:
+                left.append(f"{key} version {version}: {exc}")
+        return deleted, left
 
     # ------------------------------------------------------------------ purging
 

@@ -11,6 +11,8 @@ versions into its own `bundles/`, each file checked against its recorded digest.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import shutil
 import tempfile
 from datetime import UTC, datetime
@@ -20,6 +22,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from collector.errors import CollectorError, IntegrityError, Refused, UsageError
+from collector.evidence.bundle.hashing import digest_file
 from collector.evidence.custody import EventType
 from collector.store import objects, schema
 from collector.store.actions import LedgerAction
@@ -27,6 +30,7 @@ from collector.store.ledger import iso, now
 from collector.store.model import BundleRow
 from collector.store.objects import Bucket, StorageError, StoredObject
 from collector.store.store import Store
+from collector.store.worklock import try_lock
 
 
 def bucket(store: Store) -> Bucket | None:
@@ -61,19 +65,24 @@ def retain_until(store: Store, row: BundleRow, retention_class: str | None) -> d
         return start.replace(year=start.year + years, day=28)
 
 
-def commit(store: Store, bundle_id: str, retention_class: str | None, actor: str | None) -> str | None:
+def commit(
+    store: Store, bundle_id: str, retention_class: str | None, actor: str | None
+) -> str | None:
     """Commit a sealed bundle to the bucket; None when done (or nothing to do), else the warning
-    that it waits in the outbox."""
+    that it waits in the outbox. The caller holds the bundle's lock (`worklock`)."""
     target = bucket(store)
     row = store.ledger.bundle(bundle_id)
     if target is None or row is None or objects_of(store, bundle_id):
         return None
     until = retain_until(store, row, retention_class)
     try:
+        clean_up(store, target, bundle_id, actor)  # an earlier attempt that never was committed
         stored = target.put_bundle(store.bundle_path(row), bundle_id, until)
     except (StorageError, IntegrityError) as exc:
         store.ledger.record(LedgerAction.bundle_outbox, "failed", actor=actor, subject=bundle_id,
                             details={"bucket": target.url, "error": str(exc)})  # fmt: skip
+        with contextlib.suppress(StorageError):
+            clean_up(store, target, bundle_id, actor)  # else the next attempt does
         return (f"{bundle_id} is sealed but waits in this workstation's outbox: {exc}; "
                 "`collector store flush` commits it when the bucket answers")  # fmt: skip
     if held(store, bundle_id):  # held while it waited in the outbox
@@ -89,6 +98,20 @@ def commit(store: Store, bundle_id: str, retention_class: str | None, actor: str
                                         "bytes": sum(i.size for i in stored),
                                         "retain_until": iso(until), "mode": "GOVERNANCE"})  # fmt: skip
     return None
+
+
+def clean_up(store: Store, target: Bucket, bundle_id: str, actor: str | None) -> None:
+    """Before (and after a failed) upload of a bundle not committed: delete what an earlier
+    attempt left under its prefix, and record what was deleted and what the bucket kept (a
+    version already locked stays until its retention ends; `verify` lists it as not part of
+    the bundle, which is read only by its recorded versions)."""
+    versions = target.leftovers(bundle_id)
+    if not versions:
+        return
+    deleted, left = target.clean(versions)
+    store.ledger.record(LedgerAction.bundle_cleaned, "ok" if not left else "failed", actor=actor,
+                        subject=bundle_id, details={"bucket": target.url, "deleted": deleted,
+                                                    "left": left})  # fmt: skip
 
 
 def legal_hold(store: Store, bundle_id: str, on: bool) -> None:
@@ -108,7 +131,11 @@ def extend_retention(store: Store, bundle_id: str, until: datetime) -> None:
 
 def held(store: Store, bundle_id: str) -> bool:
     """The bundle's custody log ends in a legal hold not yet released."""
-    last = [e.type for e in store.ledger.custody(bundle_id) if e.type in (EventType.held, EventType.released)]
+    last = [
+        e.type
+        for e in store.ledger.custody(bundle_id)
+        if e.type in (EventType.held, EventType.released)
+    ]
     return bool(last) and last[-1] is EventType.held
 
 
@@ -116,17 +143,23 @@ def waiting(store: Store) -> list[str]:
     """Bundles sealed here and not yet committed to the bucket."""
     if bucket(store) is None:
         return []
-    committed = {r["bundle_id"] for r in store.ledger.rows(select(schema.bundle_objects.c.bundle_id))}
+    committed = {
+        r["bundle_id"] for r in store.ledger.rows(select(schema.bundle_objects.c.bundle_id))
+    }
     return [row.id for row in store.ledger.bundles()
             if row.id not in committed and (store.bundle_path(row) / "bagit.txt").is_file()]  # fmt: skip
 
 
 def flush(store: Store, actor: str | None) -> tuple[list[str], list[str]]:
-    """Commit every bundle waiting here: (committed, still waiting with why)."""
+    """Commit every bundle waiting here whose lock no other process holds (a capture still
+    committing, or another flush): (committed, still waiting with why)."""
     done: list[str] = []
     left: list[str] = []
     for bundle_id in waiting(store):
-        warning = commit(store, bundle_id, _retention_class(store, bundle_id), actor)
+        with try_lock(store.work_dir, bundle_id) as mine:
+            if not mine:
+                continue
+            warning = commit(store, bundle_id, _retention_class(store, bundle_id), actor)
         (left if warning else done).append(warning or bundle_id)
     return done, left
 
@@ -137,16 +170,62 @@ def _retention_class(store: Store, bundle_id: str) -> str | None:
     return auth.retention_class if auth else None
 
 
-def local_copy(store: Store, row: BundleRow) -> None:
-    """Make sure `bundles/ID` holds the bundle: read a committed bundle from the bucket by its
-    recorded versions when this workstation does not have it (never over a copy it has)."""
+def working_copy(store: Store, row: BundleRow) -> Path:
+    """The bundle's directory on this workstation, for a command that reads all of it (export,
+    exhibit). A committed bundle this workstation has no copy of is read from the bucket by its
+    recorded versions; a copy it has is first checked file by file against those versions'
+    digests, so what is read is what the bucket holds."""
     path = store.bundle_path(row)
-    if (path / "bagit.txt").is_file():
-        return
     found = committed(store, row.id)
     if found is None:
-        return
+        return path
     target, stored = found
+    if not (path / "bagit.txt").is_file():
+        _bring(store, row, target, stored)
+        return path
+    recorded = {item.name: item for item in stored}
+    present = {
+        p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file() or p.is_symlink()
+    }
+    odd = sorted(present ^ set(recorded))
+    changed = [name for name in sorted(present & set(recorded))
+               if _sha256_of(path / name) != recorded[name].sha256]  # fmt: skip
+    if odd or changed:
+        raise IntegrityError(f"this workstation's copy of {row.id} ({path}) is not what the bucket "
+                             f"holds ({', '.join((changed + odd)[:5])}); move it aside and the "
+                             "bundle is read again from the bucket")  # fmt: skip
+    return path
+
+
+def bundle_file(store: Store, row: BundleRow, name: str) -> bytes:
+    """One file of a bundle (`data/metadata.json`, `signer.pub.pem`): from this workstation's
+    copy, or for a committed bundle from the bucket by its recorded version, and either way
+    checked against the recorded digest."""
+    path = store.bundle_path(row) / name
+    found = committed(store, row.id)
+    if found is None:
+        return path.read_bytes()
+    target, stored = found
+    item = next((i for i in stored if i.name == name), None)
+    if item is None:
+        raise IntegrityError(f"{row.id}: {name} is not among its recorded objects")
+    data = (
+        path.read_bytes() if path.is_file() and not path.is_symlink() else target.read(row.id, item)
+    )
+    if hashlib.sha256(data).hexdigest() != item.sha256:
+        raise IntegrityError(f"{row.id}/{name} differs from its recorded version {item.version_id} "
+                             f"(sha256 {item.sha256[:16]}…)")  # fmt: skip
+    return data
+
+
+def _sha256_of(path: Path) -> str:
+    if path.is_symlink() or not path.is_file():
+        return "not a regular file"
+    return digest_file(path).sha256
+
+
+def _bring(store: Store, row: BundleRow, target: Bucket, stored: list[StoredObject]) -> None:
+    path = store.bundle_path(row)
     temporary = Path(tempfile.mkdtemp(prefix=f".fetch-{row.id}-", dir=store.work_dir))
     try:
         target.fetch(row.id, stored, temporary / "bundle")
@@ -173,7 +252,9 @@ def fetch_copy(store: Store, row: BundleRow, out: Path) -> int:
             return len(found[1])
         source = store.bundle_path(row)
         if not (source / "bagit.txt").is_file():
-            raise UsageError(f"{row.id}: this workstation has no copy and the store has no bucket copy")
+            raise UsageError(
+                f"{row.id}: this workstation has no copy and the store has no bucket copy"
+            )
         shutil.copytree(source, out, symlinks=True)
         return sum(1 for p in out.rglob("*") if p.is_file())
     except BaseException:
@@ -208,5 +289,7 @@ def destroy(store: Store, bundle_id: str, client: Any) -> list[str]:
     left = target.destroy(bundle_id, stored, client)
     if not left:
         return []
-    return [f"recorded as purged, but {len(left)} object version(s) are still in {target.url}: "
-            + "; ".join(left[:3])]
+    return [
+        f"recorded as purged, but {len(left)} object version(s) are still in {target.url}: "
+        + "; ".join(left[:3])
+    ]

@@ -4,11 +4,12 @@ tombstones, with the result recorded in the ledger."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from collector.errors import UsageError
 from collector.evidence.bundle import layout
-from collector.evidence.bundle.hashing import sha256_bytes
+from collector.evidence.bundle.hashing import Digests, sha256_bytes
 from collector.evidence.bundle.verify import (
     Check,
     CustodyInput,
@@ -22,6 +23,7 @@ from collector.store import storage, tombstones
 from collector.store.actions import LedgerAction
 from collector.store.config import CONFIG_NAME
 from collector.store.model import BundleRow
+from collector.store.objects import Bucket, StoredObject
 from collector.store.store import Actor, Store
 
 
@@ -30,8 +32,8 @@ def open_store_if_any(store_path: Path) -> Store | None:
 
 
 def find_bundle(store: Store | None, target: str) -> tuple[Path, BundleRow | None]:
-    """A bundle directory given by path, or by id in the store (read from the store's bucket
-    by its recorded versions when this workstation has no copy)."""
+    """A bundle directory given by path, or by id in the store (one not committed to a bucket:
+    those are verified as the bucket holds them)."""
     path = Path(target)
     if (path / "bagit.txt").is_file():
         row = store.ledger.bundle(path.name) if store is not None else None
@@ -39,11 +41,10 @@ def find_bundle(store: Store | None, target: str) -> tuple[Path, BundleRow | Non
     row = store.ledger.bundle(target) if store is not None else None
     if store is None or row is None:
         raise UsageError(f"{target!r} is neither a bundle directory nor a known bundle id")
-    storage.local_copy(store, row)
     return store.bundle_path(row), row
 
 
-def storage_check(store: Store, bundle_id: str) -> Check | None:
+def storage_check(store: Store, bundle_id: str, changed: list[str] | None = None) -> Check | None:
     """Where a bundle lives, and what the bucket holds under its prefix beyond what was
     recorded (versions are always read by recorded id: a delete marker or a later version
     changes nothing, but it is reported)."""
@@ -57,6 +58,9 @@ def storage_check(store: Store, bundle_id: str) -> Check | None:
     target, stored = found
     report = target.versions(bundle_id, stored)
     where = f"{len(stored)} objects in {store.config.bundles.url}, read by their recorded versions"
+    if changed:
+        return Check(name="storage", ok=False,
+                     detail=f"{where}; read differently from what was recorded: {'; '.join(changed)}")  # fmt: skip
     if report.missing:
         return Check(name="storage", ok=False,
                      detail=f"{where}; recorded versions gone from the bucket: {', '.join(report.missing)}")  # fmt: skip
@@ -91,14 +95,48 @@ def verify_in_store(store: Store | None, target: str, actor: Actor | None) -> Ve
         purged = _purged_report(store, target, actor)
         if purged is not None:
             return purged
+    if store is not None and not (Path(target) / "bagit.txt").is_file():
+        row = store.ledger.bundle(target)
+        found = storage.committed(store, target) if row is not None else None
+        if row is not None and found is not None:
+            with tempfile.TemporaryDirectory(
+                prefix=f".verify-{row.id}-", dir=store.work_dir
+            ) as tmp:
+                return _verify_streamed(store, row, found, Path(tmp) / row.id, actor)
     path, row = find_bundle(store, target)
     if store is None:
         return verify_bundle(path)  # nothing anchors the signer: the report says so and fails
+    return _verify_at(store, row, path, actor)
+
+
+def _verify_streamed(store: Store, row: BundleRow, found: tuple[Bucket, list[StoredObject]],
+                     scratch: Path, actor: Actor | None) -> VerifyReport:  # fmt: skip
+    """A committed bundle is verified as the bucket holds it: every recorded version read once
+    and hashed as it streams; only the tag files and the metadata are written (to a scratch
+    directory removed afterwards), so this workstation's own copy plays no part."""
+    target, stored = found
+    streamed, changed = target.stream_into(row.id, stored, scratch, keep=_kept)
+    report = _verify_at(store, row, scratch, actor, streamed=streamed, changed=changed,
+                        where=f"{target.url}/{row.id}/")  # fmt: skip
+    return report
+
+
+def _kept(name: str) -> bool:
+    """Files a streamed verification writes out: everything the checks read (tag files,
+    signature, token, signer's chain and the metadata), not the payload it only hashes."""
+    return not name.startswith("data/") or name == f"data/{layout.METADATA}"
+
+
+def _verify_at(store: Store, row: BundleRow | None, path: Path, actor: Actor | None,
+               streamed: dict[str, Digests] | None = None, changed: list[str] | None = None,
+               where: str | None = None) -> VerifyReport:  # fmt: skip
     custody = custody_input(store, row.id) if row is not None else None
     report = verify_bundle(
-        path, store.key_lookup(), custody, time_trust(store), store.pki.trust()
+        path, store.key_lookup(), custody, time_trust(store), store.pki.trust(), streamed
     )
-    stored = storage_check(store, row.id) if row is not None else None
+    if where is not None:
+        report.path = where
+    stored = storage_check(store, row.id, changed or []) if row is not None else None
     if stored is not None:
         report.checks.append(stored)
         report.ok = report.ok and stored.ok
@@ -112,7 +150,7 @@ def verify_in_store(store: Store | None, target: str, actor: Actor | None) -> Ve
         "ok" if report.ok else "failed",
         actor=actor.user.name if actor else None,
         subject=report.bundle_id,
-        details={"path": str(path), "failed": failed},
+        details={"path": report.path, "failed": failed},
     )
     if actor is not None and row is not None:
         services.append(

@@ -35,6 +35,27 @@ def capture_lock(work_dir: Path, bundle_id: str) -> Iterator[None]:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def try_lock(work_dir: Path, bundle_id: str) -> Iterator[bool]:
+    """Take the lock of one bundle if no other process holds it: yields whether it was taken
+    (a flush skips a bundle whose capture, or another flush, is still at work on it)."""
+    path = lock_path(work_dir, bundle_id)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            with contextlib.suppress(OSError):
+                path.unlink()
+    finally:
+        os.close(fd)
+
+
 def held(work_dir: Path, bundle_id: str) -> bool:
     """Is the capture of `bundle_id` running now (its lock held by a live process)?"""
     path = lock_path(work_dir, bundle_id)

@@ -99,7 +99,9 @@ def test_the_workstation_credential_cannot_destroy_a_sealed_bundle(agency: tuple
     storage = checks["storage"]
     assert storage["ok"] and storage["warning"]
     assert "delete marker" in storage["detail"] and f"{key} version" in storage["detail"]
-    assert b"forged" not in (other.store / "bundles" / bundle_id / "data" / "page.html").read_bytes()
+    assert not (other.store / "bundles" / bundle_id).exists()  # verified as streamed from the bucket
+    other.ok("fetch", bundle_id, "--out", str(tmp_path / "copy"), as_user="erin")
+    assert b"forged" not in (tmp_path / "copy" / "data" / "page.html").read_bytes()
 
 
 def test_a_bundle_waits_in_the_outbox_while_the_bucket_is_away(agency: tuple[Cli, str], s3: SeaweedServer,
@@ -123,6 +125,37 @@ def test_a_bundle_waits_in_the_outbox_while_the_bucket_is_away(agency: tuple[Cli
     assert [e["subject"] for e in cli.events() if e["action"] == "bundle.stored"] == [bundle_id]
     code, checks = _checks(cli, bundle_id)
     assert code == 0 and "nothing else under its prefix" in checks["storage"]["detail"]
+
+
+def test_an_upload_never_committed_is_cleaned_up_before_the_bundle_is(agency: tuple[Cli, str], s3: SeaweedServer,
+                                                                      site: RecordedSite) -> None:  # fmt: skip
+    """A workstation that died between uploading and committing left versions under the
+    bundle's prefix: the next flush deletes those it can, records those the bucket keeps
+    (already locked), and commits fresh versions; `verify` reads only those."""
+    cli, bucket = agency
+    config = cli.store / "collector.toml"
+    text = config.read_text()
+    config.write_text(text.replace(s3.endpoint, "http://127.0.0.1:9"))
+    try:
+        bundle_id = _capture(cli, site)["bundle_id"]
+    finally:
+        config.write_text(text)
+    app = s3.client("app")
+    app.put_object(Bucket=bucket, Key=f"{bundle_id}/bagit.txt", Body=b"half an upload")
+    locked = app.put_object(Bucket=bucket, Key=f"{bundle_id}/data/page.html", Body=b"locked, never committed")
+    app.put_object_retention(Bucket=bucket, Key=f"{bundle_id}/data/page.html", VersionId=locked["VersionId"],
+                             Retention={"Mode": "GOVERNANCE",
+                                        "RetainUntilDate": datetime.now(UTC) + timedelta(days=2)})  # fmt: skip
+    assert cli.json("store", "flush")["waiting"] == []
+    cleaned = [e for e in cli.events() if e["action"] == "bundle.cleaned"]
+    assert len(cleaned) == 1 and cleaned[0]["subject"] == bundle_id and cleaned[0]["outcome"] == "failed"
+    assert [d.split(" version ")[0] for d in cleaned[0]["details"]["deleted"]] == [f"{bundle_id}/bagit.txt"]
+    assert [d.split(" version ")[0] for d in cleaned[0]["details"]["left"]] == [f"{bundle_id}/data/page.html"]
+    code, checks = _checks(cli, bundle_id)
+    assert code == 0 and checks["payload sha256"]["ok"], checks
+    assert checks["storage"]["warning"] and f"version {locked['VersionId']}" in checks["storage"]["detail"]
+    keys = [v["Key"] for v in app.list_object_versions(Bucket=bucket, Prefix=f"{bundle_id}/bagit.txt")["Versions"]]
+    assert keys == [f"{bundle_id}/bagit.txt"]  # only the committed version
 
 
 def test_a_hold_is_an_s3_legal_hold_and_fetch_gives_a_copy_checkable_without_us(
@@ -209,3 +242,20 @@ def test_a_retain_review_extends_the_buckets_retention(agency: tuple[Cli, str], 
     config.write_text(config.read_text().replace("lock_years = 9", "lock_years = 1"))
     cli.ok("retention", "review", bundle_id, "--retain", "--reason", reason, as_user="carol")
     assert until() == {datetime.now(UTC).year + 9}  # never shortened
+
+
+def test_a_workstation_copy_that_differs_from_the_bucket_is_never_exported(
+    agency: tuple[Cli, str], site: RecordedSite, tmp_path: Path
+) -> None:
+    """`verify` reads the bucket; what an export reads from this workstation's own copy is
+    first checked against the recorded versions, so a copy changed here is refused by name."""
+    cli, _bucket = agency
+    bundle_id = _capture(cli, site)["bundle_id"]
+    page = cli.store / "bundles" / bundle_id / "data" / "page.html"
+    page.write_bytes(page.read_bytes() + b"<!-- changed on this workstation -->")
+    code, checks = _checks(cli, bundle_id)
+    assert code == 0 and checks["payload sha256"]["ok"]  # the bucket's copy is intact
+    done = cli.run("export", bundle_id, "--recipient", "ADA Jane Roe", "--reason", "discovery",
+                   "--out", str(tmp_path / "export.zip"), as_user="erin")  # fmt: skip
+    assert done.returncode == 1 and "data/page.html" in done.stderr and "not what the bucket" in done.stderr
+    assert not (tmp_path / "export.zip").exists()

@@ -4,12 +4,16 @@ the tool relies on is tested here, with the workstations' own credential."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from collector.errors import IntegrityError
+from collector.store.objects import Bucket, StoredObject
 from fixtures.seaweed import SeaweedServer
 
 KEY = "B-20261205T000000Z-00000000/data/page.html"
@@ -101,3 +105,26 @@ def test_the_purge_credential_needs_to_ask_for_the_bypass(s3: SeaweedServer, loc
     bucket, version = locked
     purge = s3.client("purge")
     assert _refused(purge.delete_object, Bucket=bucket, Key=KEY, VersionId=version) == "AccessDenied"
+
+
+def test_a_version_read_differently_from_its_record_is_named_and_never_read_past_its_size(
+    s3: SeaweedServer, locked: tuple[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """What `verify` streams: a recorded digest or size the bucket's bytes do not match is
+    reported by name, and a longer object is read only to its recorded size and one byte."""
+    bucket, version = locked
+    for name, value in s3.env("app").items():
+        monkeypatch.setenv(name, value)
+    body = b"<html>evidence</html>"
+    bundle_id, name = KEY.split("/", 1)
+    right = StoredObject(name, version, hashlib.sha256(body).hexdigest(), len(body))
+    store = Bucket(f"s3://{bucket}", s3.endpoint)
+    streamed, changed = store.stream_into(bundle_id, [right], tmp_path / "a", keep=lambda _n: False)
+    assert changed == [] and streamed[name].sha256 == right.sha256 and streamed[name].size == len(body)
+    assert (tmp_path / "a" / name).read_bytes() == b""  # a stand-in: the payload is only hashed
+    short = StoredObject(name, version, hashlib.sha256(body[:5]).hexdigest(), 5)
+    streamed, changed = store.stream_into(bundle_id, [short], tmp_path / "b", keep=lambda _n: True)
+    assert len(changed) == 1 and changed[0].startswith(f"{name} version {version} reads as")
+    assert (tmp_path / "b" / name).read_bytes() == body[:6]
+    with pytest.raises(IntegrityError):
+        store.fetch(bundle_id, [short], tmp_path / "c")

@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from collector.disclosure.audit.model import Period
+from collector.errors import CollectorError
 from collector.evidence.bundle import layout
 from collector.evidence.custody import CustodyEvent, EventType
+from collector.store import storage
 from collector.store.actions import LedgerAction
 from collector.store.model import Authorization, BundleRow, LedgerEvent
 from collector.store.store import Store
@@ -150,9 +152,7 @@ class Facts:
 def _read_metadata(store: Store, row: BundleRow) -> dict[str, Any] | None:
     """The sealed metadata as plain JSON (tolerant of newer or older bundle formats)."""
     try:
-        data = json.loads((store.bundle_path(row) / "data" / layout.METADATA).read_bytes())
-    except (OSError, ValueError):
+        data = json.loads(storage.bundle_file(store, row, f"data/{layout.METADATA}"))
+    except (OSError, ValueError, CollectorError):
         return None
     return data if isinstance(data, dict) else None
-
-

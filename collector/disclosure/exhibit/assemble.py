@@ -19,7 +19,7 @@ from collector.evidence.bundle.hashing import digest_file
 from collector.evidence.bundle.verify import read_manifest
 from collector.evidence.model import Metadata
 from collector.policy import protected
-from collector.store import tombstones
+from collector.store import storage, tombstones
 from collector.store.actions import LedgerAction
 from collector.store.ledger import now
 from collector.store.model import LedgerEvent
@@ -82,7 +82,9 @@ def _declarant(store: Store, name: str) -> Declarant:
         )
     role = store.certified_role(name)
     if role is None:
-        raise UsageError(f"declarant {name!r} has no valid certificate: no certification can be made")
+        raise UsageError(
+            f"declarant {name!r} has no valid certificate: no certification can be made"
+        )
     return Declarant(person=user.person(), role=role.value, profile=stated)
 
 
@@ -101,7 +103,7 @@ def _item(store: Store, actor: Actor, bundle_id: str) -> ExhibitItem:
     if not report.ok:
         failed = "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok)
         raise IntegrityError(f"{bundle_id} does not verify, so no exhibit is made: {failed}")
-    path = store.bundle_path(row)
+    path = storage.working_copy(store, row)
     meta = Metadata.model_validate_json((path / "data" / layout.METADATA).read_bytes())
     hashes = _recompute(path, meta, bundle_id)
     events = store.ledger.events(subject=bundle_id)

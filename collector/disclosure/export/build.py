@@ -40,7 +40,7 @@ from collector.evidence.checkpoint import Checkpoint
 from collector.evidence.custody import CustodyEvent, EventType
 from collector.evidence.model import Metadata, Model, Person
 from collector.policy import protected
-from collector.store import checkpoints
+from collector.store import checkpoints, storage
 from collector.store.actions import LedgerAction
 from collector.store.custody_log import custody_builder
 from collector.store.ledger import CustodyBuilder, now
@@ -214,13 +214,11 @@ def _prebuilt(event: CustodyEvent) -> CustodyBuilder:
 def _signer_fingerprints(store: Store, bundle_id: str, events: list[CustodyEvent]) -> set[str]:
     row = store.ledger.bundle(bundle_id)
     assert row is not None
-    meta = Metadata.model_validate_json(
-        (store.bundle_path(row) / "data" / layout.METADATA).read_bytes()
-    )
+    meta = Metadata.model_validate_json(storage.bundle_file(store, row, f"data/{layout.METADATA}"))
     found = {e.key_fingerprint for e in events}
     if meta.authorization.approver_key_fingerprint:
         found.add(meta.authorization.approver_key_fingerprint)
-    found.add(keys.fingerprint((store.bundle_path(row) / layout.SIGNER_KEY).read_bytes()))
+    found.add(keys.fingerprint(storage.bundle_file(store, row, layout.SIGNER_KEY)))
     return found
 
 
@@ -243,7 +241,7 @@ def _write_zip(
         if token is not None:
             zf.writestr("export.tsr", token)
         for row in rows:
-            bag = store.bundle_path(row)
+            bag = storage.working_copy(store, row)
             for file in sorted(p for p in bag.rglob("*") if p.is_file()):
                 zf.write(file, f"bundles/{row.id}/{file.relative_to(bag).as_posix()}")
             log = [*store.ledger.custody(row.id), events[row.id]]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -159,18 +160,20 @@ def verify_bundle(
     custody: CustodyInput | None = None,
     time_trust: TimeTrust | None = None,
     agency: AgencyTrust | None = None,
+    streamed: Mapping[str, Digests] | None = None,
 ) -> VerifyReport:
     """Run every check on the bag at `bag`; never raises for a bad bundle.
 
     `agency` anchors the signer (format 1.4 on): without it the signer is not anchored and
-    the report fails."""
+    the report fails. `streamed` holds the digests of payload files hashed as they were read
+    from elsewhere (a bucket) and not written under `bag`, where each has an empty stand-in."""
     c = _Checklist()
     info: dict[str, str] = {}
     tree = _scan(bag)
     if not c.add("bag declaration", "bagit.txt" in tree.regular, "bagit.txt present"):
         return VerifyReport(path=str(bag), bundle_id=None, ok=False, checks=c.checks)
     _check_bag_info(bag, c, info)
-    payload = _check_payload(bag, c, tree)
+    payload = _check_payload(bag, c, tree, streamed or {})
     _check_tags(bag, c, tree)
     _check_signature(bag, c, info, key_lookup)
     meta = _check_metadata(bag, c, info, payload)
@@ -199,7 +202,9 @@ def _check_bag_info(bag: Path, c: _Checklist, info: dict[str, str]) -> None:
         c.add("bag-info", True, f"{info['Bundle-Format']}, case {info['Case-Number']}")
 
 
-def _check_payload(bag: Path, c: _Checklist, tree: _Tree) -> dict[str, Digests]:
+def _check_payload(
+    bag: Path, c: _Checklist, tree: _Tree, streamed: Mapping[str, Digests]
+) -> dict[str, Digests]:
     """Check both payload manifests against the files; return the computed digests."""
     manifests: dict[str, dict[str, str]] = {}
     for alg in layout.ALGORITHMS:
@@ -222,7 +227,8 @@ def _check_payload(bag: Path, c: _Checklist, tree: _Tree) -> dict[str, Digests]:
         if part
     )
     c.add("payload complete", not missing and not added, detail or f"{len(listed)} files")
-    digests = {name: digest_file(bag / name) for name in sorted(listed & on_disk)}
+    digests = {name: streamed[name] if name in streamed else digest_file(bag / name)
+               for name in sorted(listed & on_disk)}  # fmt: skip
     for alg in layout.ALGORITHMS:
         bad = [
             name
@@ -396,7 +402,9 @@ def _check_authorization(
     else:
         role = None
         if bundle_format not in layout.WITHOUT_CERTIFICATE and auth.approved_at is not None:
-            role = judge_approver(auth.approver_key_fingerprint, approver.user, auth.approved_at, agency)
+            role = judge_approver(
+                auth.approver_key_fingerprint, approver.user, auth.approved_at, agency
+            )
         c.add(
             "authorization",
             role is None or role.ok,

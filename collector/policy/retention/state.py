@@ -8,7 +8,7 @@ from typing import Literal
 
 from sqlalchemy import select
 
-from collector.errors import UsageError
+from collector.errors import CollectorError, UsageError
 from collector.evidence.bundle import layout
 from collector.evidence.custody import CustodyEvent, EventType
 from collector.policy.retention.model import (
@@ -20,7 +20,7 @@ from collector.policy.retention.model import (
     RetentionState,
     Review,
 )
-from collector.store import schema, tombstones
+from collector.store import schema, storage, tombstones
 from collector.store.config import RetentionClass
 from collector.store.ledger import now
 from collector.store.model import BundleRow
@@ -57,9 +57,9 @@ def known_bundle(store: Store, bundle_id: str) -> BundleRow:
 def _capture_facts(store: Store, row: BundleRow) -> tuple[str, datetime, str | None]:
     """Retention class and capture time: from the sealed metadata, else from the ledger."""
     try:
-        meta = json.loads((store.bundle_path(row) / "data" / layout.METADATA).read_bytes())
+        meta = json.loads(storage.bundle_file(store, row, f"data/{layout.METADATA}"))
         return str(meta["retention_class"]), _time(str(meta["capture"]["started_at"])), None
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, CollectorError):
         pass
     auth = store.ledger.authorization(row.authorization_id)
     if auth is None:
@@ -86,8 +86,7 @@ def requests_of(store: Store, bundle_id: str | None = None) -> list[PurgeRequest
                      custody_seq=a["custody_seq"])
         )  # fmt: skip
     done = {
-        r["request_id"]
-        for r in store.ledger.rows(select(schema.purge_tombstones.c.request_id))
+        r["request_id"] for r in store.ledger.rows(select(schema.purge_tombstones.c.request_id))
     }
     retained: dict[str, list[datetime]] = {}
     found = []
@@ -213,5 +212,3 @@ def _review(event: CustodyEvent) -> Review:
         reason=str(d.get("reason", "")), requirement=d.get("requirement"),
         period_end=date.fromisoformat(end) if isinstance(end, str) else None,
     )  # fmt: skip
-
-
