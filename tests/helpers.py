@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -51,6 +52,20 @@ class Cli:
 
     store: Path
     env: dict[str, str] = field(default_factory=dict)
+    clone_ledger: Callable[[str], str] | None = None
+    """For a store whose ledger is in PostgreSQL: copies its database, returns the copy's URL."""
+
+    def copy(self, target: Path) -> Cli:
+        """A private copy of this store at `target` (and of its database, for an agency store;
+        its bucket is shared, which bundle ids keep apart)."""
+        shutil.copytree(self.store, target)
+        if self.clone_ledger is not None:
+            config = target / "collector.toml"
+            text = config.read_text()
+            url = re.search(r'(?m)^url = "(postgresql://[^"]+)"', text)
+            assert url is not None, "an agency store's configuration names its ledger"
+            config.write_text(text.replace(url.group(1), self.clone_ledger(url.group(1))))
+        return Cli(target, env=dict(self.env), clone_ledger=self.clone_ledger)
 
     def environment(
         self, as_user: str | None, passphrase: str | None, new_passphrase: str | None
@@ -172,8 +187,7 @@ def make_store(
 
 def sealed_capture(template: Cli, target: Path, url: Callable[[str], str]) -> dict[str, Any]:
     """A copy of `template` at `target` with one capture of the thread through its short link."""
-    shutil.copytree(template.store, target)
-    cli = Cli(target)
+    cli = template.copy(target)
     auth_id = cli.approved([url("/*")])
     result = cli.json("capture", url("/s/abc123"), "--auth", auth_id, "--note", "session capture",
                       as_user="alice")  # fmt: skip

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from collector.errors import IntegrityError, UsageError
+from collector.errors import CollectorError, IntegrityError, UsageError
 from collector.evidence.bundle import layout
 from collector.evidence.bundle.seal import Stamper
 from collector.evidence.custody import CustodyEvent, EventType
@@ -27,6 +27,7 @@ from collector.evidence.timestamp import (
     request_timestamp,
 )
 from collector.store import custody_log as services
+from collector.store import storage
 from collector.store.actions import LedgerAction
 from collector.store.roles import Action
 from collector.store.store import Actor, Store
@@ -95,7 +96,7 @@ def has_token(store: Store, bundle_id: str) -> bool:
     row = store.ledger.bundle(bundle_id)
     if row is None:
         raise UsageError(f"unknown bundle {bundle_id!r}")
-    if (store.bundle_path(row) / layout.TIMESTAMP).is_file():
+    if storage.has_file(store, row, layout.TIMESTAMP):
         return True
     return any(
         e.type is EventType.timestamped
@@ -108,11 +109,10 @@ def pending(store: Store) -> list[str]:
     """Bundles sealed while an authority was configured that still have no token."""
     found = []
     for row in store.ledger.bundles():
-        meta_path = store.bundle_path(row) / "data" / layout.METADATA
         try:
-            meta = Metadata.model_validate_json(meta_path.read_bytes())
-        except (OSError, ValueError):
-            continue
+            meta = Metadata.model_validate_json(storage.bundle_file(store, row, f"data/{layout.METADATA}"))
+        except (OSError, ValueError, CollectorError):
+            continue  # purged, or unreadable: `verify` says which
         if meta.timestamping.configured and not has_token(store, row.id):
             found.append(row.id)
     return found
@@ -126,13 +126,13 @@ def retry(store: Store, actor: Actor, bundle_id: str) -> CustodyEvent:
         raise UsageError("no time-stamp authority is configured in this store")
     if has_token(store, bundle_id):
         row = store.ledger.bundle(bundle_id)
-        if row is not None and not (store.bundle_path(row) / layout.TIMESTAMP).is_file():
+        if row is not None and not storage.has_file(store, row, layout.TIMESTAMP):
             raise IntegrityError(f"{bundle_id} was stamped at sealing but its seal.tsr is missing: "
                                  "run `collector verify` and restore the bundle from a copy")  # fmt: skip
         raise UsageError(f"{bundle_id} already has a time-stamp")
     row = store.ledger.bundle(bundle_id)
     assert row is not None
-    signature = (store.bundle_path(row) / layout.SIGNATURE).read_bytes()
+    signature = storage.bundle_file(store, row, layout.SIGNATURE)
     try:
         token, info, attempts = request_timestamp(
             signature, cfg.urls, store.tsa_roots(), cfg.timeout_s

@@ -218,6 +218,15 @@ def bundle_file(store: Store, row: BundleRow, name: str) -> bytes:
     return data
 
 
+def has_file(store: Store, row: BundleRow, name: str) -> bool:
+    """Whether the bundle holds `name`: among its recorded objects once committed, else in
+    this workstation's copy."""
+    found = committed(store, row.id)
+    if found is None:
+        return (store.bundle_path(row) / name).is_file()
+    return any(item.name == name for item in found[1])
+
+
 def _sha256_of(path: Path) -> str:
     if path.is_symlink() or not path.is_file():
         return "not a regular file"

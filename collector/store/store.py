@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, inspect
 
 from collector import __version__
-from collector.errors import Refused, UsageError
+from collector.errors import IntegrityError, Refused, UsageError
 from collector.evidence import files, keys, pki
 from collector.evidence.clock import parse_server
 from collector.evidence.keys import KeyLookup
@@ -135,8 +135,22 @@ class Store:
         return found
 
     def tsa_roots(self) -> list[bytes]:
-        """The PEM roots time-stamp tokens must chain to."""
-        return [(self.root / name).read_bytes() for name in self.config.timestamp.roots]
+        """The PEM roots time-stamp tokens must chain to (in the vault: the store's `tsa/`, or
+        an agency store's database, where each must be the root recorded when the store was
+        made, since every workstation's role may write the vault)."""
+        roots = []
+        for name in self.config.timestamp.roots:
+            pem = self.vault.read(name)
+            if pem is None:
+                raise IntegrityError(f"the time-stamp root {self.vault.describe(name)} is missing")
+            roots.append(pem)
+        if self.config.ledger.location(self.root).shared and roots:
+            made = self.ledger.events_where(schema.events.c.action == LedgerAction.store_init.value)
+            pinned = made[0].details.get("tsa_roots_sha256") if made else None
+            if pinned != [hashlib.sha256(pem).hexdigest() for pem in roots]:
+                raise IntegrityError("the time-stamp roots in the database are not those recorded "
+                                     "when the store was made: nothing is judged against them")  # fmt: skip
+        return roots
 
     def bundle_path(self, row: BundleRow) -> Path:
         """Where a recorded bundle lives (the ledger keeps paths relative to the store)."""
@@ -234,16 +248,16 @@ class Store:
             root.mkdir(parents=True, exist_ok=True, mode=0o750)
         except OSError as exc:
             raise UsageError(f"cannot create a store at {root}: {exc.strerror or exc}") from exc
-        for sub in ("bundles", "work", "tsa"):
+        for sub in ("bundles", "work") if location.shared else ("bundles", "work", "tsa"):
             (root / sub).mkdir(mode=0o750)
         if not location.shared:
             (root / "keys").mkdir(mode=0o700)
-        for name, pem in zip(config.timestamp.roots, roots, strict=True):
-            (root / name).write_bytes(pem)
         (root / CONFIG_NAME).write_text(dump_config(config), encoding="utf-8")
         if not location.shared:
             Ledger.create(location).close()
         store = cls(root)
+        for name, pem in zip(config.timestamp.roots, roots, strict=True):
+            store.vault.create(name, pem)
         store.vault.create(store.private_key_entry(SYSTEM_USER), keys.generate_unencrypted())
         store._load_system_signer()
         assert store.ledger.signers.system is not None

@@ -7,7 +7,6 @@ for real, without Chromium. `site.http_url(path)` names a recorded page.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,17 +47,51 @@ def site() -> RecordedSite:
     return RecordedSite()
 
 
+BACKENDS = ("workstation", "agency")
+"""Where a store keeps its ledger and bundles: SQLite and a directory, or PostgreSQL and an
+S3 Object Lock bucket. Tests marked `both_backends` run on each; the others on a workstation."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "both_backends: run on a workstation store and on an agency "
+                            "store (PostgreSQL ledger, Object Lock bucket)")  # fmt: skip
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("both_backends") and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "workstation"))
+
+
 @pytest.fixture(scope="session")
-def store_template(tmp_path_factory: pytest.TempPathFactory) -> Cli:
+def workstation_template(tmp_path_factory: pytest.TempPathFactory) -> Cli:
     return make_store(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture(scope="session")
+def agency_template(tmp_path_factory: pytest.TempPathFactory, pg: PostgresServer, s3: SeaweedServer) -> Cli:
+    """The standard store and users on PostgreSQL and an Object Lock bucket; copies of it get
+    their own database (`Cli.copy`) and share the bucket."""
+    made = make_store(tmp_path_factory.mktemp("agency-template"), env={**pg.env("owner"), **s3.env("app")},
+                      extra=["--ledger", pg.fresh_database(), "--bundles", f"s3://{s3.bucket()}",
+                             "--s3-endpoint", s3.endpoint])  # fmt: skip
+    return Cli(made.store, env={**pg.env("app"), **s3.env("app")}, clone_ledger=pg.clone_database)
+
+
+@pytest.fixture
+def store_template(backend: str, request: pytest.FixtureRequest) -> Cli:
+    """The standard store and users on this test's backend (shared: copy it before changing it)."""
+    return request.getfixturevalue(f"{backend}_template")  # type: ignore[no-any-return]
 
 
 @pytest.fixture
 def cli(store_template: Cli, tmp_path: Path) -> Cli:
     """A fresh copy of a store with the standard users (see tests/helpers.py)."""
-    target = tmp_path / "store"
-    shutil.copytree(store_template.store, target)
-    return Cli(target)
+    return store_template.copy(tmp_path / "store")
 
 
 @pytest.fixture
@@ -67,9 +100,22 @@ def store(cli: Cli) -> Cli:
 
 
 @pytest.fixture(scope="session")
-def sealed(store_template: Cli, site: RecordedSite, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """One capture of the lazily loaded thread through its short link, shared read-only."""
-    return sealed_capture(store_template, tmp_path_factory.mktemp("sealed") / "store", site.http_url)
+def workstation_sealed(workstation_template: Cli, site: RecordedSite,
+                       tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:  # fmt: skip
+    return sealed_capture(workstation_template, tmp_path_factory.mktemp("sealed") / "store", site.http_url)
+
+
+@pytest.fixture(scope="session")
+def agency_sealed(agency_template: Cli, site: RecordedSite,
+                  tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:  # fmt: skip
+    return sealed_capture(agency_template, tmp_path_factory.mktemp("agency-sealed") / "store", site.http_url)
+
+
+@pytest.fixture
+def sealed(backend: str, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """One capture of the lazily loaded thread through its short link, shared read-only (copy
+    `sealed["cli"]` before changing anything)."""
+    return request.getfixturevalue(f"{backend}_sealed")  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="session")

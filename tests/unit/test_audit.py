@@ -56,13 +56,13 @@ def _exigent(cli: Cli, url: str, *args: str) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def audited(
-    store_template: Cli,
+    workstation_template: Cli,
     site: RecordedSite,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, Any]:
     """A store with one of everything the audit report covers, built through the CLI."""
     target = tmp_path_factory.mktemp("audited") / "store"
-    shutil.copytree(store_template.store, target)
+    shutil.copytree(workstation_template.store, target)
     cli = Cli(target)
     name, secret = AUDITOR
     cli.ok(

@@ -46,6 +46,7 @@ def test_private_key_encrypted_with_mode_0600_and_fingerprint_reproducible(cli: 
     assert users["alice"]["key_fingerprint"] == hashlib.sha256(der).hexdigest()
 
 
+@pytest.mark.both_backends
 def test_user_add_by_non_admin_refused_and_recorded(cli: Cli) -> None:
     result = cli.run("user", "add", "zed", "--role", "investigator", "--name", "Zed", "--badge", "9",
                      as_user="alice", new_passphrase="zed-passphrase")
@@ -54,6 +55,7 @@ def test_user_add_by_non_admin_refused_and_recorded(cli: Cli) -> None:
     assert cli.events()[-1]["action"] == "denied.user.admin"
 
 
+@pytest.mark.both_backends
 def test_user_add_by_admin_recorded_with_actor(cli: Cli) -> None:
     cli.ok("user", "add", "zed", "--role", "auditor", "--name", "Zed Z", "--badge", "9",
            as_user="root", new_passphrase="zed-passphrase")
@@ -63,6 +65,7 @@ def test_user_add_by_admin_recorded_with_actor(cli: Cli) -> None:
     assert issued["details"]["role"] == "auditor"
 
 
+@pytest.mark.both_backends
 def test_acting_as_another_user_without_their_passphrase_does_nothing(cli: Cli) -> None:
     auth_id = cli.request(["https://social.example/*"])
     result = cli.run("auth", "approve", auth_id, as_user="bob", passphrase=PASSPHRASES["alice"])
@@ -79,6 +82,7 @@ def test_no_passphrase_and_no_terminal_refused(cli: Cli) -> None:
     assert "passphrase is required" in result.stderr
 
 
+@pytest.mark.both_backends
 def test_separation_of_duties_requester_cannot_approve(cli: Cli) -> None:
     auth_id = cli.request(["https://social.example/*"], as_user="bob", **{"--investigator": "alice"})
     result = cli.run("auth", "approve", auth_id, as_user="bob")
@@ -90,6 +94,7 @@ def test_separation_of_duties_requester_cannot_approve(cli: Cli) -> None:
     assert shown["investigators"] == ["alice"]
 
 
+@pytest.mark.both_backends
 def test_investigator_cannot_approve(cli: Cli) -> None:
     auth_id = cli.request(["https://social.example/*"])
     result = cli.run("auth", "approve", auth_id, as_user="dave")
@@ -156,6 +161,7 @@ def test_invalid_scopes_rejected(cli: Cli, scope: str) -> None:
     assert "scope" in result.stderr
 
 
+@pytest.mark.both_backends
 def test_deny_and_revoke(cli: Cli) -> None:
     denied = cli.request(["https://social.example/*"])
     assert cli.run("auth", "deny", denied, "--reason", " ", as_user="bob").returncode == 2
@@ -168,6 +174,7 @@ def test_deny_and_revoke(cli: Cli) -> None:
     assert shown["status"] == "revoked" and shown["decision_reason"] == "case closed"
 
 
+@pytest.mark.both_backends
 def test_retired_user_cannot_act(cli: Cli) -> None:
     cli.ok("user", "retire", "dave")
     result = cli.run("auth", "request", "--case", "HPD-2026-000123", as_user="dave")
@@ -228,6 +235,7 @@ def test_init_records_chromium_path_in_config_and_ledger(tmp_path) -> None:
     assert first["action"] == "store.init" and first["details"]["chromium"] == str(chrome)
 
 
+@pytest.mark.both_backends
 def test_read_commands_authenticate_a_named_user(cli: Cli) -> None:
     cli.request(["https://social.example/*"])
     assert len(cli.json("auth", "list", as_user="erin")) == 1

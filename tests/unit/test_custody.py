@@ -6,7 +6,6 @@ import base64
 import hashlib
 import itertools
 import json
-import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -21,9 +20,7 @@ from tests.helpers import PASSPHRASES, Cli
 @pytest.fixture
 def held(sealed: dict[str, Any], tmp_path: Path) -> tuple[Cli, str]:
     """A private copy of the session's store with its sealed bundle."""
-    target = tmp_path / "store"
-    shutil.copytree(sealed["cli"].store, target)
-    return Cli(target), sealed["result"]["bundle_id"]
+    return sealed["cli"].copy(tmp_path / "store"), sealed["result"]["bundle_id"]
 
 
 def events(cli: Cli, bundle_id: str) -> list[dict[str, Any]]:
@@ -51,6 +48,7 @@ def test_first_event_is_captured_anchored_to_seal_and_signed(held: tuple[Cli, st
     assert "Signature Verified Successfully" in result.stdout
 
 
+@pytest.mark.both_backends
 def test_verify_view_and_transfer_are_signed_events(held: tuple[Cli, str]) -> None:
     cli, bundle_id = held
     cli.ok("verify", bundle_id, as_user="erin")
@@ -65,6 +63,7 @@ def test_verify_view_and_transfer_are_signed_events(held: tuple[Cli, str]) -> No
     assert result.returncode == 0 and "4 events" in result.stdout
 
 
+@pytest.mark.both_backends
 def test_transfer_only_by_holder_or_custodian(held: tuple[Cli, str]) -> None:
     cli, bundle_id = held
     refused = cli.run("custody", "transfer", bundle_id, "--to", "dave", "--reason", "r", as_user="bob")
@@ -77,6 +76,7 @@ def test_transfer_only_by_holder_or_custodian(held: tuple[Cli, str]) -> None:
     assert auditor_free.returncode == 3
 
 
+@pytest.mark.both_backends
 def test_verify_without_passphrase_records_no_custody_event(held: tuple[Cli, str]) -> None:
     cli, bundle_id = held
     result = cli.run("verify", bundle_id, as_user="erin", passphrase="not-erins")

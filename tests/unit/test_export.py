@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import zipfile
 from datetime import UTC, datetime
@@ -17,11 +16,12 @@ from tests.helpers import REPO, Cli
 TOOLS = REPO / ".venv-tools" / "bin"
 
 
+pytestmark = pytest.mark.both_backends
+
 @pytest.fixture
 def exported(sealed: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
     """A private copy of the session store; its bundle handed to erin and exported by her."""
-    cli = Cli(tmp_path / "store")
-    shutil.copytree(sealed["cli"].store, cli.store)
+    cli = sealed["cli"].copy(tmp_path / "store")
     bundle_id = sealed["result"]["bundle_id"]
     cli.ok("custody", "transfer", bundle_id, "--to", "erin", "--reason", "evidence room", as_user="alice")
     out = tmp_path / "out" / "export.zip"

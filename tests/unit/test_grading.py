@@ -25,9 +25,10 @@ def held(sealed: dict[str, Any], tmp_path: Path) -> tuple[Cli, str]:
 
 @pytest.fixture(scope="module")
 def two_bundles(
-    sealed: dict[str, Any], site: RecordedSite, tmp_path_factory: pytest.TempPathFactory
+    workstation_sealed: dict[str, Any], site: RecordedSite, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Cli, str, str]:
     """The session's store plus a second capture (same authorization), made once per module."""
+    sealed = workstation_sealed
     target = tmp_path_factory.mktemp("two-bundles") / "store"
     shutil.copytree(sealed["cli"].store, target)
     cli = Cli(target)

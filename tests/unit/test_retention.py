@@ -29,8 +29,10 @@ def plus_years(day: date, years: int) -> date:
 
 
 @pytest.fixture(scope="module")
-def classes(sealed: dict[str, Any], site: RecordedSite, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def classes(workstation_sealed: dict[str, Any], site: RecordedSite,
+            tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:  # fmt: skip
     """The session's case-evidence bundle plus one intelligence and one preliminary capture."""
+    sealed = workstation_sealed
     target = tmp_path_factory.mktemp("retention") / "store"
     shutil.copytree(sealed["cli"].store, target)
     cli = Cli(target)

@@ -4,7 +4,6 @@ checkpoints of its head kept in the store, in every export and in a directory of
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -22,9 +21,7 @@ from tests.helpers import Cli
 
 @pytest.fixture
 def held(sealed: dict[str, Any], tmp_path: Path) -> tuple[Cli, str]:
-    target = tmp_path / "store"
-    shutil.copytree(sealed["cli"].store, target)
-    return Cli(target), sealed["result"]["bundle_id"]
+    return sealed["cli"].copy(tmp_path / "store"), sealed["result"]["bundle_id"]
 
 
 def verify(cli: Cli, *args: str) -> tuple[int, dict[str, dict[str, Any]]]:
@@ -71,6 +68,7 @@ def test_every_event_is_signed_by_whoever_acted(held: tuple[Cli, str]) -> None:
     assert keys.verify(public, event_message(sealed["hash"]), keys.unb64(sealed["signature"]))
 
 
+@pytest.mark.both_backends
 def test_a_capture_leaves_a_checkpoint_signed_by_the_investigator(held: tuple[Cli, str], tmp_path: Path) -> None:
     cli, _bundle_id = held
     out = tmp_path / "newest.json"
@@ -187,6 +185,7 @@ def test_a_forged_checkpoint_is_caught_and_a_bad_file_refused(held: tuple[Cli, s
 # ------------------------------------------------------------------ where checkpoints go
 
 
+@pytest.mark.both_backends
 def test_an_export_carries_a_checkpoint_the_ledger_still_extends(held: tuple[Cli, str], tmp_path: Path) -> None:
     cli, bundle_id = held
     cli.ok("custody", "transfer", bundle_id, "--to", "erin", "--reason", "evidence room", as_user="alice")

@@ -483,7 +483,8 @@ def _check_time(
         "time-stamp",
         ok,
         f"late stamp {info.gen_time:%Y-%m-%d %H:%M:%SZ} by {info.tsa_name}, obtained "
-        f"{_duration(delay.total_seconds())} after the capture ended (custody event "
+        + (_duration(delay.total_seconds()) if delay.total_seconds() >= 1 else "under 1 s")
+        + f" after the capture ended (custody event "
         f"{late_event.seq}): until then the time rested on the local clock"
         + ("" if ok else f"; {why}"),
         warning=ok,
@@ -544,6 +545,8 @@ def _check_signer_certificate(
 
 
 def _duration(seconds: float) -> str:
+    if seconds < 0:
+        return f"-{_duration(-seconds)}"
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     days, hours = divmod(hours, 24)
