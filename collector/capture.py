@@ -157,6 +157,7 @@ def run(
             raise UsageError("--exigent makes its own authorization: leave out --auth")
         auth_id = exigent.create(store, actor, url, *exigent_case).id
     auth, machine, target = authorize(store, actor, url, auth_id)
+    storage.prepare(store)  # the bucket's client is made while the browser works
     alias, session = _alias_session(store, actor, auth, url, profile)
     settings = store.config.browser.model_copy(
         update={

@@ -13,20 +13,26 @@ store's configuration.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import os
 import re
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from collector.errors import CollectorError, IntegrityError, UsageError
 from collector.evidence.bundle.hashing import Digests, digest_chunks
 
+_T = TypeVar("_T")
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-CHUNK = 1024 * 1024
+CHUNK = 4 * 1024 * 1024
 MODE = "GOVERNANCE"
+PARALLEL = 4  # requests in flight while a bundle is committed
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,15 @@ class StoredObject:
     version_id: str
     sha256: str
     size: int
+
+
+def listing_sha256(objects: list[StoredObject]) -> str:
+    """SHA-256 of a bundle's recorded objects (name, version, digest and size, one line each in
+    name order): the signed `bundle.stored` event carries it, so a row added to or changed in
+    `bundle_objects` afterwards no longer matches."""
+    lines = "".join(f"{o.name}\t{o.version_id}\t{o.sha256}\t{o.size}\n"
+                    for o in sorted(objects, key=lambda o: o.name))  # fmt: skip
+    return hashlib.sha256(lines.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,38 @@ def _digest(path: Path) -> tuple[str, int]:
     return sha.hexdigest(), size
 
 
+_CLIENTS: dict[tuple[str | None, str], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+_CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                         "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE")  # fmt: skip
+
+
+def _client_for(endpoint: str | None) -> Any:
+    """This process's S3 client for an endpoint and the credentials the environment names, made
+    once (boto3 clients are thread-safe once made; making one is not, hence the lock)."""
+    credentials = hashlib.sha256("\0".join(os.environ.get(v, "") for v in _CREDENTIAL_VARIABLES).encode())
+    key = (endpoint, credentials.hexdigest())
+    with _CLIENTS_LOCK:
+        if key not in _CLIENTS:
+            import boto3
+            from botocore.config import Config
+
+            _CLIENTS[key] = boto3.client(
+                "s3", endpoint_url=endpoint,
+                # Every read is hashed here against the recorded SHA-256, so botocore's own
+                # checksum of the response (a second SHA-256 pass) is left to when S3 requires it.
+                config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3},
+                              connect_timeout=5, read_timeout=60,
+                              response_checksum_validation="when_required"),
+            )  # fmt: skip
+        return _CLIENTS[key]
+
+
+def _warm(endpoint: str | None) -> None:
+    with contextlib.suppress(Exception):  # the first request makes it again and says what failed
+        _client_for(endpoint)
+
+
 def _local_path(target: Path, bundle_id: str, name: str) -> Path:
     """Where a recorded object goes under `target` (its directories made); a recorded name
     that is not a plain relative path is refused."""
@@ -83,6 +130,15 @@ def _local_path(target: Path, bundle_id: str, name: str) -> Path:
     path = target.joinpath(*parts)
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _each(work: Callable[[Any], _T], items: list[Any]) -> list[_T]:
+    """`work` on every item, a few at once (the S3 client is thread-safe); results in order.
+    Every call has finished before the first failure is raised."""
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        futures = [pool.submit(work, item) for item in items]
+        wait(futures)
+    return [future.result() for future in futures]
 
 
 def _tee(chunks: Iterator[bytes], out: BinaryIO) -> Iterator[bytes]:
@@ -103,15 +159,14 @@ class Bucket:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            self._client = boto3.client(
-                "s3", endpoint_url=self.endpoint,
-                config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3},
-                              connect_timeout=5, read_timeout=60),
-            )  # fmt: skip
+            self._client = _client_for(self.endpoint)
         return self._client
+
+    def prepare(self) -> None:
+        """Make the S3 client on a background thread (loading boto3 and the service model takes
+        a noticeable part of a second) while the caller does other work, such as a capture's
+        browser; the first request waits for it."""
+        threading.Thread(target=_warm, args=(self.endpoint,), daemon=True).start()
 
     def _call(self, what: str, operation: str, **kwargs: Any) -> Any:
         """One S3 call; a failure is one line naming the bucket, never the credentials."""
@@ -142,32 +197,35 @@ class Bucket:
 
     # ------------------------------------------------------------------ committing
 
-    def put_bundle(
-        self, bundle_dir: Path, bundle_id: str, retain_until: datetime
-    ) -> list[StoredObject]:
-        """Upload, read back by version, and lock every file of a sealed bundle."""
-        stored: list[StoredObject] = []
-        for name, path in _files(bundle_dir):
-            sha256, size = _digest(path)
-            with path.open("rb") as body:
-                done = self._call(f"storing {bundle_id}/{name}", "put_object", Bucket=self.name,
-                                  Key=f"{bundle_id}/{name}", Body=body,
-                                  ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode())  # fmt: skip
-            version = done.get("VersionId")
-            if not version or version == "null":
-                raise StorageError(f"the bucket {self.url} returned no version for {bundle_id}/{name}: "
-                                   "it is not versioned")  # fmt: skip
-            stored.append(StoredObject(name, version, sha256, size))
-        for item in stored:
-            found = self.digest_of(bundle_id, item)
+    def put_bundle(self, bundle_dir: Path, bundle_id: str, retain_until: datetime) -> list[StoredObject]:
+        """Upload, read back by version, and lock every file of a sealed bundle: each step for
+        every file before the next begins, the requests of a step on a few threads."""
+        files = list(_files(bundle_dir))
+        if self.client is None:  # made here, once, before the threads share it
+            raise StorageError(f"no S3 client for {self.url}")
+        stored = _each(lambda entry: self._upload(bundle_id, *entry), files)
+        for item, found in zip(stored, _each(lambda item: self.digest_of(bundle_id, item), stored), strict=True):
             if found != item.sha256:
                 raise IntegrityError(f"{bundle_id}/{item.name} version {item.version_id} reads back as "
                                      f"sha256 {found}, not {item.sha256}: nothing was committed")  # fmt: skip
-        for item in stored:
-            self._call(f"locking {bundle_id}/{item.name}", "put_object_retention", Bucket=self.name,
-                       Key=f"{bundle_id}/{item.name}", VersionId=item.version_id,
-                       Retention={"Mode": MODE, "RetainUntilDate": retain_until})  # fmt: skip
+        _each(lambda item: self._call(f"locking {bundle_id}/{item.name}", "put_object_retention",
+                                      Bucket=self.name, Key=f"{bundle_id}/{item.name}",
+                                      VersionId=item.version_id,
+                                      Retention={"Mode": MODE, "RetainUntilDate": retain_until}),
+              stored)  # fmt: skip
         return stored
+
+    def _upload(self, bundle_id: str, name: str, path: Path) -> StoredObject:
+        sha256, size = _digest(path)
+        with path.open("rb") as body:
+            done = self._call(f"storing {bundle_id}/{name}", "put_object", Bucket=self.name,
+                              Key=f"{bundle_id}/{name}", Body=body,
+                              ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode())  # fmt: skip
+        version = done.get("VersionId")
+        if not version or version == "null":
+            raise StorageError(f"the bucket {self.url} returned no version for {bundle_id}/{name}: "
+                               "it is not versioned")  # fmt: skip
+        return StoredObject(name, version, sha256, size)
 
     def put_locked(self, key: str, data: bytes, retain_until: datetime) -> str:
         """One object written and put under governance retention; its version id."""

@@ -39,10 +39,34 @@ def bucket(store: Store) -> Bucket | None:
     return Bucket(config.url, config.endpoint) if config.url else None
 
 
+def prepare(store: Store) -> None:
+    """Before a long step that ends in a commit (a capture's browser): make the bucket's client
+    meanwhile."""
+    target = bucket(store)
+    if target is not None:
+        target.prepare()
+
+
 def objects_of(store: Store, bundle_id: str) -> list[StoredObject]:
     o = schema.bundle_objects
     rows = store.ledger.rows(select(o).where(o.c.bundle_id == bundle_id).order_by(o.c.name))
     return [StoredObject(r["name"], r["version_id"], r["sha256"], int(r["size"])) for r in rows]
+
+
+def recorded_listing(store: Store, bundle_id: str, stored: list[StoredObject]) -> str | None:
+    """Why the recorded objects are not those the signed `bundle.stored` event committed, or
+    None when they are."""
+    ev = schema.events
+    events = store.ledger.events_where((ev.c.action == LedgerAction.bundle_stored.value)
+                                       & (ev.c.subject == bundle_id))  # fmt: skip
+    if len(events) != 1:
+        return f"{len(events)} `bundle.stored` events for {len(stored)} recorded objects"
+    details = events[0].details
+    if "objects_sha256" in details:
+        ok = details["objects_sha256"] == objects.listing_sha256(stored)
+    else:  # committed before the listing digest was recorded
+        ok = (details.get("objects"), details.get("bytes")) == (len(stored), sum(i.size for i in stored))
+    return None if ok else f"the recorded objects differ from those `bundle.stored` (event {events[0].seq}) committed"
 
 
 def committed(store: Store, bundle_id: str) -> tuple[Bucket, list[StoredObject]] | None:
@@ -51,6 +75,17 @@ def committed(store: Store, bundle_id: str) -> tuple[Bucket, list[StoredObject]]
     target = bucket(store)
     stored = objects_of(store, bundle_id) if target is not None else []
     return (target, stored) if target is not None and stored else None
+
+
+def readable(store: Store, bundle_id: str) -> tuple[Bucket, list[StoredObject]] | None:
+    """`committed`, for reading: the recorded objects must be those the signed `bundle.stored`
+    event committed, else IntegrityError (nothing is read from a listing changed since)."""
+    found = committed(store, bundle_id)
+    if found is not None:
+        problem = recorded_listing(store, bundle_id, found[1])
+        if problem is not None:
+            raise IntegrityError(f"{bundle_id}: {problem}")
+    return found
 
 
 def retain_until(store: Store, row: BundleRow, retention_class: str | None) -> datetime:
@@ -96,6 +131,7 @@ def commit(
         store.ledger.record_in(db, LedgerAction.bundle_stored, actor=actor, subject=bundle_id,
                                details={"bucket": target.url, "objects": len(stored),
                                         "bytes": sum(i.size for i in stored),
+                                        "objects_sha256": objects.listing_sha256(stored),
                                         "retain_until": iso(until), "mode": "GOVERNANCE"})  # fmt: skip
     return None
 
@@ -176,7 +212,7 @@ def working_copy(store: Store, row: BundleRow) -> Path:
     recorded versions; a copy it has is first checked file by file against those versions'
     digests, so what is read is what the bucket holds."""
     path = store.bundle_path(row)
-    found = committed(store, row.id)
+    found = readable(store, row.id)
     if found is None:
         return path
     target, stored = found
@@ -202,7 +238,7 @@ def bundle_file(store: Store, row: BundleRow, name: str) -> bytes:
     copy, or for a committed bundle from the bucket by its recorded version, and either way
     checked against the recorded digest."""
     path = store.bundle_path(row) / name
-    found = committed(store, row.id)
+    found = readable(store, row.id)
     if found is None:
         return path.read_bytes()
     target, stored = found
@@ -221,7 +257,7 @@ def bundle_file(store: Store, row: BundleRow, name: str) -> bytes:
 def has_file(store: Store, row: BundleRow, name: str) -> bool:
     """Whether the bundle holds `name`: among its recorded objects once committed, else in
     this workstation's copy."""
-    found = committed(store, row.id)
+    found = readable(store, row.id)
     if found is None:
         return (store.bundle_path(row) / name).is_file()
     return any(item.name == name for item in found[1])
@@ -252,7 +288,7 @@ def fetch_copy(store: Store, row: BundleRow, out: Path) -> int:
     """Write a copy of a bundle to `out` (a new directory): from the bucket by recorded
     versions, each file checked against its recorded digest, else from this workstation's
     `bundles/`. Returns the number of files; the caller verifies the copy."""
-    found = committed(store, row.id)
+    found = readable(store, row.id)
     if out.exists():
         raise UsageError(f"--out {out} exists: a copy is written into a new directory")
     try:

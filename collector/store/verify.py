@@ -58,6 +58,9 @@ def storage_check(store: Store, bundle_id: str, changed: list[str] | None = None
     target, stored = found
     report = target.versions(bundle_id, stored)
     where = f"{len(stored)} objects in {store.config.bundles.url}, read by their recorded versions"
+    listing = storage.recorded_listing(store, bundle_id, stored)
+    if listing is not None:
+        return Check(name="storage", ok=False, detail=f"{where}; {listing}")
     if changed:
         return Check(name="storage", ok=False,
                      detail=f"{where}; read differently from what was recorded: {'; '.join(changed)}")  # fmt: skip
@@ -115,13 +118,13 @@ def _verify_streamed(store: Store, row: BundleRow, found: tuple[Bucket, list[Sto
     and hashed as it streams; only the tag files and the metadata are written (to a scratch
     directory removed afterwards), so this workstation's own copy plays no part."""
     target, stored = found
-    streamed, changed = target.stream_into(row.id, stored, scratch, keep=_kept)
+    streamed, changed = target.stream_into(row.id, stored, scratch, keep=kept_when_streamed)
     report = _verify_at(store, row, scratch, actor, streamed=streamed, changed=changed,
                         where=f"{target.url}/{row.id}/")  # fmt: skip
     return report
 
 
-def _kept(name: str) -> bool:
+def kept_when_streamed(name: str) -> bool:
     """Files a streamed verification writes out: everything the checks read (tag files,
     signature, token, signer's chain and the metadata), not the payload it only hashes."""
     return not name.startswith("data/") or name == f"data/{layout.METADATA}"

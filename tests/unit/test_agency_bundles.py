@@ -4,6 +4,7 @@ bucket refusing the workstations' own credential, and an outbox while the bucket
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -259,3 +260,31 @@ def test_a_workstation_copy_that_differs_from_the_bucket_is_never_exported(
                    "--out", str(tmp_path / "export.zip"), as_user="erin")  # fmt: skip
     assert done.returncode == 1 and "data/page.html" in done.stderr and "not what the bucket" in done.stderr
     assert not (tmp_path / "export.zip").exists()
+
+
+def test_an_object_row_added_after_the_commit_is_caught(agency: tuple[Cli, str], pg: PostgresServer,
+                                                        s3: SeaweedServer, site: RecordedSite,
+                                                        tmp_path: Path) -> None:  # fmt: skip
+    """The workstations' role may INSERT into `bundle_objects`: a row smuggled in for a committed
+    bundle (pointing at a version it uploaded) no longer matches the listing digest the signed
+    `bundle.stored` event carries, so `verify` fails and nothing is read through it."""
+    import re
+
+    import psycopg
+
+    cli, bucket = agency
+    bundle_id = _capture(cli, site)["bundle_id"]
+    cli.store.joinpath("bundles", bundle_id).rename(tmp_path / "aside")  # read only from the bucket
+    smuggled = s3.client("app").put_object(Bucket=bucket, Key=f"{bundle_id}/data/extra.html", Body=b"<p>planted</p>")
+    url = re.search(r'url = "(postgresql://[^"]+)"', (cli.store / "collector.toml").read_text())
+    assert url is not None
+    app = pg.env("app")
+    with psycopg.connect(url.group(1), user=app["PGUSER"], password=app["PGPASSWORD"], autocommit=True) as db:
+        db.execute("INSERT INTO bundle_objects (bundle_id, name, version_id, sha256, size, stored_at) "
+                   "VALUES (%s, 'data/extra.html', %s, %s, 14, '2026-12-05T00:00:00Z')",
+                   (bundle_id, smuggled["VersionId"], hashlib.sha256(b"<p>planted</p>").hexdigest()))  # fmt: skip
+    code, checks = _checks(cli, bundle_id)
+    assert code == 1 and not checks["storage"]["ok"]
+    assert "differ from those `bundle.stored`" in checks["storage"]["detail"]
+    fetched = cli.run("fetch", bundle_id, "--out", str(tmp_path / "copy"), as_user="erin")
+    assert fetched.returncode == 1 and "bundle.stored" in fetched.stderr and not (tmp_path / "copy").exists()
