@@ -7,7 +7,7 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -163,6 +163,44 @@ def store_flush(json_out: JsonOpt = False) -> None:
             echo("nothing waits in the outbox")
     if left:
         raise typer.Exit(4)
+
+
+@store_app.command("copy")
+def store_copy(
+    to: Annotated[Path, typer.Option("--to", help="The agency store's directory (its collector.toml).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Move this workstation store into an agency store: every bundle verified here, committed
+    to the agency's bucket with its custody log and a signed `moved` event, and verified again
+    from the bucket; this store's ledger archived as its own verifiable chain, its root
+    cross-certified by the agency's issuing CA (the administrator's passphrase unlocks it). The
+    acting user is a custodian of the agency store. This store is read, never changed."""
+    from collector.store import imports
+    from collector.store.verify import verify_in_store
+
+    source = Store.open(state.store_path)
+    target = Store.open(to)
+    actor = acting_user(target)
+    assert actor is not None
+    report = imports.copy_in(source, target, actor, admin_passphrase())
+    for bundle_id in report.moved:
+        after = verify_in_store(target, bundle_id, actor)
+        if not after.ok:
+            report.failed_after[bundle_id] = "; ".join(f"{c.name}: {c.detail}" for c in after.checks if not c.ok)
+    if json_out:
+        emit({"store_id": report.store_id, "agency": report.agency, "events": report.events,
+              "moved": report.moved, "purged": report.purged, "waiting": report.waiting,
+              "failed_after": report.failed_after})  # fmt: skip
+    else:
+        echo(f"workstation store {report.store_id} ({report.agency}): {report.events} ledger events "
+             f"archived as their own chain, {len(report.moved)} bundles moved and verified again "
+             f"from the bucket, {len(report.purged)} purged (their tombstones stay in that ledger)")  # fmt: skip
+        for why in report.waiting:
+            warn(why)
+        for bundle_id, why in report.failed_after.items():
+            warn(f"{bundle_id} does not verify in the agency store: {why}")
+    if report.failed_after:
+        raise typer.Exit(1)
 
 
 @store_app.command("upgrade")
@@ -419,6 +457,12 @@ def ledger_verify(
         typer.Option(help="A checkpoint held elsewhere (an export's checkpoint.json, a copy "
                      "from the checkpoint directory) that the ledger must still extend."),
     ] = None,
+    imported: Annotated[
+        str | None,
+        typer.Option("--imported", metavar="STORE-ID",
+                     help="Check instead the ledger of a workstation store copied into this agency "
+                          "store, as archived in the bucket, on its own terms."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Check the ledger: hash chain, every event's signature, every checkpoint it keeps."""
@@ -428,7 +472,10 @@ def ledger_verify(
     held = checkpoints.read_file(against) if against is not None else None
     try:
         store = open_store()
-        report = verify_ledger(store, held, against.name if against else "")
+        if imported is not None:
+            report = _verify_imported(store, imported, held, against.name if against else "")
+        else:
+            report = verify_ledger(store, held, against.name if against else "")
     except DamagedStore as exc:  # a ledger that cannot be read has failed verification
         if json_out:
             emit({"ok": False, "event_count": None,
@@ -445,6 +492,7 @@ def ledger_verify(
             LedgerAction.ledger_verify, "ok" if report.ok else "failed",
             actor=state.acting if state.acting in store.ledger.signers.people else None,
             details={"events": report.event_count, "against": against.name if against else None,
+                     "imported": imported,
                      "failed": [f"{c.name}: {c.detail}" for c in report.checks if not c.ok]},
         )  # fmt: skip
     if json_out:
@@ -454,6 +502,30 @@ def ledger_verify(
             echo(f"{'✗' if not c.ok else ('!' if c.warning else '✓')} {c.name}: {c.detail}")
         echo("LEDGER INTACT" if report.ok else "LEDGER FAILED")
     raise typer.Exit(0 if report.ok else 1)
+
+
+def _verify_imported(store: Store, store_id: str, held: Any, source: str) -> Any:
+    """An imported workstation ledger checked on its own terms, and against what was recorded
+    when it was copied in (its digest, event count and head) and this agency's endorsement."""
+    from collector.evidence.bundle.verify import Check
+    from collector.store import imports
+    from collector.store.ledger_verify import verify_ledger
+
+    recorded = imports.record_of(store, store_id)
+    with imports.archived(store, store_id) as view:
+        report = verify_ledger(view, held, source)
+        events = view.ledger.events()
+        same = (len(events), events[-1].hash if events else "") == (recorded["event_count"], recorded["head_hash"])
+        report.checks.append(Check(
+            name="archive", ok=same,
+            detail=(f"the archived ledger is the one copied in ({recorded['event_count']} events, recorded "
+                    f"{recorded['imported_at']} by {recorded['imported_by']})") if same else
+            "the archived ledger's length or head differs from what was recorded at the copy"))  # fmt: skip
+        problem = imports.endorsement(store, store_id, view)
+        report.checks.append(Check(name="cross-certificate", ok=problem is None,
+                                   detail=problem or "its root is cross-certified by this agency's issuing CA"))  # fmt: skip
+        report.ok = all(c.ok for c in report.checks)
+    return report
 
 
 @ledger_app.command("checkpoint")

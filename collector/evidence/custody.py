@@ -37,6 +37,7 @@ class EventType(StrEnum):
     released = "released"
     purged = "purged"
     recovered = "recovered"  # a bundle sealed but not recorded when its capture was killed
+    moved = "moved"  # brought from a workstation store into an agency store
 
 
 class CustodyEvent(Model):

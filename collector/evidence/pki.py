@@ -48,6 +48,12 @@ def _name(agency: str, common_name: str, extra: list[x509.NameAttribute[str]] | 
     ])  # fmt: skip
 
 
+_CA_USAGE = x509.KeyUsage(
+    digital_signature=False, content_commitment=False, key_encipherment=False, data_encipherment=False,
+    key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
+)  # fmt: skip
+
+
 def _ca(
     subject: x509.Name,
     issuer: x509.Name,
@@ -67,14 +73,7 @@ def _ca(
         .not_valid_before(now - SKEW)
         .not_valid_after(now + timedelta(days=365 * years))
         .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_CA_USAGE, critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public), critical=False
@@ -99,6 +98,52 @@ def make_intermediate(
     return _ca(
         subject, root.subject, key, root_key, now, INTERMEDIATE_YEARS, 0, root_key.public_key()
     )
+
+
+def cross_certify(
+    foreign_root: x509.Certificate, issuer_key: Ed25519PrivateKey, issuer: x509.Certificate
+) -> x509.Certificate:
+    """A certificate binding another PKI's root (its name and key) to this agency's issuing CA:
+    the agency's statement that it trusts what that root certified. Valid for the foreign root's
+    own lifetime, since bundles that root's users sealed before the statement are what it is for."""
+    public = foreign_root.public_key()
+    if not isinstance(public, Ed25519PublicKey):
+        raise ValueError("the root to cross-certify does not hold an Ed25519 key")
+    return (
+        x509.CertificateBuilder()
+        .subject_name(foreign_root.subject)
+        .issuer_name(issuer.subject)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(foreign_root.not_valid_before_utc)
+        .not_valid_after(min(foreign_root.not_valid_after_utc, issuer.not_valid_after_utc))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
+        .add_extension(_CA_USAGE, critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
+        )
+        .sign(issuer_key, algorithm=None)
+    )
+
+
+def endorsement_problem(
+    cross: x509.Certificate,
+    foreign_root: x509.Certificate,
+    issuer: x509.Certificate,
+    agency_root: x509.Certificate,
+) -> str | None:
+    """Why `cross` is not this agency's endorsement of `foreign_root`, or None: it must be a CA
+    certificate for the same name and key, signed by an issuing CA the agency root signed."""
+    if not issued_by(foreign_root, foreign_root):
+        return "the imported root is not self-signed"
+    if not (issued_by(cross, issuer) and issued_by(issuer, agency_root)):
+        return "the cross-certificate was not signed by this agency's issuing CA"
+    if not _is_ca(cross):
+        return "the cross-certificate is not a CA certificate"
+    if cross.subject != foreign_root.subject or public_key_pem(cross) != public_key_pem(foreign_root):
+        return "the cross-certificate does not name the imported root's name and key"
+    return None
 
 
 def issue_user(

@@ -19,6 +19,7 @@ class LedgerAction(StrEnum):
     # the store
     store_init = "store.init"
     store_upgrade = "store.upgrade"
+    store_imported = "store.imported"  # a workstation store moved into this agency store
     user_add = "user.add"
     user_retire = "user.retire"
     user_profile = "user.profile"
@@ -77,6 +78,7 @@ class LedgerAction(StrEnum):
     custody_released = "custody.released"
     custody_purged = "custody.purged"
     custody_recovered = "custody.recovered"
+    custody_moved = "custody.moved"
     # policy areas
     alias_request = "alias.request"
     alias_approve = "alias.approve"
@@ -101,6 +103,7 @@ class LedgerAction(StrEnum):
     denied_read = "denied.read"
     denied_custody = "denied.custody"
     denied_export = "denied.export"
+    denied_store_import = "denied.store.import"
     denied_timestamp = "denied.timestamp"
     denied_grade = "denied.grade"
     denied_audit = "denied.audit"

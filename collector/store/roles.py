@@ -17,6 +17,7 @@ class Action(StrEnum):
     read = "read"
     custody = "custody"
     export = "export"
+    import_store = "store.import"
     timestamp = "timestamp"
     grade = "grade"
 
@@ -40,6 +41,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.read: frozenset({_I, _S, _C, _A, _ADM}),
     Action.custody: frozenset({_I, _S, _C}),
     Action.export: frozenset({_C}),
+    Action.import_store: frozenset({_C}),
     Action.timestamp: frozenset({_I, _C}),
     Action.grade: frozenset({_I, _S}),
 }

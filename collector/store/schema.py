@@ -21,7 +21,7 @@ from sqlalchemy import (
     Text,
 )
 
-HEAD = "0005"
+HEAD = "0006"
 """The schema revision this version of the tool writes and reads (the newest migration)."""
 
 metadata = MetaData()
@@ -238,6 +238,28 @@ bundle_objects = Table(
     PrimaryKeyConstraint("bundle_id", "name"),
 )
 
+imported_stores = Table(
+    "imported_stores",
+    metadata,
+    Column("store_id", Text, primary_key=True),  # the workstation store's own id
+    Column("agency", Text, nullable=False),  # the name its own PKI was made under
+    Column("prefix", Text, nullable=False),  # its archive's key prefix in the bucket
+    Column("ledger_sha256", Text, nullable=False),  # of the archived ledger.sqlite
+    Column("event_count", Integer, nullable=False),
+    Column("head_hash", Text, nullable=False),
+    Column("root_sha256", Text, nullable=False),  # of its root certificate (DER)
+    Column("cross_certificate", Text, nullable=False),  # PEM: its root, signed by our issuing CA
+    Column("imported_at", Text, nullable=False),
+    Column("imported_by", Text, nullable=False),
+)
+
+imported_bundles = Table(
+    "imported_bundles",
+    metadata,
+    Column("bundle_id", Text, primary_key=True),
+    Column("store_id", Text, ForeignKey("imported_stores.store_id"), nullable=False),
+)
+
 APPEND_ONLY: dict[str, str] = {
     "events": "ledger events",
     "custody": "custody events",
@@ -252,6 +274,8 @@ APPEND_ONLY: dict[str, str] = {
     "revocations": "revocations",
     "checkpoints": "checkpoints",
     "bundle_objects": "stored bundle objects",
+    "imported_stores": "imported stores",
+    "imported_bundles": "imported bundles",
 }
 """Tables no code path updates or deletes, and what their rows are called in the refusal."""
 

@@ -72,10 +72,10 @@ class Actor:
 class Store:
     """An opened evidence store."""
 
-    def __init__(self, root: Path, *, check_schema: bool = True) -> None:
+    def __init__(self, root: Path, *, check_schema: bool = True, read_only: bool = False) -> None:
         self.root = root
         self.config: StoreConfig = load_config(root / CONFIG_NAME)
-        self.read_only = on_read_only_media(root)
+        self.read_only = read_only or on_read_only_media(root)
         self.ledger = Ledger(self.config.ledger.location(root), check_schema=check_schema,
                              read_only=self.read_only)  # fmt: skip
         self.vault: Vault = (

@@ -5,6 +5,9 @@ tombstones, with the result recorded in the ledger."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from collector.errors import UsageError
@@ -18,8 +21,10 @@ from collector.evidence.bundle.verify import (
     verify_bundle,
 )
 from collector.evidence.custody import ChainReport, EventType, verify_chain
+from collector.evidence.keys import KeyLookup
+from collector.evidence.trust import AgencyTrust
 from collector.store import custody_log as services
-from collector.store import storage, tombstones
+from collector.store import imports, storage, tombstones
 from collector.store.actions import LedgerAction
 from collector.store.config import CONFIG_NAME
 from collector.store.model import BundleRow
@@ -130,13 +135,40 @@ def kept_when_streamed(name: str) -> bool:
     return not name.startswith("data/") or name == f"data/{layout.METADATA}"
 
 
+@dataclass(frozen=True)
+class Judging:
+    """What a bundle in this store is judged against: its keys, custody log, time-stamp roots
+    and PKI (for a bundle copied from a workstation store, that store's as archived, with this
+    agency's keys and custody events after the move)."""
+
+    key_lookup: KeyLookup
+    custody: CustodyInput
+    time_trust: TimeTrust
+    trust: AgencyTrust
+
+
+@contextmanager
+def judging(store: Store, bundle_id: str) -> Iterator[Judging]:
+    store_id = imports.origin(store, bundle_id)
+    if store_id is None:
+        yield Judging(store.key_lookup(), custody_input(store, bundle_id), time_trust(store), store.pki.trust())
+        return
+    with imports.archived(store, store_id) as view:
+        custody = CustodyInput(events=store.ledger.custody(bundle_id),
+                               expected_head=imports.expected_head(store, view, bundle_id),
+                               source=f"store ledger, and workstation store {store_id}'s before the move")  # fmt: skip
+        yield Judging(imports.key_lookup(store, view), custody, imports.time_trust(store, view),
+                      imports.trust_for(store, store_id, view))  # fmt: skip
+
+
 def _verify_at(store: Store, row: BundleRow | None, path: Path, actor: Actor | None,
                streamed: dict[str, Digests] | None = None, changed: list[str] | None = None,
                where: str | None = None) -> VerifyReport:  # fmt: skip
-    custody = custody_input(store, row.id) if row is not None else None
-    report = verify_bundle(
-        path, store.key_lookup(), custody, time_trust(store), store.pki.trust(), streamed
-    )
+    if row is None:
+        report = verify_bundle(path, store.key_lookup(), None, time_trust(store), store.pki.trust(), streamed)
+    else:
+        with judging(store, row.id) as j:
+            report = verify_bundle(path, j.key_lookup, j.custody, j.time_trust, j.trust, streamed)
     if where is not None:
         report.path = where
     stored = storage_check(store, row.id, changed or []) if row is not None else None
@@ -215,11 +247,11 @@ def verify_custody(store: Store, bundle_id: str) -> ChainReport:
         anchor = row.seal_sha256
     if anchor != row.seal_sha256:
         return ChainReport(False, "the bundle's seal digest differs from the ledger's", {}, None)
-    custody = custody_input(store, bundle_id)
-    return verify_chain(
-        custody.events,
-        bundle_id=bundle_id,
-        anchor=anchor,
-        key_lookup=store.key_lookup(),
-        expected_head=custody.expected_head,
-    )
+    with judging(store, bundle_id) as j:
+        return verify_chain(
+            j.custody.events,
+            bundle_id=bundle_id,
+            anchor=anchor,
+            key_lookup=j.key_lookup,
+            expected_head=j.custody.expected_head,
+        )

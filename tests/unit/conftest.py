@@ -130,3 +130,14 @@ def s3() -> Iterator[SeaweedServer]:
     """A real S3 server with Object Lock for this test process (each test makes its own bucket)."""
     with SeaweedServer() as server:
         yield server
+
+
+@pytest.fixture
+def agency(pg: PostgresServer, s3: SeaweedServer, tmp_path: Path) -> tuple[Cli, str]:
+    """A new agency store of its own (database and bucket) with the standard users, and the
+    name of its bucket; the command line runs with the workstations' credentials."""
+    bucket = s3.bucket()
+    made = make_store(tmp_path / "agency", env={**pg.env("owner"), **s3.env("app")},
+                      extra=["--ledger", pg.fresh_database(), "--bundles", f"s3://{bucket}",
+                             "--s3-endpoint", s3.endpoint])  # fmt: skip
+    return Cli(made.store, env={**pg.env("app"), **s3.env("app")}), bucket

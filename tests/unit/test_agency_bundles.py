@@ -17,17 +17,8 @@ from botocore.exceptions import ClientError
 
 from fixtures.postgres import PostgresServer
 from fixtures.seaweed import SeaweedServer
-from tests.helpers import REPO, Cli, make_store
+from tests.helpers import REPO, Cli
 from tests.unit.conftest import RecordedSite
-
-
-@pytest.fixture
-def agency(pg: PostgresServer, s3: SeaweedServer, tmp_path: Path) -> tuple[Cli, str]:
-    bucket = s3.bucket()
-    owner = make_store(tmp_path / "made", env={**pg.env("owner"), **s3.env("app")},
-                       extra=["--ledger", pg.fresh_database(), "--bundles", f"s3://{bucket}",
-                              "--s3-endpoint", s3.endpoint])  # fmt: skip
-    return Cli(owner.store, env={**pg.env("app"), **s3.env("app")}), bucket
 
 
 def _capture(cli: Cli, site: RecordedSite) -> dict[str, Any]:

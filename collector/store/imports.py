@@ -1,0 +1,285 @@
+"""Moving a workstation store into an agency store (`collector store copy --to`).
+
+The workstation's history is not spliced into the agency's. Its ledger (with its own signatures
+and checkpoints), its public keys, its PKI certificates and revocation list, its time-stamp
+roots and its configuration are archived in the agency's bucket under Object Lock
+(`imports/<store-id>/…`), recorded like a bundle's objects, and opened read-only whenever one of
+its bundles is verified: the workstation's chain verifies on its own terms
+(`collector ledger verify --imported STORE-ID`). The agency's issuing CA cross-certifies the
+workstation's root, and that endorsement is what lets the agency trust the workstation's
+certificates. Each bundle is verified in the workstation store first, committed to the bucket,
+given its custody log as it was plus a signed `moved` event, and verified again from the bucket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from sqlalchemy import Connection, insert, select
+
+from collector.errors import IntegrityError, Refused, UsageError
+from collector.evidence import keys, pki
+from collector.evidence.bundle.verify import TimeTrust, VerifyReport, verify_bundle
+from collector.evidence.custody import ChainHead, EventType
+from collector.evidence.trust import AgencyTrust
+from collector.store import custody_log as services
+from collector.store import objects, schema, storage
+from collector.store.actions import LedgerAction
+from collector.store.config import CONFIG_NAME
+from collector.store.database import LEDGER_FILE
+from collector.store.ledger import iso, now
+from collector.store.ledger_verify import verify_ledger
+from collector.store.model import BundleRow
+from collector.store.pki import certificate_sha256
+from collector.store.roles import Action
+from collector.store.store import Actor, Store
+
+ARCHIVED = ("keys/*.pub.pem", "pki/*.cert.pem", "pki/crl.pem", "tsa/*.pem")
+"""What of a workstation store is archived besides its configuration and ledger: public
+material only (never a private key or the redaction secret)."""
+
+
+def prefix_of(store_id: str) -> str:
+    return f"imports/{store_id}"
+
+
+@dataclass
+class CopyReport:
+    """What `store copy` did: the imported store, and each bundle's outcome."""
+
+    store_id: str
+    agency: str
+    events: int
+    moved: list[str] = field(default_factory=list)
+    purged: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+    failed_after: dict[str, str] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- copying in
+
+
+def copy_in(source: Store, target: Store, actor: Actor, admin_passphrase: str) -> CopyReport:
+    """Move `source` (a workstation store) into `target` (an agency store); see the module."""
+    target.require(actor, Action.import_store, subject=source.config.store_id)
+    bucket = storage.bucket(target)
+    if bucket is None or not target.ledger.location.shared:
+        raise UsageError("--to must be an agency store (a PostgreSQL ledger and an Object Lock bucket)")
+    if source.ledger.location.shared or storage.bucket(source) is not None:
+        raise UsageError("the store to copy must be a workstation store (SQLite and a directory)")
+    store_id = source.config.store_id
+    if target.ledger.rows(select(schema.imported_stores).where(schema.imported_stores.c.store_id == store_id)):
+        raise UsageError(f"the workstation store {store_id} was already copied into this agency store")
+    ledger = verify_ledger(source)
+    if not ledger.ok:
+        failed = "; ".join(f"{c.name}: {c.detail}" for c in ledger.checks if not c.ok)
+        raise IntegrityError(f"the workstation's ledger does not verify, so nothing is copied: {failed}")
+    rows = source.ledger.bundles()
+    purged = [row.id for row in rows if source.ledger.purged_at(row.id) is not None]
+    moving = [row for row in rows if row.id not in purged]
+    _check_fresh(target, moving)
+    for row in moving:  # every bundle verified before anything is written
+        before = _verify_in_source(source, row.id)
+        if not before.ok:
+            failed = "; ".join(f"{c.name}: {c.detail}" for c in before.checks if not c.ok)
+            raise IntegrityError(f"{row.id} does not verify in the workstation store, so nothing is "
+                                 f"copied: {failed}")  # fmt: skip
+    issuer = target.pki.unlock(admin_passphrase)
+    root = source.pki.root_certificate()
+    cross = pki.cross_certify(root, issuer.key, issuer.certificate)
+    head = source.ledger.events()[-1]
+    with tempfile.TemporaryDirectory(prefix=".import-", dir=target.work_dir) as tmp:
+        archive = _archive(source, Path(tmp) / "archive")
+        ledger_sha256 = hashlib.sha256((archive / LEDGER_FILE).read_bytes()).hexdigest()
+        until = now().replace(year=now().year + target.config.bundles.lock_years)
+        stored = bucket.put_bundle(archive, prefix_of(store_id), until)
+    report = CopyReport(store_id=store_id, agency=source.config.agency, events=head.seq, purged=purged)
+    at = iso(now())
+    with target.ledger.transaction() as db:
+        db.execute(insert(schema.imported_stores).values(
+            store_id=store_id, agency=source.config.agency, prefix=prefix_of(store_id),
+            ledger_sha256=ledger_sha256, event_count=report.events, head_hash=head.hash,
+            root_sha256=certificate_sha256(root), cross_certificate=pki.pem(cross),
+            imported_at=at, imported_by=actor.user.name))  # fmt: skip
+        for item in stored:
+            db.execute(insert(schema.bundle_objects).values(
+                bundle_id=prefix_of(store_id), name=item.name, version_id=item.version_id,
+                sha256=item.sha256, size=item.size, stored_at=at))  # fmt: skip
+        for row in moving:
+            _insert_bundle(db, source, row.id, store_id)
+        target.ledger.record_in(db, LedgerAction.store_imported, actor=actor.user.name, subject=store_id,
+                                details={"agency": source.config.agency, "events": report.events,
+                                         "head_hash": head.hash, "ledger_sha256": ledger_sha256,
+                                         "root_sha256": certificate_sha256(root),
+                                         "cross_certificate_sha256": certificate_sha256(cross),
+                                         "archive": bucket.url + "/" + prefix_of(store_id) + "/",
+                                         "objects_sha256": objects.listing_sha256(stored),
+                                         "bundles": [r.id for r in moving], "purged": purged})  # fmt: skip
+    for row in moving:
+        copy = target.bundle_path(row)
+        if not (copy / "bagit.txt").is_file():
+            shutil.copytree(source.bundle_path(row), copy, symlinks=True)
+        warning = storage.commit(target, row.id, _retention_class(target, row.id), actor.user.name)
+        if warning:
+            report.waiting.append(warning)
+        services.append(target, actor, row.id, EventType.moved,
+                        {"from_store": store_id, "from_agency": source.config.agency,
+                         "archive": prefix_of(store_id)})  # fmt: skip
+        report.moved.append(row.id)
+    return report
+
+
+def _check_fresh(target: Store, moving: list[BundleRow]) -> None:
+    clash = [row.id for row in moving if target.ledger.bundle(row.id) is not None]
+    if clash:
+        raise UsageError(f"bundles already in the agency store: {', '.join(clash[:5])}")
+
+
+def _insert_bundle(db: Connection, source: Store, bundle_id: str, store_id: str) -> None:
+    """The bundle's row, its authorization and its custody log as the workstation has them."""
+    b, a, c = schema.bundles, schema.authorizations, schema.custody
+    row = source.ledger.rows(select(b).where(b.c.id == bundle_id))[0]
+    auth = source.ledger.rows(select(a).where(a.c.id == row["authorization_id"]))
+    if auth:
+        there = db.execute(select(a.c.body).where(a.c.id == row["authorization_id"])).first()
+        if there is None:
+            db.execute(insert(a).values(**dict(auth[0])))
+        elif there.body != auth[0]["body"]:
+            raise Refused(f"authorization {row['authorization_id']} of {bundle_id} exists in the agency "
+                          "store with other content: nothing is copied")  # fmt: skip
+    db.execute(insert(b).values(**dict(row)))
+    for event in source.ledger.rows(select(c).where(c.c.bundle_id == bundle_id).order_by(c.c.seq)):
+        db.execute(insert(c).values(**dict(event)))
+    db.execute(insert(schema.imported_bundles).values(bundle_id=bundle_id, store_id=store_id))
+
+
+def _retention_class(store: Store, bundle_id: str) -> str | None:
+    row = store.ledger.bundle(bundle_id)
+    auth = store.ledger.authorization(row.authorization_id) if row else None
+    return auth.retention_class if auth else None
+
+
+def _archive(source: Store, out: Path) -> Path:
+    """The public part of a workstation store, its ledger as one consistent snapshot."""
+    out.mkdir(parents=True)
+    shutil.copy2(source.root / CONFIG_NAME, out / CONFIG_NAME)
+    with sqlite3.connect(source.root / LEDGER_FILE) as live, sqlite3.connect(out / LEDGER_FILE) as copy:
+        live.backup(copy)
+    for pattern in ARCHIVED:
+        for path in sorted(source.root.glob(pattern)):
+            if path.is_file() and not path.is_symlink():
+                target = out / path.relative_to(source.root)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
+    return out
+
+
+def _verify_in_source(source: Store, bundle_id: str) -> VerifyReport:
+    """A bundle verified in its workstation store, as `verify` does, without recording."""
+    from collector.store.verify import custody_input, time_trust
+
+    row = source.ledger.bundle(bundle_id)
+    assert row is not None
+    return verify_bundle(source.bundle_path(row), source.key_lookup(), custody_input(source, bundle_id),
+                         time_trust(source), source.pki.trust())  # fmt: skip
+
+
+# --------------------------------------------------------------------------- reading back
+
+
+def origin(store: Store, bundle_id: str) -> str | None:
+    """The workstation store a bundle was copied from, or None for one sealed here."""
+    if not store.ledger.location.shared:
+        return None
+    i = schema.imported_bundles
+    found = store.ledger.rows(select(i.c.store_id).where(i.c.bundle_id == bundle_id))
+    return str(found[0]["store_id"]) if found else None
+
+
+def record_of(store: Store, store_id: str) -> dict[str, Any]:
+    """What was recorded when a workstation store was copied in."""
+    s = schema.imported_stores
+    found = store.ledger.rows(select(s).where(s.c.store_id == store_id))
+    if not found:
+        raise UsageError(f"no workstation store {store_id!r} was copied into this agency store")
+    return dict(found[0])
+
+
+@contextmanager
+def archived(store: Store, store_id: str) -> Iterator[Store]:
+    """An imported workstation store, read-only, from its archive in the bucket (each file
+    read by its recorded version and checked against its recorded digest)."""
+    recorded = record_of(store, store_id)
+    located = storage.committed(store, prefix_of(store_id))
+    if located is None:
+        raise IntegrityError(f"the archive of {store_id} has no recorded objects")
+    bucket, stored = located
+    with tempfile.TemporaryDirectory(prefix=".imported-", dir=None if store.read_only else store.work_dir) as tmp:
+        root = Path(tmp) / "store"
+        bucket.fetch(prefix_of(store_id), stored, root)
+        if hashlib.sha256((root / LEDGER_FILE).read_bytes()).hexdigest() != recorded["ledger_sha256"]:
+            raise IntegrityError(f"the archived ledger of {store_id} is not the one recorded at the copy")
+        view = Store(root, read_only=True)
+        try:
+            yield view
+        finally:
+            view.ledger.close()
+
+
+def endorsement(store: Store, store_id: str, view: Store) -> str | None:
+    """Why this agency does not vouch for the imported store's root, or None when it does."""
+    row = record_of(store, store_id)
+    root = view.pki.root_certificate()
+    if certificate_sha256(root) != row["root_sha256"]:
+        return "the archived root is not the one recorded at the copy"
+    cross = x509.load_pem_x509_certificate(str(row["cross_certificate"]).encode())
+    return pki.endorsement_problem(cross, root, store.pki.intermediate_certificate(),
+                                   store.pki.root_certificate())  # fmt: skip
+
+
+def trust_for(store: Store, store_id: str, view: Store) -> AgencyTrust:
+    """The imported store's PKI as a verifier in this agency trusts it (its root, because this
+    agency's issuing CA cross-certified it), or a trust with no root when the endorsement fails,
+    so every signer check fails and says why."""
+    problem = endorsement(store, store_id, view)
+    trust = view.pki.trust()
+    if problem is not None:
+        return AgencyTrust(source=f"workstation store {store_id}: {problem}", roots=[])
+    return AgencyTrust(
+        source=f"workstation store {store_id}'s root, cross-certified by this agency",
+        roots=trust.roots, intermediates=trust.intermediates, crls=trust.crls, issued=trust.issued,
+        sealing_roles=trust.sealing_roles, certificates=trust.certificates,
+        approving_roles=trust.approving_roles,
+    )  # fmt: skip
+
+
+def key_lookup(store: Store, view: Store) -> Callable[[str], keys.SignerKey | None]:
+    """This agency's certified keys, then the imported store's."""
+    mine, theirs = store.key_lookup(), view.key_lookup()
+
+    def lookup(fingerprint: str) -> keys.SignerKey | None:
+        return mine(fingerprint) or theirs(fingerprint)
+
+    return lookup
+
+
+def time_trust(store: Store, view: Store) -> TimeTrust:
+    return TimeTrust(view.tsa_roots() + store.tsa_roots(), store.config.timestamp.late_limit_s)
+
+
+def expected_head(store: Store, view: Store, bundle_id: str) -> ChainHead | None:
+    """The custody head the two ledgers remember together: the workstation's events, then this
+    agency's."""
+    before, after = view.ledger.recorded_custody_head(bundle_id), store.ledger.recorded_custody_head(bundle_id)
+    if after is None:
+        return before
+    return ChainHead((before.count if before else 0) + after.count, after.last_hash)
