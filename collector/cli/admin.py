@@ -168,6 +168,9 @@ def store_flush(json_out: JsonOpt = False) -> None:
 @store_app.command("copy")
 def store_copy(
     to: Annotated[Path, typer.Option("--to", help="The agency store's directory (its collector.toml).")],
+    root_sha256: Annotated[str, typer.Option(
+        "--root-sha256", help="SHA-256 of this workstation's root certificate (DER), as the administrator "
+        "knows it from elsewhere: the agency cross-certifies that root and no other.")],
     json_out: JsonOpt = False,
 ) -> None:
     """Move this workstation store into an agency store: every bundle verified here, committed
@@ -182,7 +185,7 @@ def store_copy(
     target = Store.open(to)
     actor = acting_user(target)
     assert actor is not None
-    report = imports.copy_in(source, target, actor, admin_passphrase())
+    report = imports.copy_in(source, target, actor, admin_passphrase(), root_sha256)
     for bundle_id in report.moved:
         after = verify_in_store(target, bundle_id, actor)
         if not after.ok:

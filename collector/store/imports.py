@@ -14,6 +14,7 @@ given its custody log as it was plus a signed `moved` event, and verified again 
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -31,10 +32,10 @@ from collector.evidence import keys, pki
 from collector.evidence.bundle.verify import TimeTrust, VerifyReport, verify_bundle
 from collector.evidence.custody import ChainHead, EventType
 from collector.evidence.trust import AgencyTrust
-from collector.store import custody_log as services
 from collector.store import objects, schema, storage
 from collector.store.actions import LedgerAction
 from collector.store.config import CONFIG_NAME
+from collector.store.custody_log import custody_builder
 from collector.store.database import LEDGER_FILE
 from collector.store.ledger import iso, now
 from collector.store.ledger_verify import verify_ledger
@@ -42,6 +43,7 @@ from collector.store.model import BundleRow
 from collector.store.pki import certificate_sha256
 from collector.store.roles import Action
 from collector.store.store import Actor, Store
+from collector.store.worklock import try_lock
 
 ARCHIVED = ("keys/*.pub.pem", "pki/*.cert.pem", "pki/crl.pem", "tsa/*.pem")
 """What of a workstation store is archived besides its configuration and ledger: public
@@ -68,9 +70,14 @@ class CopyReport:
 # --------------------------------------------------------------------------- copying in
 
 
-def copy_in(source: Store, target: Store, actor: Actor, admin_passphrase: str) -> CopyReport:
-    """Move `source` (a workstation store) into `target` (an agency store); see the module."""
+def copy_in(source: Store, target: Store, actor: Actor, admin_passphrase: str, root_sha256: str) -> CopyReport:
+    """Move `source` (a workstation store) into `target` (an agency store); see the module.
+    `root_sha256` is the workstation root the administrator vouches for: the agency
+    cross-certifies that root and no other."""
     target.require(actor, Action.import_store, subject=source.config.store_id)
+    named = root_sha256.replace(":", "").strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", named):
+        raise UsageError("--root-sha256 must be the SHA-256 of the workstation's root certificate (64 hex digits)")
     bucket = storage.bucket(target)
     if bucket is None or not target.ledger.location.shared:
         raise UsageError("--to must be an agency store (a PostgreSQL ledger and an Object Lock bucket)")
@@ -78,7 +85,7 @@ def copy_in(source: Store, target: Store, actor: Actor, admin_passphrase: str) -
         raise UsageError("the store to copy must be a workstation store (SQLite and a directory)")
     store_id = source.config.store_id
     if target.ledger.rows(select(schema.imported_stores).where(schema.imported_stores.c.store_id == store_id)):
-        raise UsageError(f"the workstation store {store_id} was already copied into this agency store")
+        return _resume(source, target, actor)
     ledger = verify_ledger(source)
     if not ledger.ok:
         failed = "; ".join(f"{c.name}: {c.detail}" for c in ledger.checks if not c.ok)
@@ -93,8 +100,12 @@ def copy_in(source: Store, target: Store, actor: Actor, admin_passphrase: str) -
             failed = "; ".join(f"{c.name}: {c.detail}" for c in before.checks if not c.ok)
             raise IntegrityError(f"{row.id} does not verify in the workstation store, so nothing is "
                                  f"copied: {failed}")  # fmt: skip
-    issuer = target.pki.unlock(admin_passphrase)
     root = source.pki.root_certificate()
+    if certificate_sha256(root) != named:
+        raise Refused(f"the workstation's root is {certificate_sha256(root)}, not the root named by "
+                      "--root-sha256: nothing is copied")  # fmt: skip
+    _check_authorizations(target, source, moving)
+    issuer = target.pki.unlock(admin_passphrase)
     cross = pki.cross_certify(root, issuer.key, issuer.certificate)
     head = source.ledger.events()[-1]
     with tempfile.TemporaryDirectory(prefix=".import-", dir=target.work_dir) as tmp:
@@ -116,6 +127,9 @@ def copy_in(source: Store, target: Store, actor: Actor, admin_passphrase: str) -
                 sha256=item.sha256, size=item.size, stored_at=at))  # fmt: skip
         for row in moving:
             _insert_bundle(db, source, row.id, store_id)
+            target.ledger.append_custody_in(db, row.id, custody_builder(
+                target, actor, row.id, EventType.moved,
+                {"from_store": store_id, "from_agency": source.config.agency, "archive": prefix_of(store_id)}))  # fmt: skip
         target.ledger.record_in(db, LedgerAction.store_imported, actor=actor.user.name, subject=store_id,
                                 details={"agency": source.config.agency, "events": report.events,
                                          "head_hash": head.hash, "ledger_sha256": ledger_sha256,
@@ -124,17 +138,44 @@ def copy_in(source: Store, target: Store, actor: Actor, admin_passphrase: str) -
                                          "archive": bucket.url + "/" + prefix_of(store_id) + "/",
                                          "objects_sha256": objects.listing_sha256(stored),
                                          "bundles": [r.id for r in moving], "purged": purged})  # fmt: skip
-    for row in moving:
+    _bring_in(source, target, moving, actor, report)
+    return report
+
+
+def _bring_in(source: Store, target: Store, rows: list[BundleRow], actor: Actor, report: CopyReport) -> None:
+    """Recorded bundles into the bucket: each copied into this workstation's `bundles/` and
+    committed (one the bucket cannot take waits in the outbox, as a capture's does)."""
+    for row in rows:
         copy = target.bundle_path(row)
-        if not (copy / "bagit.txt").is_file():
-            shutil.copytree(source.bundle_path(row), copy, symlinks=True)
-        warning = storage.commit(target, row.id, _retention_class(target, row.id), actor.user.name)
-        if warning:
-            report.waiting.append(warning)
-        services.append(target, actor, row.id, EventType.moved,
-                        {"from_store": store_id, "from_agency": source.config.agency,
-                         "archive": prefix_of(store_id)})  # fmt: skip
+        if storage.committed(target, row.id) is None:
+            if not (copy / "bagit.txt").is_file():
+                shutil.copytree(source.bundle_path(row), copy, symlinks=True)
+            with try_lock(target.work_dir, row.id) as mine:
+                warning = storage.commit(target, row.id, _retention_class(target, row.id), actor.user.name) \
+                    if mine else f"{row.id} is being committed by another process"
+            if warning:
+                report.waiting.append(warning)
         report.moved.append(row.id)
+
+
+def _resume(source: Store, target: Store, actor: Actor) -> CopyReport:
+    """A copy already recorded (the command was stopped after recording it): commit the bundles
+    not yet in the bucket, each verified in the workstation store first."""
+    store_id = source.config.store_id
+    i = schema.imported_bundles
+    ids = [str(r["bundle_id"]) for r in target.ledger.rows(select(i.c.bundle_id).where(i.c.store_id == store_id))]
+    rows = [row for row in (target.ledger.bundle(b) for b in ids) if row is not None]
+    pending = [row for row in rows if storage.committed(target, row.id) is None]
+    if not pending:
+        raise UsageError(f"the workstation store {store_id} was already copied into this agency store")
+    for row in pending:
+        before = _verify_in_source(source, row.id)
+        if not before.ok:
+            failed = "; ".join(f"{c.name}: {c.detail}" for c in before.checks if not c.ok)
+            raise IntegrityError(f"{row.id} does not verify in the workstation store: {failed}")
+    recorded = record_of(target, store_id)
+    report = CopyReport(store_id=store_id, agency=str(recorded["agency"]), events=int(recorded["event_count"]))
+    _bring_in(source, target, pending, actor, report)
     return report
 
 
@@ -142,6 +183,17 @@ def _check_fresh(target: Store, moving: list[BundleRow]) -> None:
     clash = [row.id for row in moving if target.ledger.bundle(row.id) is not None]
     if clash:
         raise UsageError(f"bundles already in the agency store: {', '.join(clash[:5])}")
+
+
+def _check_authorizations(target: Store, source: Store, moving: list[BundleRow]) -> None:
+    """An authorization id the agency already uses must hold the very same record."""
+    a = schema.authorizations
+    for row in moving:
+        theirs = source.ledger.rows(select(a.c.body).where(a.c.id == row.authorization_id))
+        mine = target.ledger.rows(select(a.c.body).where(a.c.id == row.authorization_id))
+        if theirs and mine and theirs[0]["body"] != mine[0]["body"]:
+            raise Refused(f"authorization {row.authorization_id} of {row.id} exists in the agency store "
+                          "with other content: nothing is copied")  # fmt: skip
 
 
 def _insert_bundle(db: Connection, source: Store, bundle_id: str, store_id: str) -> None:

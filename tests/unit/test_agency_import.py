@@ -5,6 +5,8 @@ event; its ledger archived as its own chain; its root cross-certified by the age
 from __future__ import annotations
 
 import base64
+import hashlib
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +30,17 @@ def workstation(cli: Cli, site: RecordedSite) -> tuple[Cli, list[str]]:
     return cli, ids
 
 
-def _copy(workstation: Cli, agency: Cli, *args: str) -> Any:
+def _root_sha256(store: Path) -> str:
+    """The workstation root's SHA-256 as an administrator computes it, with OpenSSL."""
+    der = subprocess.run(["openssl", "x509", "-in", str(store / "pki" / "root.cert.pem"), "-outform", "DER"],
+                         capture_output=True, check=True).stdout  # fmt: skip
+    return hashlib.sha256(der).hexdigest()
+
+
+def _copy(workstation: Cli, agency: Cli, *args: str, root: str | None = None) -> Any:
     mover = Cli(workstation.store, env=agency.env)
-    return mover.run("store", "copy", "--to", str(agency.store), *args, as_user="erin")
+    return mover.run("store", "copy", "--to", str(agency.store), "--root-sha256",
+                     root or _root_sha256(workstation.store), *args, as_user="erin")  # fmt: skip
 
 
 def test_a_workstation_store_moves_in_and_verifies_on_its_own_terms(
@@ -119,13 +129,27 @@ def test_a_bundle_that_does_not_verify_stops_the_whole_copy(
     assert not any(e["action"] == "store.imported" for e in target.events())
 
 
+def test_the_administrator_vouches_for_one_root_only(
+    workstation: tuple[Cli, list[str]], agency: tuple[Cli, str]
+) -> None:
+    """A store whose root is not the one the administrator named (a forged workstation store,
+    consistent on its own terms) is refused before anything is written."""
+    ws, _ids = workstation
+    target, _bucket = agency
+    refused = _copy(ws, target, root="ab" * 32)
+    assert refused.returncode == 3 and "not the root named by --root-sha256" in refused.stderr
+    assert _copy(ws, target, root="not-a-digest").returncode == 2
+    assert not any(e["action"] == "store.imported" for e in target.events())
+
+
 def test_only_a_custodian_of_the_agency_moves_a_store_in(
     workstation: tuple[Cli, list[str]], agency: tuple[Cli, str]
 ) -> None:
     ws, _ids = workstation
     target, _bucket = agency
     mover = Cli(ws.store, env=target.env)
-    refused = mover.run("store", "copy", "--to", str(target.store), as_user="alice")
+    refused = mover.run("store", "copy", "--to", str(target.store), "--root-sha256", _root_sha256(ws.store),
+                        as_user="alice")  # fmt: skip
     assert refused.returncode == 3
     assert [e["outcome"] for e in target.events() if e["action"] == "denied.store.import"] == ["refused"]
 
@@ -145,3 +169,29 @@ def test_exporting_a_moved_bundle_is_refused_in_one_line_for_now(
     assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
     assert not out.exists()
     assert "exported" not in [e["type"] for e in target.json("custody", "show", ids[1])]
+
+
+def test_a_copy_stopped_after_it_was_recorded_is_finished_by_running_it_again(
+    workstation: tuple[Cli, list[str]], agency: tuple[Cli, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from collector.store import imports
+
+    ws, ids = workstation
+    target, _bucket = agency
+
+    def stopped(*_args: object) -> None:
+        raise imports.IntegrityError("the workstation lost power")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(imports, "_bring_in", stopped)
+        assert _copy(ws, target).returncode == 1
+    for bundle_id in ids:  # recorded, with its moved event, but not yet in the bucket
+        assert [e["type"] for e in target.json("custody", "show", bundle_id)][-1] == "moved"
+    done = _copy(ws, target, "--json")
+    assert done.returncode == 0, done.stderr
+    import json
+
+    assert json.loads(done.stdout)["moved"] == ids
+    for bundle_id in ids:
+        assert target.json("verify", bundle_id, as_user="erin")["ok"]
+    assert _copy(ws, target).returncode == 2  # nothing left to do
