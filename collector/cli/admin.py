@@ -396,7 +396,7 @@ def keys_export(
 
     if out is not None:
         output_file(out, overwrite=True)
-    text = key_list(open_store()).model_dump_json(indent=2) + "\n"
+    text = key_list(open_store()).text()
     if out is None:
         echo(text, nl=False)  # the key list is JSON already, with or without --json
         return

@@ -9,6 +9,7 @@ anchor signers by key alone, and verification says so.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from pathlib import Path
 
@@ -27,7 +28,9 @@ from collector.store.store import Store
 
 MAX_KEY_LIST = 64 * files.MIB
 KEYS_FORMAT = "collector-keys/1.1"
-KEYS_FORMATS = frozenset({"collector-keys/1.0", KEYS_FORMAT})
+IMPORTED_FORMAT = "collector-keys/1.2"
+"""A list carrying the key lists of workstation stores moved into the agency (`imported`)."""
+KEYS_FORMATS = frozenset({"collector-keys/1.0", KEYS_FORMAT, IMPORTED_FORMAT})
 """Every key-list format this tool ever wrote."""
 
 
@@ -55,6 +58,16 @@ class CertificateEntry(Model):
     pem: str
 
 
+class ImportedKeys(Model):
+    """(1.2) A workstation store moved into the agency (`collector store copy`): its own key
+    list, and the agency issuing CA's cross-certificate of its root. Its keys and PKI count only
+    while that cross-certificate endorses its root under this list's agency root."""
+
+    store_id: str
+    cross_certificate: str
+    keys: KeyList
+
+
 class KeyList(Model):
     """`collector keys export`: the agency's public keys, PKI and time-stamp roots."""
 
@@ -68,19 +81,58 @@ class KeyList(Model):
     intermediates: list[str] = Field(default_factory=list)
     crl: str | None = None
     certificates: list[CertificateEntry] = Field(default_factory=list)
+    imported: list[ImportedKeys] = Field(default_factory=list)
 
     @property
     def version(self) -> str:
         return self.format.rsplit("/", 1)[-1]
 
+    def text(self) -> str:
+        """The list as written: 1.1 (no `imported` field, which 1.1 readers refuse) unless it
+        carries imported stores."""
+        if self.imported:
+            return self.model_copy(update={"format": IMPORTED_FORMAT}).model_dump_json(indent=2) + "\n"
+        return self.model_dump_json(indent=2, exclude={"imported"}) + "\n"
+
     def lookup(self) -> KeyLookup:
+        """This list's keys, then those of every imported store this list's root endorses."""
         known = {
             k.fingerprint: SignerKey(
                 k.owner, k.public_key_pem, None if k.retired_at is None else _when(k.retired_at)
             )
             for k in self.keys
         }
-        return known.get
+        lookups = [known.get] + [i.keys.lookup() for i in self.imported if self.endorsement(i) is None]
+
+        def lookup(fingerprint: str) -> SignerKey | None:
+            return next((found for each in lookups if (found := each(fingerprint)) is not None), None)
+
+        return lookup
+
+    def endorsement(self, imported: ImportedKeys) -> str | None:
+        """Why this list's agency does not vouch for an imported store's root, or None."""
+        if self.root is None or imported.keys.root is None or not self.intermediates:
+            return "the key list carries no root to check the cross-certificate against"
+        cross = pki.load_certificates(imported.cross_certificate)[0]
+        foreign = pki.load_certificates(imported.keys.root)[0]
+        agency_root = pki.load_certificates(self.root)[0]
+        issuers = [c for text in self.intermediates for c in pki.load_certificates(text)]
+        problems = [pki.endorsement_problem(cross, foreign, issuer, agency_root) for issuer in issuers]
+        return None if None in problems else problems[0]
+
+    def trust_for(self, origin: str | None) -> AgencyTrust:
+        """The PKI a bundle is judged against: the agency's, or for a bundle moved in from a
+        workstation store, that store's (only while this list's root endorses it)."""
+        if origin is None:
+            return self.agency_trust()
+        imported = next((i for i in self.imported if i.store_id == origin), None)
+        if imported is None:
+            return AgencyTrust(source=f"the key list has no workstation store {origin}", roots=[])
+        problem = self.endorsement(imported)
+        if problem is not None:
+            return AgencyTrust(source=f"workstation store {origin}: {problem}", roots=[])
+        inner = imported.keys.agency_trust()
+        return dataclasses.replace(inner, source=f"workstation store {origin}'s root, cross-certified by {self.agency}")
 
     def agency_trust(self) -> AgencyTrust:
         """The PKI in this list (no roots for a 1.0 list: signers are then anchored by key)."""
@@ -102,7 +154,11 @@ class KeyList(Model):
         )
 
     def time_trust(self) -> TimeTrust:
-        return TimeTrust([pem.encode() for pem in self.tsa_roots])
+        return TimeTrust([pem.encode() for pem in self.all_tsa_roots()])
+
+    def all_tsa_roots(self) -> list[str]:
+        """This list's time-stamp roots and those of the imported stores it endorses."""
+        return self.tsa_roots + [r for i in self.imported if self.endorsement(i) is None for r in i.keys.tsa_roots]
 
 
 def key_list(store: Store) -> KeyList:
@@ -132,7 +188,25 @@ def key_list(store: Store) -> KeyList:
         intermediates=[pki.pem(agency.intermediate_certificate())],
         crl=pki.pem(crl) if crl is not None else None,
         certificates=certificates,
+        imported=_imported(store),
     )
+
+
+def _imported(store: Store) -> list[ImportedKeys]:
+    """The key lists of the workstation stores moved into this agency store, from their
+    archives, with the cross-certificate of each."""
+    from sqlalchemy import select
+
+    from collector.store import imports, schema
+
+    if not store.ledger.location.shared:
+        return []
+    found = []
+    for row in store.ledger.rows(select(schema.imported_stores).order_by(schema.imported_stores.c.store_id)):
+        with imports.archived(store, str(row["store_id"])) as view:
+            found.append(ImportedKeys(store_id=str(row["store_id"]), cross_certificate=str(row["cross_certificate"]),
+                                      keys=key_list(view)))  # fmt: skip
+    return found
 
 
 def load_trust(path: Path) -> KeyList:
@@ -144,14 +218,17 @@ def load_trust(path: Path) -> KeyList:
         raise UsageError(f"--trust {path}: not a key list made by `collector keys export`") from exc
     if trust.format not in KEYS_FORMATS:
         raise UsageError(f"--trust {path}: unknown format {trust.format!r}")
-    for entry in trust.keys:
+    for entry in [*trust.keys, *(k for i in trust.imported for k in i.keys.keys)]:
         if keys.fingerprint(entry.public_key_pem.encode()) != entry.fingerprint:
             raise UsageError(
                 f"--trust {path}: key {entry.fingerprint[:16]}… does not match its fingerprint"
             )
     try:
         trust.agency_trust()
-        for cert in trust.certificates:
+        for inner in trust.imported:
+            inner.keys.agency_trust()
+            pki.load_certificates(inner.cross_certificate)[0]
+        for cert in [*trust.certificates, *(c for i in trust.imported for c in i.keys.certificates)]:
             if certificate_sha256(pki.load_certificates(cert.pem)[0]) != cert.sha256:
                 raise UsageError(f"--trust {path}: certificate {cert.serial} does not match its digest")
     except (ValueError, IndexError) as exc:

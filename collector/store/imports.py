@@ -13,6 +13,7 @@ given its custody log as it was plus a signed `moved` event, and verified again 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import shutil
@@ -306,12 +307,7 @@ def trust_for(store: Store, store_id: str, view: Store) -> AgencyTrust:
     trust = view.pki.trust()
     if problem is not None:
         return AgencyTrust(source=f"workstation store {store_id}: {problem}", roots=[])
-    return AgencyTrust(
-        source=f"workstation store {store_id}'s root, cross-certified by this agency",
-        roots=trust.roots, intermediates=trust.intermediates, crls=trust.crls, issued=trust.issued,
-        sealing_roles=trust.sealing_roles, certificates=trust.certificates,
-        approving_roles=trust.approving_roles,
-    )  # fmt: skip
+    return dataclasses.replace(trust, source=f"workstation store {store_id}'s root, cross-certified by this agency")
 
 
 def key_lookup(store: Store, view: Store) -> Callable[[str], keys.SignerKey | None]:

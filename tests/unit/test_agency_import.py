@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +53,6 @@ def test_a_workstation_store_moves_in_and_verifies_on_its_own_terms(
     before = (ws.store / "ledger.sqlite").read_bytes()
     done = _copy(ws, target, "--json")
     assert done.returncode == 0, done.stderr
-    import json
-
     report = json.loads(done.stdout)
     assert report["moved"] == ids and report["failed_after"] == {} and report["waiting"] == []
     assert (ws.store / "ledger.sqlite").read_bytes() == before  # the workstation store is only read
@@ -154,21 +154,35 @@ def test_only_a_custodian_of_the_agency_moves_a_store_in(
     assert [e["outcome"] for e in target.events() if e["action"] == "denied.store.import"] == ["refused"]
 
 
-def test_exporting_a_moved_bundle_is_refused_in_one_line_for_now(
+def test_a_moved_bundle_is_exported_and_verifies_with_the_agencys_key_list(
     workstation: tuple[Cli, list[str]], agency: tuple[Cli, str], tmp_path: Path
 ) -> None:
-    """An export's key list carries the agency's keys only, so a moved bundle (signed by the
-    workstation's keys) cannot yet be exported: refused, one line, nothing written."""
+    """The agency's key list (1.2) carries each imported store's key list and cross-certificate;
+    a recipient verifies a moved bundle against the workstation's PKI, endorsed by the agency
+    root, with no store."""
     ws, ids = workstation
     target, _bucket = agency
     assert _copy(ws, target).returncode == 0
     out = tmp_path / "export.zip"
-    refused = target.run("export", ids[1], "--recipient", "ADA Jane Roe", "--reason", "discovery",
-                         "--out", str(out), as_user="erin")  # fmt: skip
-    assert refused.returncode != 0 and "not in the key registry" in refused.stderr, refused.stderr
-    assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
-    assert not out.exists()
-    assert "exported" not in [e["type"] for e in target.json("custody", "show", ids[1])]
+    target.ok("export", ids[1], "--recipient", "ADA Jane Roe", "--reason", "discovery", "--out", str(out),
+              as_user="erin")  # fmt: skip
+    keys = tmp_path / "agency-keys.json"
+    target.ok("keys", "export", "--out", str(keys))
+    listed = json.loads(keys.read_text())
+    assert listed["format"] == "collector-keys/1.2" and len(listed["imported"]) == 1
+    checked = subprocess.run([str(Path(sys.executable).with_name("collector")), "verify", str(out), "--trust", str(keys),
+                              "--json"], capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    report = json.loads(checked.stdout)
+    assert checked.returncode == 0, checked.stdout
+    signer = {c["name"]: c for c in report["bundles"][0]["checks"]}["signer certificate"]
+    assert signer["ok"] and "cross-certified" in signer["detail"], signer
+
+    listed["imported"][0]["cross_certificate"] = listed["root"]  # an endorsement that is not one
+    forged = tmp_path / "forged-keys.json"
+    forged.write_text(json.dumps(listed))
+    refused = subprocess.run([str(Path(sys.executable).with_name("collector")), "verify", str(out), "--trust",
+                              str(forged)], capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    assert refused.returncode == 1, refused.stdout
 
 
 def test_a_copy_stopped_after_it_was_recorded_is_finished_by_running_it_again(
@@ -189,8 +203,6 @@ def test_a_copy_stopped_after_it_was_recorded_is_finished_by_running_it_again(
         assert [e["type"] for e in target.json("custody", "show", bundle_id)][-1] == "moved"
     done = _copy(ws, target, "--json")
     assert done.returncode == 0, done.stderr
-    import json
-
     assert json.loads(done.stdout)["moved"] == ids
     for bundle_id in ids:
         assert target.json("verify", bundle_id, as_user="erin")["ok"]

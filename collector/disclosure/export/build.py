@@ -40,7 +40,7 @@ from collector.evidence.checkpoint import Checkpoint
 from collector.evidence.custody import CustodyEvent, EventType
 from collector.evidence.model import Metadata, Model, Person
 from collector.policy import protected
-from collector.store import checkpoints, storage
+from collector.store import checkpoints, imports, storage
 from collector.store.actions import LedgerAction
 from collector.store.custody_log import custody_builder
 from collector.store.ledger import CustodyBuilder, now
@@ -52,7 +52,9 @@ from collector.store.verify import verify_in_store
 
 CHECKPOINT = "checkpoint.json"
 FORMAT = "collector-export/1.1"
-FORMATS = frozenset({"collector-export/1.0", FORMAT})
+MOVED_FORMAT = "collector-export/1.2"
+"""An export holding a bundle moved in from a workstation store (its entries name their origin)."""
+FORMATS = frozenset({"collector-export/1.0", FORMAT, MOVED_FORMAT})
 """Every export format this tool ever wrote (1.1 adds `agency_root_sha256` and `pki/`)."""
 
 
@@ -62,6 +64,10 @@ class ExportedBundle(Model):
     seal_sha256: str
     custody_count: int
     custody_last_hash: str
+    origin_store: str | None = None
+    """(1.2) The workstation store the bundle was moved in from (`collector store copy`): its
+    signers are judged against that store's PKI, which the agency cross-certified. Absent for a
+    bundle sealed in the exporting store."""
 
 
 class ExportManifest(Model):
@@ -164,13 +170,20 @@ def export(
                 seal_sha256=row.seal_sha256,
                 custody_count=events[row.id].seq,
                 custody_last_hash=events[row.id].hash,
+                origin_store=imports.origin(store, row.id),
             )
             for row in rows
         ],
         tsa_roots_sha256=[hashlib.sha256(p).hexdigest() for p in store.tsa_roots()],
         agency_root_sha256=certificate_sha256(store.pki.root_certificate()),
     )
-    manifest_bytes = bytes(rfc8785.dumps(manifest.model_dump(mode="json")))
+    if any(b.origin_store for b in manifest.bundles):
+        manifest.format = MOVED_FORMAT
+    dumped = manifest.model_dump(mode="json")
+    for entry in dumped["bundles"]:  # only a moved bundle's entry names its origin (1.1 readers)
+        if entry["origin_store"] is None:
+            del entry["origin_store"]
+    manifest_bytes = bytes(rfc8785.dumps(dumped))
     signature = keys.sign(actor.key, manifest_bytes)
     stamp, stamped = stamper(store)
     token = stamp(signature) if stamp is not None else None
@@ -252,6 +265,10 @@ def _write_zip(
             fingerprints |= _signer_fingerprints(store, row.id, log)
         registry = []
         known = {k["fingerprint"]: k for k in store.ledger.key_registry()}
+        for origin in sorted({o for row in rows if (o := imports.origin(store, row.id))}):
+            with imports.archived(store, origin) as view:  # moved bundles' signers
+                known.update({k["fingerprint"]: k for k in view.ledger.key_registry()
+                              if k["fingerprint"] not in known})  # fmt: skip
         for fingerprint in sorted(fingerprints):
             entry = known.get(fingerprint)
             if entry is None:

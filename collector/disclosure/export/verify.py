@@ -177,7 +177,7 @@ def _verify_tree(zip_path: Path, root: Path, trust: KeyList | None) -> ExportRep
         lookup_known = trust.lookup()
         known = {k.fingerprint: k for k in trust.keys}
         agency = trust.agency_trust()
-        roots = [pem.encode() for pem in trust.tsa_roots]
+        roots = [pem.encode() for pem in trust.all_tsa_roots()]
         add("key source", True,
             f"trusted key list of {trust.agency} ({len(known)} keys, format {trust.version}, "
             "given with --trust)")  # fmt: skip
@@ -287,7 +287,7 @@ def _verify_tree(zip_path: Path, root: Path, trust: KeyList | None) -> ExportRep
             lookup,
             CustodyInput(events, ChainHead(entry.custody_count, entry.custody_last_hash), "export"),
             TimeTrust(roots),
-            agency,
+            trust.trust_for(entry.origin_store) if trust is not None and entry.origin_store else agency,
         )
         if error:
             report.checks.append(Check(name="custody log", ok=False, detail=error))
