@@ -40,7 +40,7 @@ from collector.store.custody_log import custody_builder
 from collector.store.database import LEDGER_FILE
 from collector.store.ledger import iso, now
 from collector.store.ledger_verify import verify_ledger
-from collector.store.model import BundleRow
+from collector.store.model import BundleRow, LedgerEvent
 from collector.store.pki import certificate_sha256
 from collector.store.roles import Action
 from collector.store.store import Actor, Store
@@ -250,21 +250,48 @@ def _verify_in_source(source: Store, bundle_id: str) -> VerifyReport:
 
 
 def origin(store: Store, bundle_id: str) -> str | None:
-    """The workstation store a bundle was copied from, or None for one sealed here."""
+    """The workstation store a bundle was copied from, or None for one sealed here. The row
+    must agree with the signed `store.imported` event (the workstations' role may insert rows,
+    not sign events), else IntegrityError."""
     if not store.ledger.location.shared:
         return None
     i = schema.imported_bundles
     found = store.ledger.rows(select(i.c.store_id).where(i.c.bundle_id == bundle_id))
-    return str(found[0]["store_id"]) if found else None
+    if not found:
+        return None
+    store_id = str(found[0]["store_id"])
+    listed = _imported_event(store, store_id).details.get("bundles")
+    if not isinstance(listed, list) or bundle_id not in listed:
+        raise IntegrityError(f"{bundle_id} is listed as moved in from {store_id}, but the signed "
+                             "`store.imported` event does not name it")  # fmt: skip
+    return store_id
+
+
+def _imported_event(store: Store, store_id: str) -> LedgerEvent:
+    ev = schema.events
+    found = store.ledger.events_where((ev.c.action == LedgerAction.store_imported.value) & (ev.c.subject == store_id))
+    if len(found) != 1:
+        raise IntegrityError(f"{len(found)} signed `store.imported` events for workstation store {store_id}")
+    return found[0]
 
 
 def record_of(store: Store, store_id: str) -> dict[str, Any]:
-    """What was recorded when a workstation store was copied in."""
+    """What was recorded when a workstation store was copied in: its row, which must agree with
+    the signed `store.imported` event, else IntegrityError."""
     s = schema.imported_stores
     found = store.ledger.rows(select(s).where(s.c.store_id == store_id))
     if not found:
         raise UsageError(f"no workstation store {store_id!r} was copied into this agency store")
-    return dict(found[0])
+    row = dict(found[0])
+    signed = _imported_event(store, store_id).details
+    cross = x509.load_pem_x509_certificate(str(row["cross_certificate"]).encode())
+    stated = (signed.get("ledger_sha256"), signed.get("events"), signed.get("head_hash"),
+              signed.get("root_sha256"), signed.get("cross_certificate_sha256"))  # fmt: skip
+    if stated != (row["ledger_sha256"], row["event_count"], row["head_hash"], row["root_sha256"],
+                  certificate_sha256(cross)):  # fmt: skip
+        raise IntegrityError(f"the record of workstation store {store_id} differs from its signed "
+                             "`store.imported` event")  # fmt: skip
+    return row
 
 
 @contextmanager

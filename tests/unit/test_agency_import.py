@@ -207,3 +207,28 @@ def test_a_copy_stopped_after_it_was_recorded_is_finished_by_running_it_again(
     for bundle_id in ids:
         assert target.json("verify", bundle_id, as_user="erin")["ok"]
     assert _copy(ws, target).returncode == 2  # nothing left to do
+
+
+def test_a_row_smuggled_into_imported_bundles_is_caught(
+    workstation: tuple[Cli, list[str]], agency: tuple[Cli, str], pg: PostgresServer, site: RecordedSite
+) -> None:
+    """The workstations' role may INSERT into `imported_bundles`: a bundle sealed in the agency,
+    listed there as moved in, would be judged against the workstation's PKI. The signed
+    `store.imported` event does not name it, so verification stops."""
+    import re
+
+    import psycopg
+
+    ws, _ids = workstation
+    target, _bucket = agency
+    assert _copy(ws, target).returncode == 0
+    auth_id = target.approved([site.http_url("/*")])
+    own = target.json("capture", site.http_url("/s/abc123"), "--auth", auth_id, as_user="alice")["bundle_id"]
+    url = re.search(r'url = "(postgresql://[^"]+)"', (target.store / "collector.toml").read_text())
+    assert url is not None
+    app = pg.env("app")
+    with psycopg.connect(url.group(1), user=app["PGUSER"], password=app["PGPASSWORD"], autocommit=True) as db:
+        store_id = db.execute("SELECT store_id FROM imported_stores").fetchone()[0]
+        db.execute("INSERT INTO imported_bundles VALUES (%s, %s)", (own, store_id))
+    refused = target.run("verify", own, as_user="erin")
+    assert refused.returncode == 1 and "does not name it" in refused.stderr, refused.stderr
