@@ -32,7 +32,7 @@ from collector.platforms import summary
 
 @app.command()
 def capture(
-    url: str,
+    url: Annotated[str | None, typer.Argument(help="The URL (or --from FILE for a batch).")] = None,
     auth: Annotated[str | None, typer.Option("--auth", help="Approved authorization id.")] = None,
     note: Annotated[
         str | None, typer.Option(help="Investigator's note, stored in metadata.")
@@ -51,14 +51,27 @@ def capture(
         Path | None,
         typer.Option(help="Playwright storage state of an approved alias (logged-in capture)."),
     ] = None,
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from", help="A batch: a file of URLs, one a line, or CSV with the header url,note."),
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option("--resume", metavar="BATCH", help="Finish an interrupted batch.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Capture URL under an approved authorization and seal an evidence bundle.
 
-    Exit 3 when the gate refuses (nothing is written), 4 on a technical failure.
+    Exit 3 when the gate refuses (nothing is written), 4 on a technical failure. A batch
+    (--from) exits 0 only if every URL was captured, 4 if any failed, else 3 if any was refused.
     """
     from collector import capture as capturing
 
+    if from_file is not None or resume is not None:
+        _capture_batch(url, auth, from_file, resume, note, exigent, profile, json_out)
+        return
+    if url is None:
+        raise UsageError("name the URL to capture (or --from FILE for a batch)")
     if exigent and (not case or not facts):
         raise UsageError("--exigent needs --case and --facts")
     if not exigent and (case or facts):
@@ -93,6 +106,51 @@ def capture(
         echo(f"  time     {stamp.status}")
     for label, text in summary.lines(result.post, result.page_state):
         echo(f"  {label:<8} {brief(text, 1000)}")
+
+
+def _capture_batch(url: str | None, auth: str | None, from_file: Path | None, resume: str | None,
+                   note: str | None, exigent: bool, profile: Path | None, json_out: bool) -> None:  # fmt: skip
+    import json
+
+    from collector import batch
+
+    if url is not None or note is not None or exigent or profile is not None:
+        raise UsageError("a batch takes its URLs and notes from --from FILE (no URL, --note, --exigent "
+                         "or --profile with it)")  # fmt: skip
+    if (from_file is None) == (resume is None):
+        raise UsageError("a batch is either --from FILE --auth ID, or --resume BATCH")
+    items = batch.read_list(from_file) if from_file is not None else []
+    if from_file is not None and not auth:
+        raise UsageError("--from needs --auth: the authorization every URL is judged against")
+    store = open_store()
+    actor = require_actor(store)
+    if resume is not None:
+        auth, items, started_by = batch.recorded(store, resume)
+        if started_by != actor.user.name:
+            raise UsageError(f"batch {resume} was started by {started_by}: only they resume it")
+        batch_id = resume
+    else:
+        assert from_file is not None and auth is not None
+        batch_id = batch.start(store, actor, items, auth, from_file)
+    if not json_out:
+        echo(f"batch {batch_id}: {len(items)} URLs under {auth}")
+    counts = {"captured": 0, "refused": 0, "failed": 0}
+    for result in batch.run(store, actor, batch_id, auth, items):
+        counts[result.outcome] += 1
+        if json_out:
+            echo(json.dumps({"batch": batch_id, **result.as_json()}, ensure_ascii=False))
+        else:
+            mark = {"captured": "✓", "refused": "✗", "failed": "!"}[result.outcome]
+            echo(f"[{result.number}/{len(items)}] {mark} {brief(result.url, 200)}: {result.outcome}"
+                 + (f" {result.bundle_id}" if result.bundle_id else "")
+                 + (f" ({brief(result.detail, 300)})" if result.outcome != "captured" else ""))  # fmt: skip
+    if not json_out:
+        echo(f"batch {batch_id}: {counts['captured']} captured, {counts['refused']} refused, "
+             f"{counts['failed']} failed")  # fmt: skip
+    if counts["failed"]:
+        raise typer.Exit(4)
+    if counts["refused"]:
+        raise typer.Exit(3)
 
 
 @app.command()

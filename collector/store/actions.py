@@ -57,6 +57,8 @@ class LedgerAction(StrEnum):
     timestamp_retry = "timestamp.retry"
     # bundles after sealing
     bundle_verify = "bundle.verify"
+    batch_started = "batch.started"  # a list of URLs to capture, each its own bundle
+    batch_item = "batch.item"  # one URL of a batch: started, then captured, refused or failed
     bundle_stored = "bundle.stored"  # every object uploaded, read back by version and locked
     bundle_outbox = "bundle.outbox"  # the bucket could not take it: it waits in bundles/
     bundle_cleaned = "bundle.cleaned"  # versions an uncommitted upload left in the bucket

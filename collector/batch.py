@@ -1,0 +1,192 @@
+"""A batch of captures (`collector capture --from FILE`): a list of URLs, each through the gate
+on its own and sealed as its own bundle, one after another; a failing or refused URL never
+stops the others.
+
+A batch has an id (`BATCH-…`) recorded in the ledger with its URLs (`batch.started`), and each
+URL's outcome (`batch.item`: captured with its bundle id, refused or failed, with why).
+`--resume BATCH` captures what the batch has not captured yet: a URL counts as captured once
+its `batch.item` says so, or once a bundle of that URL was sealed by the same investigator after
+the URL's attempt began (a batch killed between sealing and recording its item).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from sqlalchemy import select
+
+from collector import capture as capturing
+from collector.errors import CollectorError, Refused, UsageError
+from collector.evidence import files
+from collector.evidence.text import MAX_LINE
+from collector.evidence.urls import parse_url
+from collector.store import schema
+from collector.store.actions import LedgerAction
+from collector.store.ledger import now
+from collector.store.store import Actor, Store
+
+MAX_LIST = 5 * files.MIB
+MAX_URLS = 1000
+"""URLs in one batch: its list is recorded whole in the ledger's `batch.started` event."""
+
+Outcome = Literal["captured", "refused", "failed"]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One line of the list: a URL and the investigator's note for it."""
+
+    url: str
+    note: str | None = None
+
+
+@dataclass
+class ItemResult:
+    number: int
+    url: str
+    outcome: Outcome
+    bundle_id: str | None = None
+    detail: str = ""
+    resumed: bool = False
+
+    def as_json(self) -> dict[str, object]:
+        return {"item": self.number, "url": self.url, "outcome": self.outcome, "bundle_id": self.bundle_id,
+                "detail": self.detail, "already_captured": self.resumed}  # fmt: skip
+
+
+def read_list(path: Path) -> list[Item]:
+    """The URLs of a list file: one a line (blank lines and `#` comments skipped), or CSV whose
+    header is `url,note`. Bad input is one line naming the line number."""
+    text = files.read_text(path, "--from", MAX_LIST)
+    lines = text.splitlines()
+    first = next((line.strip() for line in lines if line.strip()), "")
+    items: list[Item] = []
+    if first.replace(" ", "").lower() == "url,note":
+        rows = csv.reader(io.StringIO(text))
+        for number, row in enumerate(rows, 1):
+            if not row or not "".join(row).strip() or row[0].strip().startswith("#"):
+                continue
+            if [c.strip().lower() for c in row] == ["url", "note"]:
+                continue
+            if len(row) > 2:
+                raise UsageError(f"--from {path} line {number}: expected url,note (quote a note with commas)")
+            items.append(_item(path, number, row[0], row[1] if len(row) > 1 else None))
+    else:
+        for number, line in enumerate(lines, 1):
+            if line.strip() and not line.strip().startswith("#"):
+                items.append(_item(path, number, line, None))
+    if not items:
+        raise UsageError(f"--from {path}: no URLs in it")
+    if len(items) > MAX_URLS:
+        raise UsageError(f"--from {path}: {len(items)} URLs; a batch holds at most {MAX_URLS}")
+    return items
+
+
+def _item(path: Path, number: int, url: str, note: str | None) -> Item:
+    url, note = url.strip(), (note.strip() or None) if note is not None else None
+    for value in (url, note or ""):
+        if len(value) > MAX_LINE or any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise UsageError(f"--from {path} line {number}: too long, or holds control characters")
+    if " " in url:
+        raise UsageError(f"--from {path} line {number}: a URL holds no spaces")
+    return Item(url, note)
+
+
+def new_batch_id(at: datetime) -> str:
+    return f"BATCH-{at.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4).upper()}"
+
+
+def start(store: Store, actor: Actor, items: list[Item], auth_id: str, source: Path) -> str:
+    """Record a new batch; its id."""
+    batch_id = new_batch_id(now())
+    listing = "".join(f"{i.url}\t{i.note or ''}\n" for i in items)
+    store.ledger.record(LedgerAction.batch_started, actor=actor.user.name, subject=batch_id,
+                        details={"authorization": auth_id, "file": source.name, "count": len(items),
+                                 "items": [{"url": i.url, "note": i.note} for i in items],
+                                 "items_sha256": hashlib.sha256(listing.encode()).hexdigest()})  # fmt: skip
+    return batch_id
+
+
+def recorded(store: Store, batch_id: str) -> tuple[str, list[Item], str]:
+    """A recorded batch: its authorization, its items and who started it."""
+    ev = schema.events
+    found = store.ledger.events_where((ev.c.action == LedgerAction.batch_started.value) & (ev.c.subject == batch_id))
+    if not found:
+        raise UsageError(f"no batch {batch_id!r} in this store")
+    details = found[0].details
+    raw = details.get("items")
+    if not isinstance(raw, list):
+        raise UsageError(f"batch {batch_id} records no items")
+    items = [Item(str(i["url"]), i.get("note")) for i in raw if isinstance(i, dict)]
+    return str(details.get("authorization")), items, str(found[0].actor)
+
+
+def run(store: Store, actor: Actor, batch_id: str, auth_id: str, items: list[Item],
+        capture: Callable[..., capturing.CaptureResult] | None = None) -> Iterator[ItemResult]:  # fmt: skip
+    """Capture every item the batch has not captured yet, yielding each outcome as it is known."""
+    done = _captured(store, batch_id, actor.user.name)
+    for number, item in enumerate(items, 1):
+        if number in done:
+            yield ItemResult(number, item.url, "captured", done[number], "captured before", resumed=True)
+            continue
+        store.ledger.record(LedgerAction.batch_item, "ok", actor=actor.user.name, subject=batch_id,
+                            details={"item": number, "url": item.url, "state": "started"})  # fmt: skip
+        result = _one(store, actor, item, auth_id, capture or capturing.run)
+        result.number = number
+        store.ledger.record(LedgerAction.batch_item, "ok" if result.outcome == "captured" else
+                            ("refused" if result.outcome == "refused" else "failed"),
+                            actor=actor.user.name, subject=batch_id,
+                            details={"item": number, "url": item.url, "state": result.outcome,
+                                     "bundle_id": result.bundle_id, "detail": result.detail})  # fmt: skip
+        yield result
+
+
+def _one(store: Store, actor: Actor, item: Item, auth_id: str,
+         capture: Callable[..., capturing.CaptureResult]) -> ItemResult:  # fmt: skip
+    try:
+        done = capture(store, actor, item.url, auth_id, item.note)
+    except (Refused, UsageError) as exc:  # the gate, or a URL it cannot judge
+        return ItemResult(0, item.url, "refused", detail=str(exc))
+    except CollectorError as exc:
+        return ItemResult(0, item.url, "failed", detail=str(exc))
+    return ItemResult(0, item.url, "captured", done.bundle_id, detail=done.final_url)
+
+
+def _captured(store: Store, batch_id: str, user: str) -> dict[int, str]:
+    """Items of the batch already captured: item number → bundle id."""
+    ev = schema.events
+    events = store.ledger.events_where((ev.c.action == LedgerAction.batch_item.value) & (ev.c.subject == batch_id))
+    done: dict[int, str] = {}
+    started: dict[int, tuple[str, datetime]] = {}
+    for e in events:
+        number = int(str(e.details.get("item", 0)))
+        if e.details.get("state") == "captured" and e.details.get("bundle_id"):
+            done[number] = str(e.details["bundle_id"])
+        elif e.details.get("state") == "started":
+            started[number] = (str(e.details.get("url")), e.at)
+    b = schema.bundles
+    for number, (url, at) in started.items():
+        if number in done:
+            continue
+        rows = store.ledger.rows(select(b.c.id, b.c.created_at).where(
+            (b.c.source_url == _normalised(url)) & (b.c.captured_by == user)).order_by(b.c.created_at))  # fmt: skip
+        later = [r["id"] for r in rows if datetime.fromisoformat(str(r["created_at"])) >= at]
+        if later:  # sealed, then killed before its item was recorded
+            done[number] = str(later[0])
+    return done
+
+
+def _normalised(url: str) -> str:
+    """The URL as a capture records it (WHATWG), or as typed when it does not parse."""
+    try:
+        return parse_url(url).href
+    except CollectorError:
+        return url

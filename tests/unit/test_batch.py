@@ -1,0 +1,113 @@
+"""Batches (`collector capture --from FILE`): each URL through the gate on its own and sealed as
+its own bundle; a refused or failing URL never stops the others; `--resume` never captures a URL
+twice. Pages are replayed from recordings (no browser)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collector import batch
+from collector.errors import Interrupted
+from tests.helpers import Cli
+from tests.unit.conftest import RecordedSite
+
+
+def _lines(done: Any) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+def _list(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "urls.txt"
+    path.write_text(text)
+    return path
+
+
+def test_a_batch_captures_each_url_on_its_own_and_reports_each(cli: Cli, site: RecordedSite, tmp_path: Path) -> None:
+    auth_id = cli.approved([site.http_url("/*")])
+    urls = _list(tmp_path, "\n".join([
+        "# the tip's links", site.http_url("/s/abc123"), "", "https://elsewhere.example/post/1",
+        site.http_url("/no-recording.html"), site.http_url("/index.html"),
+    ]) + "\n")  # fmt: skip
+    done = cli.run("capture", "--from", str(urls), "--auth", auth_id, "--json", as_user="alice")
+    assert done.returncode == 4, done.stderr  # one failed (and one refused)
+    results = _lines(done)
+    assert [r["outcome"] for r in results] == ["captured", "refused", "failed", "captured"]
+    assert [r["item"] for r in results] == [1, 2, 3, 4]
+    batch_id = results[0]["batch"]
+    assert all(r["batch"] == batch_id for r in results)
+    assert "scope" in results[1]["detail"] and "no recording" in results[2]["detail"]
+    sealed = [r["bundle_id"] for r in results if r["outcome"] == "captured"]
+    assert len(set(sealed)) == 2 and all(cli.run("verify", b).returncode == 0 for b in sealed)
+    events = [e for e in cli.events() if e["subject"] == batch_id]
+    assert events[0]["action"] == "batch.started" and events[0]["details"]["count"] == 4
+    finals = [e for e in events if e["action"] == "batch.item" and e["details"]["state"] != "started"]
+    assert [(e["details"]["item"], e["outcome"]) for e in finals] == [(1, "ok"), (2, "refused"), (3, "failed"), (4, "ok")]
+
+
+def test_resume_captures_only_what_the_batch_has_not(cli: Cli, site: RecordedSite, tmp_path: Path) -> None:
+    auth_id = cli.approved([site.http_url("/*")])
+    urls = _list(tmp_path, f"{site.http_url('/s/abc123')}\n{site.http_url('/no-recording.html')}\n")
+    first = _lines(cli.run("capture", "--from", str(urls), "--auth", auth_id, "--json", as_user="alice"))
+    again = cli.run("capture", "--resume", first[0]["batch"], "--json", as_user="alice")
+    assert again.returncode == 4
+    results = _lines(again)
+    assert results[0]["already_captured"] and results[0]["bundle_id"] == first[0]["bundle_id"]
+    assert results[1]["outcome"] == "failed" and not results[1]["already_captured"]
+    assert len(cli.bundles()) == 1  # nothing captured twice
+    other = cli.run("capture", "--resume", first[0]["batch"], as_user="dave")
+    assert other.returncode == 2 and "only they resume it" in other.stderr
+
+
+def test_a_batch_killed_after_sealing_is_not_captured_twice(cli: Cli, site: RecordedSite, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Killed between sealing a URL's bundle and recording its outcome: resume finds the bundle
+    sealed after the URL's attempt began and does not capture it again."""
+    auth_id = cli.approved([site.http_url("/*")])
+    urls = _list(tmp_path, f"{site.http_url('/s/abc123')}\n{site.http_url('/index.html')}\n")
+    real = batch._one
+
+    def sealed_then_killed(*args: Any) -> batch.ItemResult:
+        real(*args)
+        raise Interrupted("interrupted")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(batch, "_one", sealed_then_killed)
+        stopped = cli.run("capture", "--from", str(urls), "--auth", auth_id, as_user="alice")
+    assert stopped.returncode != 0 and len(cli.bundles()) == 1
+    batch_id = next(e["subject"] for e in cli.events() if e["action"] == "batch.started")
+    resumed = _lines(cli.run("capture", "--resume", batch_id, "--json", as_user="alice"))
+    assert [r["already_captured"] for r in resumed] == [True, False]
+    assert all(r["outcome"] == "captured" for r in resumed) and len(cli.bundles()) == 2
+
+
+def test_a_csv_list_carries_notes(cli: Cli, site: RecordedSite, tmp_path: Path) -> None:
+    auth_id = cli.approved([site.http_url("/*")])
+    urls = _list(tmp_path, f'url,note\n{site.http_url("/s/abc123")},"from the tip, item 1"\n')
+    result = _lines(cli.run("capture", "--from", str(urls), "--auth", auth_id, "--json", as_user="alice"))
+    assert result[0]["outcome"] == "captured"
+    shown = cli.json("show", result[0]["bundle_id"], as_user="alice")
+    assert "from the tip, item 1" in json.dumps(shown)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("", "no URLs in it"),
+    ("# only a comment\n", "no URLs in it"),
+    ("https://a.example/x y\n", "line 1: a URL holds no spaces"),
+    ("url,note\nhttps://a.example/,one,two\n", "line 2: expected url,note"),
+    ("https://a.example/\x07\n", "line 1: too long, or holds control characters"),
+])  # fmt: skip
+def test_a_bad_list_is_one_line_naming_the_line(cli: Cli, tmp_path: Path, text: str, message: str) -> None:
+    done = cli.run("capture", "--from", str(_list(tmp_path, text)), "--auth", "A-1", as_user="alice")
+    assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_batch_takes_no_single_capture_options(cli: Cli, tmp_path: Path) -> None:
+    urls = _list(tmp_path, "https://a.example/\n")
+    for extra in (["https://b.example/"], ["--note", "x"], ["--exigent"]):
+        done = cli.run("capture", *extra, "--from", str(urls), "--auth", "A-1", as_user="alice")
+        assert done.returncode == 2 and "a batch takes its URLs" in done.stderr
+    assert cli.run("capture", as_user="alice").returncode == 2
