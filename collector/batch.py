@@ -130,16 +130,19 @@ def recorded(store: Store, batch_id: str) -> tuple[str, list[Item], str]:
 
 
 def run(store: Store, actor: Actor, batch_id: str, auth_id: str, items: list[Item],
-        capture: Callable[..., capturing.CaptureResult] | None = None) -> Iterator[ItemResult]:  # fmt: skip
-    """Capture every item the batch has not captured yet, yielding each outcome as it is known."""
+        on_start: Callable[[int, str], None] | None = None) -> Iterator[ItemResult]:  # fmt: skip
+    """Capture every item the batch has not captured yet, yielding each outcome as it is known
+    (`on_start` hears of each capture as it begins)."""
     done = _captured(store, batch_id, actor.user.name)
     for number, item in enumerate(items, 1):
         if number in done:
             yield ItemResult(number, item.url, "captured", done[number], "captured before", resumed=True)
             continue
+        if on_start is not None:
+            on_start(number, item.url)
         store.ledger.record(LedgerAction.batch_item, "ok", actor=actor.user.name, subject=batch_id,
                             details={"item": number, "url": item.url, "state": "started"})  # fmt: skip
-        result = _one(store, actor, item, auth_id, capture or capturing.run)
+        result = _one(store, actor, item, auth_id, capturing.run)
         result.number = number
         store.ledger.record(LedgerAction.batch_item, "ok" if result.outcome == "captured" else
                             ("refused" if result.outcome == "refused" else "failed"),

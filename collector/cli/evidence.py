@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -26,6 +26,9 @@ from collector.cli.common import (
 from collector.errors import UsageError
 from collector.evidence.text import brief, shown
 from collector.platforms import summary
+
+if TYPE_CHECKING:
+    from collector.batch import ItemResult
 
 # --------------------------------------------------------------------- capture and verify
 
@@ -110,9 +113,8 @@ def capture(
 
 def _capture_batch(url: str | None, auth: str | None, from_file: Path | None, resume: str | None,
                    note: str | None, exigent: bool, profile: Path | None, json_out: bool) -> None:  # fmt: skip
-    import json
-
     from collector import batch
+    from collector.cli.progress import batch_progress
 
     if url is not None or note is not None or exigent or profile is not None:
         raise UsageError("a batch takes its URLs and notes from --from FILE (no URL, --note, --exigent "
@@ -135,15 +137,12 @@ def _capture_batch(url: str | None, auth: str | None, from_file: Path | None, re
     if not json_out:
         echo(f"batch {batch_id}: {len(items)} URLs under {auth}")
     counts = {"captured": 0, "refused": 0, "failed": 0}
-    for result in batch.run(store, actor, batch_id, auth, items):
-        counts[result.outcome] += 1
-        if json_out:
-            echo(json.dumps({"batch": batch_id, **result.as_json()}, ensure_ascii=False))
-        else:
-            mark = {"captured": "✓", "refused": "✗", "failed": "!"}[result.outcome]
-            echo(f"[{result.number}/{len(items)}] {mark} {brief(result.url, 200)}: {result.outcome}"
-                 + (f" {result.bundle_id}" if result.bundle_id else "")
-                 + (f" ({brief(result.detail, 300)})" if result.outcome != "captured" else ""))  # fmt: skip
+    with batch_progress(len(items), wanted=not json_out) as live:
+        for result in batch.run(store, actor, batch_id, auth, items, live.working if live else None):
+            counts[result.outcome] += 1
+            if live is not None:
+                live.done(result.outcome)
+            _batch_line(result, batch_id, len(items), json_out)
     if not json_out:
         echo(f"batch {batch_id}: {counts['captured']} captured, {counts['refused']} refused, "
              f"{counts['failed']} failed")  # fmt: skip
@@ -151,6 +150,19 @@ def _capture_batch(url: str | None, auth: str | None, from_file: Path | None, re
         raise typer.Exit(4)
     if counts["refused"]:
         raise typer.Exit(3)
+
+
+def _batch_line(result: ItemResult, batch_id: str, total: int, json_out: bool) -> None:
+    """One line per URL: a JSON object with --json, else a readable line."""
+    import json
+
+    if json_out:
+        echo(json.dumps({"batch": batch_id, **result.as_json()}, ensure_ascii=False))
+        return
+    mark = {"captured": "✓", "refused": "✗", "failed": "!"}[result.outcome]
+    echo(f"[{result.number}/{total}] {mark} {brief(result.url, 200)}: {result.outcome}"
+         + (f" {result.bundle_id}" if result.bundle_id else "")
+         + (f" ({brief(result.detail, 300)})" if result.outcome != "captured" else ""))  # fmt: skip
 
 
 @app.command()

@@ -111,3 +111,23 @@ def test_a_batch_takes_no_single_capture_options(cli: Cli, tmp_path: Path) -> No
         done = cli.run("capture", *extra, "--from", str(urls), "--auth", "A-1", as_user="alice")
         assert done.returncode == 2 and "a batch takes its URLs" in done.stderr
     assert cli.run("capture", as_user="alice").returncode == 2
+
+
+def test_the_live_display_counts_outcomes_and_escapes_urls() -> None:
+    import io
+
+    from rich.console import Console
+
+    from collector.cli.progress import BatchProgress
+
+    out = io.StringIO()
+    live = BatchProgress(3, console=Console(file=out, force_terminal=True, width=120))
+    with live.shown():
+        live.working(1, "https://a.example/\x1b[31mred")
+        live.working(2, "https://a.example/[/][bold]x")  # not rich markup either
+        live.done("captured")
+        live.done("failed")
+    text = out.getvalue()
+    assert "2/3" in text and "1 captured, 1 failed" in text
+    assert "\x1b[31mred" not in text and "\\x1b" in text  # a URL never drives the terminal
+    assert "[2] capturing https://a.example/[/][bold]x" in text
