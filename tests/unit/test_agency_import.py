@@ -232,3 +232,18 @@ def test_a_row_smuggled_into_imported_bundles_is_caught(
         db.execute("INSERT INTO imported_bundles VALUES (%s, %s)", (own, store_id))
     refused = target.run("verify", own, as_user="erin")
     assert refused.returncode == 1 and "does not name it" in refused.stderr, refused.stderr
+
+
+def test_only_a_workstation_store_moves_and_only_into_an_agency_store(
+    workstation: tuple[Cli, list[str]], agency: tuple[Cli, str], tmp_path: Path
+) -> None:
+    ws, _ids = workstation
+    target, _bucket = agency
+    other = ws.copy(tmp_path / "another-workstation")
+    for where, message in ((other.store, "must be an agency store"), (tmp_path / "nowhere", "no evidence store")):
+        refused = Cli(ws.store, env=target.env).run("store", "copy", "--to", str(where), "--root-sha256",
+                                                    _root_sha256(ws.store), as_user="erin")  # fmt: skip
+        assert refused.returncode == 2 and message in refused.stderr, refused.stderr
+    backwards = Cli(target.store, env=target.env).run("store", "copy", "--to", str(target.store), "--root-sha256",
+                                                      "ab" * 32, as_user="erin")  # fmt: skip
+    assert backwards.returncode == 2 and "must be a workstation store" in backwards.stderr, backwards.stderr
