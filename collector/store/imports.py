@@ -38,7 +38,7 @@ from collector.store.actions import LedgerAction
 from collector.store.config import CONFIG_NAME
 from collector.store.custody_log import custody_builder
 from collector.store.database import LEDGER_FILE
-from collector.store.ledger import iso, now
+from collector.store.ledger import add_years, iso, now
 from collector.store.ledger_verify import verify_ledger
 from collector.store.model import BundleRow, LedgerEvent
 from collector.store.pki import certificate_sha256
@@ -112,7 +112,7 @@ def copy_in(source: Store, target: Store, actor: Actor, admin_passphrase: str, r
     with tempfile.TemporaryDirectory(prefix=".import-", dir=target.work_dir) as tmp:
         archive = _archive(source, Path(tmp) / "archive")
         ledger_sha256 = hashlib.sha256((archive / LEDGER_FILE).read_bytes()).hexdigest()
-        until = now().replace(year=now().year + target.config.bundles.lock_years)
+        until = add_years(now(), target.config.bundles.lock_years)
         stored = bucket.put_bundle(archive, prefix_of(store_id), until)
     report = CopyReport(store_id=store_id, agency=source.config.agency, events=head.seq, purged=purged)
     at = iso(now())

@@ -13,9 +13,9 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import rfc8785
 from sqlalchemy import (
@@ -47,8 +47,19 @@ GENESIS = "0" * 64
 Outcome = Literal["ok", "refused", "failed"]
 
 
+_Day = TypeVar("_Day", bound=date)
+
+
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def add_years(start: _Day, years: int) -> _Day:
+    """The same calendar day (and time) `years` later; 29 February becomes 28 February."""
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:
+        return start.replace(year=start.year + years, day=28)
 
 
 def iso(value: datetime) -> str:

@@ -26,7 +26,7 @@ from collector.evidence.bundle.hashing import digest_file
 from collector.evidence.custody import EventType
 from collector.store import objects, schema
 from collector.store.actions import LedgerAction
-from collector.store.ledger import iso, now
+from collector.store.ledger import add_years, iso, now
 from collector.store.model import BundleRow
 from collector.store.objects import Bucket, StorageError, StoredObject
 from collector.store.store import Store
@@ -93,11 +93,7 @@ def retain_until(store: Store, row: BundleRow, retention_class: str | None) -> d
     `[bundles] lock_years` for a class kept until the case is disposed of (extended on review)."""
     cls = store.config.policy.retention_classes.get(retention_class or "")
     years = cls.max_years if cls is not None and cls.max_years else store.config.bundles.lock_years
-    start = row.created_at.astimezone(UTC)
-    try:
-        return start.replace(year=start.year + years)
-    except ValueError:  # 29 February
-        return start.replace(year=start.year + years, day=28)
+    return add_years(row.created_at.astimezone(UTC), years)
 
 
 def commit(

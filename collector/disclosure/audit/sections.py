@@ -39,7 +39,7 @@ from collector.errors import CollectorError, UsageError
 from collector.evidence.custody import EventType
 from collector.policy import exigent, retention
 from collector.store.actions import DENIED_PREFIX, LedgerAction, family
-from collector.store.ledger import iso, now
+from collector.store.ledger import add_years, iso, now
 from collector.store.ledger_verify import verify_ledger
 from collector.store.model import LedgerEvent
 from collector.store.store import Store
@@ -390,11 +390,7 @@ def _retention_fallback(f: Facts, as_of: date) -> list[RetentionRow]:
         if b.id in flagged:
             due = flagged[b.id]
         elif cls is not None and cls.max_years is not None:
-            start = b.created_at.date()
-            try:
-                due = start.replace(year=start.year + cls.max_years)
-            except ValueError:
-                due = start.replace(year=start.year + cls.max_years, day=28)
+            due = add_years(b.created_at.date(), cls.max_years)
             action = cls.on_expiry
         if due is None or due > as_of:
             continue

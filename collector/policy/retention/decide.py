@@ -16,11 +16,11 @@ from collector.policy.retention.rules import (
     require_role,
     validate_justification,
 )
-from collector.policy.retention.state import add_years, known_bundle, state_of
+from collector.policy.retention.state import known_bundle, state_of
 from collector.store import storage
 from collector.store.actions import LedgerAction
 from collector.store.config import RetentionClass
-from collector.store.ledger import now
+from collector.store.ledger import add_years, now
 from collector.store.store import Actor, Store
 
 # --------------------------------------------------------------------- reviews

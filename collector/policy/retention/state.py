@@ -22,20 +22,12 @@ from collector.policy.retention.model import (
 )
 from collector.store import schema, storage, tombstones
 from collector.store.config import RetentionClass
-from collector.store.ledger import now
+from collector.store.ledger import add_years, now
 from collector.store.model import BundleRow
 from collector.store.store import Store
 from collector.store.tombstones import Tombstone
 
 # --------------------------------------------------------------------- reading
-
-
-def add_years(start: date, years: int) -> date:
-    """The same calendar day `years` later (29 February becomes 28 February)."""
-    try:
-        return start.replace(year=start.year + years)
-    except ValueError:
-        return start.replace(year=start.year + years, day=28)
 
 
 def today() -> date:
