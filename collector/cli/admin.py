@@ -178,6 +178,7 @@ def store_copy(
     from the bucket; this store's ledger archived as its own verifiable chain, its root
     cross-certified by the agency's issuing CA (the administrator's passphrase unlocks it). The
     acting user is a custodian of the agency store. This store is read, never changed."""
+    from collector.evidence.bundle.verify import failures
     from collector.store import imports
     from collector.store.verify import verify_in_store
 
@@ -189,7 +190,7 @@ def store_copy(
     for bundle_id in report.moved:
         after = verify_in_store(target, bundle_id, actor)
         if not after.ok:
-            report.failed_after[bundle_id] = "; ".join(f"{c.name}: {c.detail}" for c in after.checks if not c.ok)
+            report.failed_after[bundle_id] = "; ".join(failures(after.checks))
     if json_out:
         emit({"store_id": report.store_id, "agency": report.agency, "events": report.events,
               "moved": report.moved, "purged": report.purged, "waiting": report.waiting,
@@ -469,7 +470,7 @@ def ledger_verify(
     json_out: JsonOpt = False,
 ) -> None:
     """Check the ledger: hash chain, every event's signature, every checkpoint it keeps."""
-    from collector.evidence.bundle.verify import Check
+    from collector.evidence.bundle.verify import Check, failures
     from collector.store.ledger_verify import verify_ledger
 
     held = checkpoints.read_file(against) if against is not None else None
@@ -496,7 +497,7 @@ def ledger_verify(
             actor=state.acting if state.acting in store.ledger.signers.people else None,
             details={"events": report.event_count, "against": against.name if against else None,
                      "imported": imported,
-                     "failed": [f"{c.name}: {c.detail}" for c in report.checks if not c.ok]},
+                     "failed": failures(report.checks)},
         )  # fmt: skip
     if json_out:
         emit(report.model_dump(mode="json"))

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, insert, select
 
 from collector.errors import IntegrityError, Refused, UsageError
 from collector.evidence import keys, pki
-from collector.evidence.bundle.verify import TimeTrust, VerifyReport, verify_bundle
+from collector.evidence.bundle.verify import TimeTrust, VerifyReport, failures, verify_bundle
 from collector.evidence.custody import ChainHead, EventType
 from collector.evidence.trust import AgencyTrust
 from collector.store import objects, schema, storage
@@ -89,7 +89,7 @@ def copy_in(source: Store, target: Store, actor: Actor, admin_passphrase: str, r
         return _resume(source, target, actor)
     ledger = verify_ledger(source)
     if not ledger.ok:
-        failed = "; ".join(f"{c.name}: {c.detail}" for c in ledger.checks if not c.ok)
+        failed = "; ".join(failures(ledger.checks))
         raise IntegrityError(f"the workstation's ledger does not verify, so nothing is copied: {failed}")
     rows = source.ledger.bundles()
     purged = [row.id for row in rows if source.ledger.purged_at(row.id) is not None]
@@ -98,7 +98,7 @@ def copy_in(source: Store, target: Store, actor: Actor, admin_passphrase: str, r
     for row in moving:  # every bundle verified before anything is written
         before = _verify_in_source(source, row.id)
         if not before.ok:
-            failed = "; ".join(f"{c.name}: {c.detail}" for c in before.checks if not c.ok)
+            failed = "; ".join(failures(before.checks))
             raise IntegrityError(f"{row.id} does not verify in the workstation store, so nothing is "
                                  f"copied: {failed}")  # fmt: skip
     root = source.pki.root_certificate()
@@ -152,7 +152,7 @@ def _bring_in(source: Store, target: Store, rows: list[BundleRow], actor: Actor,
             if not (copy / "bagit.txt").is_file():
                 shutil.copytree(source.bundle_path(row), copy, symlinks=True)
             with try_lock(target.work_dir, row.id) as mine:
-                warning = storage.commit(target, row.id, _retention_class(target, row.id), actor.user.name) \
+                warning = storage.commit(target, row.id, storage.retention_class(target, row.id), actor.user.name) \
                     if mine else f"{row.id} is being committed by another process"
             if warning:
                 report.waiting.append(warning)
@@ -172,7 +172,7 @@ def _resume(source: Store, target: Store, actor: Actor) -> CopyReport:
     for row in pending:
         before = _verify_in_source(source, row.id)
         if not before.ok:
-            failed = "; ".join(f"{c.name}: {c.detail}" for c in before.checks if not c.ok)
+            failed = "; ".join(failures(before.checks))
             raise IntegrityError(f"{row.id} does not verify in the workstation store: {failed}")
     recorded = record_of(target, store_id)
     report = CopyReport(store_id=store_id, agency=str(recorded["agency"]), events=int(recorded["event_count"]))
@@ -215,12 +215,6 @@ def _insert_bundle(db: Connection, source: Store, bundle_id: str, store_id: str)
     db.execute(insert(schema.imported_bundles).values(bundle_id=bundle_id, store_id=store_id))
 
 
-def _retention_class(store: Store, bundle_id: str) -> str | None:
-    row = store.ledger.bundle(bundle_id)
-    auth = store.ledger.authorization(row.authorization_id) if row else None
-    return auth.retention_class if auth else None
-
-
 def _archive(source: Store, out: Path) -> Path:
     """The public part of a workstation store, its ledger as one consistent snapshot."""
     out.mkdir(parents=True)
@@ -238,12 +232,12 @@ def _archive(source: Store, out: Path) -> Path:
 
 def _verify_in_source(source: Store, bundle_id: str) -> VerifyReport:
     """A bundle verified in its workstation store, as `verify` does, without recording."""
-    from collector.store.verify import custody_input, time_trust
+    from collector.store.verify import judging
 
     row = source.ledger.bundle(bundle_id)
     assert row is not None
-    return verify_bundle(source.bundle_path(row), source.key_lookup(), custody_input(source, bundle_id),
-                         time_trust(source), source.pki.trust())  # fmt: skip
+    with judging(source, bundle_id) as j:
+        return verify_bundle(source.bundle_path(row), j.key_lookup, j.custody, j.time_trust, j.trust)
 
 
 # --------------------------------------------------------------------------- reading back

@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from collector.evidence.bundle import layout
 from collector.evidence.bundle.hashing import sha256_bytes
-from collector.evidence.bundle.verify import verify_bundle
+from collector.evidence.bundle.verify import failures, verify_bundle
 from collector.evidence.custody import EventType
 from collector.store import schema, worklock
 from collector.store.actions import LedgerAction
@@ -118,7 +118,7 @@ def _recover(store: Store, path: Path, result: Reconciled) -> None:
         problem = "its seal differs from the one the ledger says was sealed"
     if problem is None:
         report = verify_bundle(path, store.key_lookup(), None, time_trust(store), store.pki.trust())
-        failed = [f"{c.name}: {c.detail}" for c in report.checks if not c.ok]
+        failed = failures(report.checks)
         if failed:
             problem = "it does not verify: " + "; ".join(failed)
     actor = store.system_actor()

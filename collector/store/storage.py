@@ -191,12 +191,13 @@ def flush(store: Store, actor: str | None) -> tuple[list[str], list[str]]:
         with try_lock(store.work_dir, bundle_id) as mine:
             if not mine:
                 continue
-            warning = commit(store, bundle_id, _retention_class(store, bundle_id), actor)
+            warning = commit(store, bundle_id, retention_class(store, bundle_id), actor)
         (left if warning else done).append(warning or bundle_id)
     return done, left
 
 
-def _retention_class(store: Store, bundle_id: str) -> str | None:
+def retention_class(store: Store, bundle_id: str) -> str | None:
+    """The retention class of a bundle's authorization (None when the ledger has none)."""
     row = store.ledger.bundle(bundle_id)
     auth = store.ledger.authorization(row.authorization_id) if row else None
     return auth.retention_class if auth else None

@@ -18,6 +18,7 @@ from collector.evidence.bundle.verify import (
     CustodyInput,
     TimeTrust,
     VerifyReport,
+    failures,
     verify_bundle,
 )
 from collector.evidence.custody import ChainReport, EventType, verify_chain
@@ -175,7 +176,7 @@ def _verify_at(store: Store, row: BundleRow | None, path: Path, actor: Actor | N
     if stored is not None:
         report.checks.append(stored)
         report.ok = report.ok and stored.ok
-    failed = [f"{c.name}: {c.detail}" for c in report.checks if not c.ok]
+    failed = failures(report.checks)
     if store.read_only:
         report.checks.append(Check(name="recorded", ok=True, warning=True,
                                    detail=READ_ONLY_NOTE))  # fmt: skip

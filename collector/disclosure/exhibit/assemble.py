@@ -16,7 +16,7 @@ from collector.errors import IntegrityError, Refused, UsageError
 from collector.evidence import text
 from collector.evidence.bundle import layout
 from collector.evidence.bundle.hashing import digest_file
-from collector.evidence.bundle.verify import read_manifest
+from collector.evidence.bundle.verify import failures, read_manifest
 from collector.evidence.model import Metadata
 from collector.policy import protected
 from collector.store import storage, tombstones
@@ -101,7 +101,7 @@ def _item(store: Store, actor: Actor, bundle_id: str) -> ExhibitItem:
         )
     report = verify_in_store(store, bundle_id, actor)
     if not report.ok:
-        failed = "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok)
+        failed = "; ".join(failures(report.checks))
         raise IntegrityError(f"{bundle_id} does not verify, so no exhibit is made: {failed}")
     path = storage.working_copy(store, row)
     meta = Metadata.model_validate_json((path / "data" / layout.METADATA).read_bytes())

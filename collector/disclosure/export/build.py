@@ -36,6 +36,7 @@ from pydantic import Field
 from collector.errors import CollectorError, IntegrityError, Refused, UsageError
 from collector.evidence import keys, pki
 from collector.evidence.bundle import layout
+from collector.evidence.bundle.verify import failures
 from collector.evidence.checkpoint import Checkpoint
 from collector.evidence.custody import CustodyEvent, EventType
 from collector.evidence.model import Metadata, Model, Person
@@ -132,7 +133,7 @@ def export(
     for row in rows:
         report = verify_in_store(store, row.id, None)
         if not report.ok:
-            failed = "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok)
+            failed = "; ".join(failures(report.checks))
             raise IntegrityError(f"{row.id} does not verify, nothing exported: {failed}")
 
     export_id = f"X-{now().strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4).upper()}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -43,6 +43,11 @@ class Check(Model):
     ok: bool
     detail: str
     warning: bool = Field(False, description="Passed, but something a custodian must know.")
+
+
+def failures(checks: Sequence[Check]) -> list[str]:
+    """The checks that did not pass, as `name: detail`."""
+    return [f"{c.name}: {c.detail}" for c in checks if not c.ok]
 
 
 class VerifyReport(Model):
