@@ -290,13 +290,18 @@ def record_of(store: Store, store_id: str) -> dict[str, Any]:
 
 @contextmanager
 def archived(store: Store, store_id: str) -> Iterator[Store]:
-    """An imported workstation store, read-only, from its archive in the bucket (each file
-    read by its recorded version and checked against its recorded digest)."""
+    """An imported workstation store, read-only, from its archive in the bucket: its object
+    listing must be the one the signed `store.imported` event recorded (the workstations' role
+    may insert rows), and each file is read by its recorded version and checked against its
+    recorded digest."""
     recorded = record_of(store, store_id)
     located = storage.committed(store, prefix_of(store_id))
     if located is None:
         raise IntegrityError(f"the archive of {store_id} has no recorded objects")
     bucket, stored = located
+    if objects.listing_sha256(stored) != _imported_event(store, store_id).details.get("objects_sha256"):
+        raise IntegrityError(f"the archive of {store_id} lists other objects than its signed "
+                             "`store.imported` event")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix=".imported-", dir=None if store.read_only else store.work_dir) as tmp:
         root = Path(tmp) / "store"
         bucket.fetch(prefix_of(store_id), stored, root)

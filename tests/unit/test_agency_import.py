@@ -247,3 +247,30 @@ def test_only_a_workstation_store_moves_and_only_into_an_agency_store(
     backwards = Cli(target.store, env=target.env).run("store", "copy", "--to", str(target.store), "--root-sha256",
                                                       "ab" * 32, as_user="erin")  # fmt: skip
     assert backwards.returncode == 2 and "must be a workstation store" in backwards.stderr, backwards.stderr
+
+
+def test_an_object_smuggled_into_the_archive_listing_is_caught(
+    workstation: tuple[Cli, list[str]], agency: tuple[Cli, str], pg: PostgresServer, s3: SeaweedServer
+) -> None:
+    """The workstations' role may INSERT into `bundle_objects`: a file added to an imported
+    store's archive (here a time-stamp root) no longer matches the listing the signed
+    `store.imported` event carries, so the archive is not read and its bundles do not verify."""
+    import re
+
+    import psycopg
+
+    ws, ids = workstation
+    target, bucket = agency
+    report = json.loads(_copy(ws, target, "--json").stdout)
+    prefix = f"imports/{report['store_id']}"
+    body = b"-----BEGIN CERTIFICATE-----\nplanted\n-----END CERTIFICATE-----\n"
+    planted = s3.client("app").put_object(Bucket=bucket, Key=f"{prefix}/tsa/root-9.pem", Body=body)
+    url = re.search(r'url = "(postgresql://[^"]+)"', (target.store / "collector.toml").read_text())
+    assert url is not None
+    app = pg.env("app")
+    with psycopg.connect(url.group(1), user=app["PGUSER"], password=app["PGPASSWORD"], autocommit=True) as db:
+        db.execute("INSERT INTO bundle_objects VALUES (%s, 'tsa/root-9.pem', %s, %s, %s, 'now')",
+                   (prefix, planted["VersionId"], hashlib.sha256(body).hexdigest(), len(body)))  # fmt: skip
+    refused = target.run("verify", ids[0], as_user="erin")
+    assert refused.returncode == 1 and "lists other objects" in refused.stderr, refused.stderr
+    assert target.run("ledger", "verify", "--imported", report["store_id"]).returncode == 1
