@@ -55,16 +55,20 @@ class Cli:
     clone_ledger: Callable[[str], str] | None = None
     """For a store whose ledger is in PostgreSQL: copies its database, returns the copy's URL."""
 
+    @property
+    def ledger_url(self) -> str:
+        """An agency store's PostgreSQL URL, from its configuration."""
+        found = re.search(r'(?m)^url = "(postgresql://[^"]+)"', (self.store / "collector.toml").read_text())
+        assert found is not None, "an agency store's configuration names its ledger"
+        return found.group(1)
+
     def copy(self, target: Path) -> Cli:
         """A private copy of this store at `target` (and of its database, for an agency store;
         its bucket is shared, which bundle ids keep apart)."""
         shutil.copytree(self.store, target)
         if self.clone_ledger is not None:
             config = target / "collector.toml"
-            text = config.read_text()
-            url = re.search(r'(?m)^url = "(postgresql://[^"]+)"', text)
-            assert url is not None, "an agency store's configuration names its ledger"
-            config.write_text(text.replace(url.group(1), self.clone_ledger(url.group(1))))
+            config.write_text(config.read_text().replace(self.ledger_url, self.clone_ledger(self.ledger_url)))
         return Cli(target, env=dict(self.env), clone_ledger=self.clone_ledger)
 
     def environment(

@@ -156,11 +156,10 @@ def test_a_hold_is_an_s3_legal_hold_and_fetch_gives_a_copy_checkable_without_us(
     cli, bucket = agency
     bundle_id = _capture(cli, site)["bundle_id"]
     purge = s3.client("purge")
-    versions = purge.list_object_versions(Bucket=bucket, Prefix=f"{bundle_id}/")["Versions"]
+    versions = s3.versions(bucket, f"{bundle_id}/")
 
     def holds() -> set[str]:
-        return {purge.get_object_legal_hold(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])
-                ["LegalHold"]["Status"] for v in versions}  # fmt: skip
+        return s3.legal_holds(bucket, f"{bundle_id}/")
 
     cli.ok("hold", bundle_id, "--reason", "litigation hold for the trial", as_user="erin")
     assert holds() == {"ON"}
@@ -259,18 +258,12 @@ def test_an_object_row_added_after_the_commit_is_caught(agency: tuple[Cli, str],
     """The workstations' role may INSERT into `bundle_objects`: a row smuggled in for a committed
     bundle (pointing at a version it uploaded) no longer matches the listing digest the signed
     `bundle.stored` event carries, so `verify` fails and nothing is read through it."""
-    import re
-
-    import psycopg
 
     cli, bucket = agency
     bundle_id = _capture(cli, site)["bundle_id"]
     cli.store.joinpath("bundles", bundle_id).rename(tmp_path / "aside")  # read only from the bucket
     smuggled = s3.client("app").put_object(Bucket=bucket, Key=f"{bundle_id}/data/extra.html", Body=b"<p>planted</p>")
-    url = re.search(r'url = "(postgresql://[^"]+)"', (cli.store / "collector.toml").read_text())
-    assert url is not None
-    app = pg.env("app")
-    with psycopg.connect(url.group(1), user=app["PGUSER"], password=app["PGPASSWORD"], autocommit=True) as db:
+    with pg.connect(cli.ledger_url, "app") as db:
         db.execute("INSERT INTO bundle_objects (bundle_id, name, version_id, sha256, size, stored_at) "
                    "VALUES (%s, 'data/extra.html', %s, %s, 14, '2026-12-05T00:00:00Z')",
                    (bundle_id, smuggled["VersionId"], hashlib.sha256(b"<p>planted</p>").hexdigest()))  # fmt: skip

@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from fixtures.postgres import APP, PostgresServer
@@ -56,7 +55,7 @@ def test_the_evidence_path_runs_on_the_agency_ledger(pg: PostgresServer, agency:
     assert cli.run("custody", "verify", bundle_id, as_user="erin").returncode == 0
     report = cli.json("ledger", "verify")
     assert report["ok"], report
-    with _as(pg, "owner", url) as conn:
+    with pg.connect(url, "owner") as conn:
         rows = conn.execute("SELECT count(*), max(seq) FROM events").fetchone()
         custody = conn.execute("SELECT count(*) FROM custody WHERE bundle_id = %s", (bundle_id,)).fetchone()
     assert rows is not None and rows[0] == rows[1] and rows[0] > 10
@@ -103,10 +102,6 @@ def test_an_unreachable_ledger_stops_a_capture_before_the_browser(agency: tuple[
     assert not any((cli.store / "work").iterdir())
 
 
-def _as(pg: PostgresServer, role: str, url: str) -> psycopg.Connection:
-    env = pg.env(role)
-    return psycopg.connect(url, user=env["PGUSER"], password=env["PGPASSWORD"], autocommit=True)
-
 
 def _events(shown: Any) -> list[dict[str, Any]]:
     return list(shown["events"] if isinstance(shown, dict) else shown)
@@ -134,7 +129,7 @@ def test_a_root_swapped_in_the_database_is_not_trusted(pg: PostgresServer, agenc
     bundle_id = cli.json("capture", site.http_url("/s/abc123"), "--auth", auth_id, as_user="alice")["bundle_id"]
     assert cli.run("verify", bundle_id).returncode == 0
     forged = pki.pem(pki.make_root("Test Police Department", Ed25519PrivateKey.generate(), datetime.now(UTC)))
-    with _as(pg, "app", url) as conn:
+    with pg.connect(url, "app") as conn:
         conn.execute("UPDATE vault SET data = %s WHERE name = 'pki/root.cert.pem'",
                      (base64.b64encode(forged.encode()).decode(),))  # fmt: skip
     swapped = cli.run("verify", bundle_id)

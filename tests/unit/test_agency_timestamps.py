@@ -9,7 +9,6 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from fixtures.postgres import PostgresServer
@@ -67,9 +66,7 @@ def test_a_time_stamp_root_swapped_in_the_database_is_refused(
     cli, url = stamped_agency
     auth_id = cli.approved([site.http_url("/*")])
     bundle_id = cli.json("capture", site.http_url("/s/abc123"), "--auth", auth_id, as_user="alice")["bundle_id"]
-    app = pg.env("app")
-    with TsaServer(name="Rogue TSA") as rogue, psycopg.connect(url, user=app["PGUSER"], password=app["PGPASSWORD"],
-                                                               autocommit=True) as db:  # fmt: skip
+    with TsaServer(name="Rogue TSA") as rogue, pg.connect(url, "app") as db:
         pem = rogue.root_cert_path.read_bytes()
         db.execute("UPDATE vault SET data = %s WHERE name = 'tsa/root-1.pem'", (base64.b64encode(pem).decode(),))
     refused = cli.run("verify", bundle_id, as_user="erin")

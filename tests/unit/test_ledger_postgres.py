@@ -42,10 +42,6 @@ def _ledger(url: str) -> Ledger:
     return ledger
 
 
-def _as(pg: PostgresServer, role: str, url: str) -> psycopg.Connection:
-    env = pg.env(role)
-    return psycopg.connect(url, user=env["PGUSER"], password=env["PGPASSWORD"], autocommit=True)
-
 
 def test_the_same_schema_is_made_and_the_chain_verifies(url: str) -> None:
     ledger = _ledger(url)
@@ -70,10 +66,10 @@ def test_the_workstations_role_cannot_change_history(pg: PostgresServer, url: st
     ledger = _ledger(url)
     ledger.record(LedgerAction.store_init, actor=None, subject="x", details={})
     ledger.close()
-    with _as(pg, "app", url) as conn, pytest.raises(psycopg.Error) as refused:
+    with pg.connect(url, "app") as conn, pytest.raises(psycopg.Error) as refused:
         conn.execute(statement)
     assert isinstance(refused.value, psycopg.errors.InsufficientPrivilege), refused.value
-    with _as(pg, "owner", url) as conn:
+    with pg.connect(url, "owner") as conn:
         assert conn.execute("SELECT count(*) FROM events").fetchone() == (1,)
 
 
@@ -83,7 +79,7 @@ def test_even_the_owner_meets_the_triggers(pg: PostgresServer, url: str) -> None
     ledger = _ledger(url)
     ledger.record(LedgerAction.store_init, actor=None, subject="x", details={})
     ledger.close()
-    with _as(pg, "owner", url) as conn:
+    with pg.connect(url, "owner") as conn:
         for statement in ("UPDATE events SET actor = 'mallory'", "DELETE FROM events",
                           "TRUNCATE events"):  # fmt: skip
             with pytest.raises(psycopg.errors.InsufficientPrivilege, match="events are append-only"):
@@ -91,7 +87,7 @@ def test_even_the_owner_meets_the_triggers(pg: PostgresServer, url: str) -> None
 
 
 def test_the_workstations_role_may_do_what_the_tool_does(pg: PostgresServer, url: str) -> None:
-    with _as(pg, "app", url) as conn:
+    with pg.connect(url, "app") as conn:
         conn.execute("INSERT INTO authorizations (id, body) VALUES ('A-1', '{}')")
         conn.execute("UPDATE authorizations SET body = '{\"x\": 1}' WHERE id = 'A-1'")
         assert conn.execute("SELECT body FROM authorizations").fetchone() == ('{"x": 1}',)
