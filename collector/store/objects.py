@@ -201,8 +201,6 @@ class Bucket:
         """Upload, read back by version, and lock every file of a sealed bundle: each step for
         every file before the next begins, the requests of a step on a few threads."""
         files = list(_files(bundle_dir))
-        if self.client is None:  # made here, once, before the threads share it
-            raise StorageError(f"no S3 client for {self.url}")
         stored = _each(lambda entry: self._upload(bundle_id, *entry), files)
         for item, found in zip(stored, _each(lambda item: self.digest_of(bundle_id, item), stored), strict=True):
             if found != item.sha256:
@@ -303,45 +301,35 @@ class Bucket:
                 raise IntegrityError(f"{bundle_id}/{item.name} version {item.version_id} reads as "
                                      f"sha256 {sha.hexdigest()}, not the recorded {item.sha256}")  # fmt: skip
 
+    def _listing(self, bundle_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Every version and every delete marker under a bundle's prefix."""
+        paginator = self.client.get_paginator("list_object_versions")
+        versions: list[dict[str, Any]] = []
+        markers: list[dict[str, Any]] = []
+        try:
+            for page in paginator.paginate(Bucket=self.name, Prefix=f"{bundle_id}/"):
+                versions += page.get("Versions", [])
+                markers += page.get("DeleteMarkers", [])
+        except Exception as exc:  # botocore errors, as one line
+            raise StorageError(f"cannot list the versions of {bundle_id} in {self.url}: {exc}") from exc
+        return versions, markers
+
     def versions(self, bundle_id: str, objects: list[StoredObject]) -> VersionReport:
         """Delete markers and versions under the bundle's prefix that the ledger did not record,
         and recorded versions the bucket no longer lists."""
         recorded = {(f"{bundle_id}/{o.name}", o.version_id) for o in objects}
-        seen: set[tuple[str, str]] = set()
-        extra: list[str] = []
-        markers: list[str] = []
-        paginator = self.client.get_paginator("list_object_versions")
-        try:
-            pages = list(paginator.paginate(Bucket=self.name, Prefix=f"{bundle_id}/"))
-        except Exception as exc:  # botocore errors, as one line
-            raise StorageError(
-                f"cannot list the versions of {bundle_id} in {self.url}: {exc}"
-            ) from exc
-        for page in pages:
-            for version in page.get("Versions", []):
-                key = (version["Key"], version["VersionId"])
-                seen.add(key)
-                if key not in recorded:
-                    extra.append(f"{version['Key']} version {version['VersionId']}")
-            for marker in page.get("DeleteMarkers", []):
-                markers.append(f"{marker['Key']} (delete marker {marker['VersionId']})")
-        missing = sorted(f"{k} version {v}" for k, v in recorded - seen)
-        return VersionReport(sorted(extra), sorted(markers), missing)
+        versions, markers = self._listing(bundle_id)
+        seen = {(v["Key"], v["VersionId"]) for v in versions}
+        extra = [f"{k} version {v}" for k, v in seen - recorded]
+        missing = [f"{k} version {v}" for k, v in recorded - seen]
+        shown = [f"{m['Key']} (delete marker {m['VersionId']})" for m in markers]
+        return VersionReport(sorted(extra), sorted(shown), sorted(missing))
 
     def leftovers(self, bundle_id: str) -> list[tuple[str, str]]:
         """Every (key, version id) under a bundle's prefix, delete markers included: for a bundle
         not committed, what an upload that never was committed left behind."""
-        paginator = self.client.get_paginator("list_object_versions")
-        found: list[tuple[str, str]] = []
-        try:
-            for page in paginator.paginate(Bucket=self.name, Prefix=f"{bundle_id}/"):
-                for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
-                    found.append((entry["Key"], entry["VersionId"]))
-        except Exception as exc:  # botocore errors, as one line
-            raise StorageError(
-                f"cannot list the versions of {bundle_id} in {self.url}: {exc}"
-            ) from exc
-        return sorted(found)
+        versions, markers = self._listing(bundle_id)
+        return sorted((entry["Key"], entry["VersionId"]) for entry in versions + markers)
 
     def clean(self, versions: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
         """Delete these versions with the workstation's own credential and no bypass: the bucket
