@@ -302,7 +302,7 @@ def archived(store: Store, store_id: str) -> Iterator[Store]:
     if objects.listing_sha256(stored) != _imported_event(store, store_id).details.get("objects_sha256"):
         raise IntegrityError(f"the archive of {store_id} lists other objects than its signed "
                              "`store.imported` event")  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix=".imported-", dir=None if store.read_only else store.work_dir) as tmp:
+    with tempfile.TemporaryDirectory(prefix=".imported-", dir=store.scratch_dir) as tmp:
         root = Path(tmp) / "store"
         bucket.fetch(prefix_of(store_id), stored, root)
         if hashlib.sha256((root / LEDGER_FILE).read_bytes()).hexdigest() != recorded["ledger_sha256"]:

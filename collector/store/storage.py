@@ -69,7 +69,11 @@ def recorded_listing(store: Store, bundle_id: str, stored: list[StoredObject]) -
     return None if ok else f"the recorded objects differ from those `bundle.stored` (event {events[0].seq}) committed"
 
 
-def committed(store: Store, bundle_id: str) -> tuple[Bucket, list[StoredObject]] | None:
+Committed = tuple[Bucket, list[StoredObject]]
+"""A committed bundle's bucket and recorded objects."""
+
+
+def committed(store: Store, bundle_id: str) -> Committed | None:
     """The store's bucket and a bundle's recorded objects, or None when the bundle is not
     committed to a bucket (a workstation store, or still in the outbox)."""
     target = bucket(store)
@@ -77,7 +81,7 @@ def committed(store: Store, bundle_id: str) -> tuple[Bucket, list[StoredObject]]
     return (target, stored) if target is not None and stored else None
 
 
-def readable(store: Store, bundle_id: str) -> tuple[Bucket, list[StoredObject]] | None:
+def readable(store: Store, bundle_id: str) -> Committed | None:
     """`committed`, for reading: the recorded objects must be those the signed `bundle.stored`
     event committed, else IntegrityError (nothing is read from a listing changed since)."""
     found = committed(store, bundle_id)

@@ -100,6 +100,12 @@ class Store:
     def work_dir(self) -> Path:
         return self.root / "work"
 
+    @property
+    def scratch_dir(self) -> Path | None:
+        """Where a command's temporary files go: `work/`, or the system's temporary directory
+        for a store on read-only media."""
+        return None if self.read_only else self.work_dir
+
     @staticmethod
     def private_key_entry(name: str) -> str:
         """The vault entry of a user's (encrypted) private key."""

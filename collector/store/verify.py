@@ -5,7 +5,7 @@ tombstones, with the result recorded in the ledger."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +29,7 @@ from collector.store import imports, storage, tombstones
 from collector.store.actions import LedgerAction
 from collector.store.config import CONFIG_NAME
 from collector.store.model import BundleRow
-from collector.store.objects import Bucket, StoredObject
+from collector.store.storage import Committed
 from collector.store.store import Actor, Store
 
 
@@ -50,13 +50,15 @@ def find_bundle(store: Store | None, target: str) -> tuple[Path, BundleRow | Non
     return store.bundle_path(row), row
 
 
-def storage_check(store: Store, bundle_id: str, changed: list[str] | None = None) -> Check | None:
+def storage_check(store: Store, bundle_id: str, found: Committed | None = None,
+                  changed: Sequence[str] = ()) -> Check | None:  # fmt: skip
     """Where a bundle lives, and what the bucket holds under its prefix beyond what was
     recorded (versions are always read by recorded id: a delete marker or a later version
-    changes nothing, but it is reported)."""
+    changes nothing, but it is reported). `found` and `changed`: what a streamed verification
+    already looked up, and the objects it read differently from their record."""
     if storage.bucket(store) is None:
         return None
-    found = storage.committed(store, bundle_id)
+    found = found or storage.committed(store, bundle_id)
     if found is None:
         return Check(name="storage", ok=True, warning=True,
                      detail="not yet in the bucket: it waits in this workstation's outbox "
@@ -108,9 +110,7 @@ def verify_in_store(store: Store | None, target: str, actor: Actor | None) -> Ve
         row = store.ledger.bundle(target)
         found = storage.committed(store, target) if row is not None else None
         if row is not None and found is not None:
-            with tempfile.TemporaryDirectory(
-                prefix=f".verify-{row.id}-", dir=store.work_dir
-            ) as tmp:
+            with tempfile.TemporaryDirectory(prefix=f".verify-{row.id}-", dir=store.scratch_dir) as tmp:
                 return _verify_streamed(store, row, found, Path(tmp) / row.id, actor)
     path, row = find_bundle(store, target)
     if store is None:
@@ -118,16 +118,15 @@ def verify_in_store(store: Store | None, target: str, actor: Actor | None) -> Ve
     return _verify_at(store, row, path, actor)
 
 
-def _verify_streamed(store: Store, row: BundleRow, found: tuple[Bucket, list[StoredObject]],
-                     scratch: Path, actor: Actor | None) -> VerifyReport:  # fmt: skip
+def _verify_streamed(store: Store, row: BundleRow, found: Committed, scratch: Path,
+                     actor: Actor | None) -> VerifyReport:  # fmt: skip
     """A committed bundle is verified as the bucket holds it: every recorded version read once
     and hashed as it streams; only the tag files and the metadata are written (to a scratch
     directory removed afterwards), so this workstation's own copy plays no part."""
     target, stored = found
     streamed, changed = target.stream_into(row.id, stored, scratch, keep=kept_when_streamed)
-    report = _verify_at(store, row, scratch, actor, streamed=streamed, changed=changed,
-                        where=f"{target.url}/{row.id}/")  # fmt: skip
-    return report
+    return _verify_at(store, row, scratch, actor, streamed=streamed, found=found, changed=changed,
+                      where=f"{target.url}/{row.id}/")  # fmt: skip
 
 
 def kept_when_streamed(name: str) -> bool:
@@ -163,8 +162,8 @@ def judging(store: Store, bundle_id: str) -> Iterator[Judging]:
 
 
 def _verify_at(store: Store, row: BundleRow | None, path: Path, actor: Actor | None,
-               streamed: dict[str, Digests] | None = None, changed: list[str] | None = None,
-               where: str | None = None) -> VerifyReport:  # fmt: skip
+               streamed: dict[str, Digests] | None = None, found: Committed | None = None,
+               changed: Sequence[str] = (), where: str | None = None) -> VerifyReport:  # fmt: skip
     if row is None:
         report = verify_bundle(path, store.key_lookup(), None, time_trust(store), store.pki.trust(), streamed)
     else:
@@ -172,7 +171,7 @@ def _verify_at(store: Store, row: BundleRow | None, path: Path, actor: Actor | N
             report = verify_bundle(path, j.key_lookup, j.custody, j.time_trust, j.trust, streamed)
     if where is not None:
         report.path = where
-    stored = storage_check(store, row.id, changed or []) if row is not None else None
+    stored = storage_check(store, row.id, found, changed) if row is not None else None
     if stored is not None:
         report.checks.append(stored)
         report.ok = report.ok and stored.ok
