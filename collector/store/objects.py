@@ -18,7 +18,7 @@ import hashlib
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
@@ -141,6 +141,13 @@ def _each(work: Callable[[Any], _T], items: list[Any]) -> list[_T]:
     return [future.result() for future in futures]
 
 
+def _sha256(chunks: Iterable[bytes]) -> str:
+    sha = hashlib.sha256()
+    for chunk in chunks:
+        sha.update(chunk)
+    return sha.hexdigest()
+
+
 def _tee(chunks: Iterator[bytes], out: BinaryIO) -> Iterator[bytes]:
     for chunk in chunks:
         out.write(chunk)
@@ -242,10 +249,7 @@ class Bucket:
 
     def digest_of(self, bundle_id: str, item: StoredObject) -> str:
         """The SHA-256 of an object version as the bucket serves it now."""
-        sha = hashlib.sha256()
-        for chunk in self._stream(bundle_id, item):
-            sha.update(chunk)
-        return sha.hexdigest()
+        return _sha256(self._stream(bundle_id, item))
 
     def _stream(self, bundle_id: str, item: StoredObject) -> Iterator[bytes]:
         """The object version's bytes in chunks, never more than its recorded size and one byte
@@ -291,15 +295,11 @@ class Bucket:
         recorded digest while it is written; a mismatch stops and says which."""
         target.mkdir(parents=True)
         for item in objects:
-            path = _local_path(target, bundle_id, item.name)
-            sha = hashlib.sha256()
-            with path.open("xb") as out:
-                for chunk in self._stream(bundle_id, item):
-                    sha.update(chunk)
-                    out.write(chunk)
-            if sha.hexdigest() != item.sha256:
+            with _local_path(target, bundle_id, item.name).open("xb") as out:
+                found = _sha256(_tee(self._stream(bundle_id, item), out))
+            if found != item.sha256:
                 raise IntegrityError(f"{bundle_id}/{item.name} version {item.version_id} reads as "
-                                     f"sha256 {sha.hexdigest()}, not the recorded {item.sha256}")  # fmt: skip
+                                     f"sha256 {found}, not the recorded {item.sha256}")  # fmt: skip
 
     def _listing(self, bundle_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Every version and every delete marker under a bundle's prefix."""
