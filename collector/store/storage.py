@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import shutil
 import tempfile
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from collector.errors import CollectorError, IntegrityError, Refused, UsageError
+from collector.evidence.bundle import layout
 from collector.evidence.bundle.hashing import digest_file
 from collector.evidence.custody import EventType
 from collector.store import objects, schema
@@ -201,10 +203,17 @@ def flush(store: Store, actor: str | None) -> tuple[list[str], list[str]]:
 
 
 def retention_class(store: Store, bundle_id: str) -> str | None:
-    """The retention class of a bundle's authorization (None when the ledger has none)."""
+    """The retention class sealed into a bundle's metadata, which sets how long the bucket
+    locks it. Not the authorization's row: the workstations' role may UPDATE that. None (the
+    longest lock, `[bundles] lock_years`) when the metadata cannot be read."""
     row = store.ledger.bundle(bundle_id)
-    auth = store.ledger.authorization(row.authorization_id) if row else None
-    return auth.retention_class if auth else None
+    if row is None:
+        return None
+    try:
+        found = json.loads(bundle_file(store, row, f"data/{layout.METADATA}")).get("retention_class")
+    except (OSError, ValueError, AttributeError, CollectorError):
+        return None
+    return found if isinstance(found, str) else None
 
 
 def working_copy(store: Store, row: BundleRow) -> Path:

@@ -272,3 +272,28 @@ def test_an_object_row_added_after_the_commit_is_caught(agency: tuple[Cli, str],
     assert "differ from those `bundle.stored`" in checks["storage"]["detail"]
     fetched = cli.run("fetch", bundle_id, "--out", str(tmp_path / "copy"), as_user="erin")
     assert fetched.returncode == 1 and "bundle.stored" in fetched.stderr and not (tmp_path / "copy").exists()
+
+
+def test_an_authorization_edited_in_the_database_does_not_shorten_the_lock(
+    agency: tuple[Cli, str], pg: PostgresServer, s3: SeaweedServer, site: RecordedSite
+) -> None:
+    """The workstations' role may UPDATE `authorizations`. A bundle waiting in the outbox is
+    locked for the retention class sealed into its metadata, not the one the row says now."""
+    cli, bucket = agency
+    config = cli.store / "collector.toml"
+    text = config.read_text()
+    config.write_text(text.replace(s3.endpoint, "http://127.0.0.1:9"))
+    try:
+        result = _capture(cli, site)
+    finally:
+        config.write_text(text)
+    bundle_id = result["bundle_id"]
+    with pg.connect(cli.ledger_url, "app") as db:
+        body = db.execute("SELECT body FROM authorizations").fetchone()[0]
+        assert '"case-evidence"' in body
+        db.execute("UPDATE authorizations SET body = %s", (body.replace('"case-evidence"', '"preliminary"'),))
+    assert cli.json("store", "flush")["waiting"] == []
+    purge = s3.client("purge")
+    years = {purge.get_object_retention(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])
+             ["Retention"]["RetainUntilDate"].year for v in s3.versions(bucket, f"{bundle_id}/")}  # fmt: skip
+    assert years == {datetime.now(UTC).year + 7}  # case-evidence: lock_years, not preliminary's 1
