@@ -1,6 +1,8 @@
 """A batch of captures (`collector capture --from FILE`): a list of URLs, each through the gate
-on its own and sealed as its own bundle, one after another; a failing or refused URL never
-stops the others.
+on its own and sealed as its own bundle; a failing or refused URL never stops the others.
+One Chromium serves the batch, each capture in a fresh, isolated context of it, up to
+`--concurrency` at once (each in a thread of its own: the gate, sealing and the ledger run
+as they do for one capture; the ledger serialises its writers).
 
 A batch has an id (`BATCH-…`) recorded in the ledger with its URLs (`batch.started`), and each
 URL's outcome (`batch.item`: captured with its bundle id, refused or failed, with why).
@@ -12,10 +14,12 @@ the URL's attempt began (a batch killed between sealing and recording its item).
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import secrets
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -129,27 +133,58 @@ def recorded(store: Store, batch_id: str) -> tuple[str, list[Item], str]:
     return str(details.get("authorization")), items, str(found[0].actor)
 
 
+MAX_CONCURRENCY = 8
+"""Captures of one batch running at once (each a browser context of the batch's Chromium)."""
+
+
 def run(store: Store, actor: Actor, batch_id: str, auth_id: str, items: list[Item],
-        on_start: Callable[[int, str], None] | None = None) -> Iterator[ItemResult]:  # fmt: skip
-    """Capture every item the batch has not captured yet, yielding each outcome as it is known
-    (`on_start` hears of each capture as it begins)."""
+        on_start: Callable[[int, str], None] | None = None, concurrency: int = 1) -> Iterator[ItemResult]:  # fmt: skip
+    """Capture every item the batch has not captured yet, `concurrency` at a time in one shared
+    browser, yielding each outcome as it is known (`on_start` hears of each capture as it
+    begins). Interrupted, the captures under way fail and leave nothing; Interrupted is raised
+    once they have stopped."""
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise UsageError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}")
     done = _captured(store, batch_id, actor.user.name)
+    todo: list[tuple[int, Item]] = []
     for number, item in enumerate(items, 1):
         if number in done:
             yield ItemResult(number, item.url, "captured", done[number], "captured before", resumed=True)
-            continue
-        if on_start is not None:
-            on_start(number, item.url)
-        store.ledger.record(LedgerAction.batch_item, "ok", actor=actor.user.name, subject=batch_id,
-                            details={"item": number, "url": item.url, "state": "started"})  # fmt: skip
-        result = _one(store, actor, item, auth_id, capturing.run)
-        result.number = number
-        store.ledger.record(LedgerAction.batch_item, "ok" if result.outcome == "captured" else
-                            ("refused" if result.outcome == "refused" else "failed"),
-                            actor=actor.user.name, subject=batch_id,
-                            details={"item": number, "url": item.url, "state": result.outcome,
-                                     "bundle_id": result.bundle_id, "detail": result.detail})  # fmt: skip
-        yield result
+        else:
+            todo.append((number, item))
+    if not todo:
+        return
+    with capturing.shared_browser(store) as host, ThreadPoolExecutor(concurrency, "capture") as pool:
+        def attempt(number: int, item: Item) -> ItemResult:
+            return _attempt(store, actor, batch_id, auth_id, number, item, host.capture, on_start)
+
+        futures = [pool.submit(attempt, number, item) for number, item in todo]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BaseException:  # an interrupt here, or the caller stopped reading
+            for future in futures:
+                future.cancel()
+            host.interrupt()
+            wait(futures)
+            raise
+
+
+def _attempt(store: Store, actor: Actor, batch_id: str, auth_id: str, number: int, item: Item,
+             browser: capturing.BrowserCapture, on_start: Callable[[int, str], None] | None) -> ItemResult:  # fmt: skip
+    """One item: its start and its outcome recorded around the capture."""
+    if on_start is not None:
+        on_start(number, item.url)
+    store.ledger.record(LedgerAction.batch_item, "ok", actor=actor.user.name, subject=batch_id,
+                        details={"item": number, "url": item.url, "state": "started"})  # fmt: skip
+    result = _one(store, actor, item, auth_id, functools.partial(capturing.run, browser=browser))
+    result.number = number
+    store.ledger.record(LedgerAction.batch_item, "ok" if result.outcome == "captured" else
+                        ("refused" if result.outcome == "refused" else "failed"),
+                        actor=actor.user.name, subject=batch_id,
+                        details={"item": number, "url": item.url, "state": result.outcome,
+                                 "bundle_id": result.bundle_id, "detail": result.detail})  # fmt: skip
+    return result
 
 
 def _one(store: Store, actor: Actor, item: Item, auth_id: str,

@@ -10,14 +10,15 @@ import hashlib
 import secrets
 import shutil
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import rfc8785
 
 from collector import TOOL_NAME, __version__
-from collector.browser import AliasSession, chromium_version_warning
+from collector.browser import AliasSession, SharedBrowser, chromium_version_warning
 from collector.browser import capture as browser_capture
 from collector.errors import (
     CaptureFailed,
@@ -80,6 +81,24 @@ class CaptureResult(Model):
 
 def new_bundle_id(at: datetime) -> str:
     return f"B-{at.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4).upper()}"
+
+
+def browser_settings(store: Store) -> BrowserSettings:
+    """The store's browser settings with its policy's egress rules."""
+    return store.config.browser.model_copy(
+        update={
+            "block_private_network": not store.config.policy.allow_private_network,
+            "allowed_hosts": list(store.config.policy.allowed_hosts),
+        }
+    )
+
+
+@contextmanager
+def shared_browser(store: Store) -> Iterator[SharedBrowser]:
+    """One browser for many captures (a batch): each capture in a fresh, isolated context of
+    it (`collector.browser.shared`); closed when the block ends."""
+    with SharedBrowser(browser_settings(store)) as host:
+        yield host
 
 
 def settings_hash(settings: BrowserSettings) -> str:
@@ -159,12 +178,7 @@ def run(
     auth, machine, target = authorize(store, actor, url, auth_id)
     storage.prepare(store)  # the bucket's client is made while the browser works
     alias, session = _alias_session(store, actor, auth, url, profile)
-    settings = store.config.browser.model_copy(
-        update={
-            "block_private_network": not store.config.policy.allow_private_network,
-            "allowed_hosts": list(store.config.policy.allowed_hosts),
-        }
-    )
+    settings = browser_settings(store)
     clock = clock_report(
         store.config.clock.ntp_server,
         store.config.clock.warn_offset_s,

@@ -1,10 +1,12 @@
-"""The capture browser: one fresh, hermetic Chromium per capture, recorded step by step.
+"""The capture browser: a fresh, hermetic Chromium per capture (or a fresh context of one
+shared by a batch, `SharedBrowser`), recorded step by step.
 
 Public API::
 
     capture(url, settings, workdir, session=None, scopes=()) -> CaptureRecord          # blocking
     await capture_async(url, settings, workdir, session=None, scopes=()) -> CaptureRecord
     AliasSession(storage_state, redaction_key)   # a logged-in capture under an alias
+    SharedBrowser(settings)   # context manager; .capture(...) like capture(), from any thread
     chromium_version_warning(version) -> str | None
     TESTED_CHROMIUM_MAJORS
 
@@ -27,6 +29,7 @@ from collector.browser.journal import one_line
 from collector.browser.launch import TESTED_CHROMIUM_MAJORS, chromium_version_warning
 from collector.browser.redaction import CREDENTIAL_PARAMS, AliasSession, Redactor
 from collector.browser.session import ARTIFACTS, CaptureSession
+from collector.browser.shared import SharedBrowser
 from collector.errors import CaptureFailed, NavigationRefused
 from collector.evidence.model import BrowserSettings, CaptureRecord
 
@@ -36,6 +39,7 @@ __all__ = [
     "TESTED_CHROMIUM_MAJORS",
     "AliasSession",
     "Redactor",
+    "SharedBrowser",
     "capture",
     "capture_async",
     "chromium_version_warning",
@@ -48,8 +52,12 @@ async def capture_async(
     workdir: Path,
     session: AliasSession | None = None,
     scopes: Sequence[str] = (),
+    shared: SharedBrowser | None = None,
 ) -> CaptureRecord:
     """Capture `url` into `workdir` within `settings.total_timeout_s`.
+
+    With `shared` the capture runs in a fresh context of that browser (`collector.browser.shared`)
+    instead of a browser of its own.
 
     With `session`, the browser context starts with the alias's storage state and the
     alias's credentials are redacted from everything stored (files, WARC, record, and the
@@ -67,7 +75,7 @@ async def capture_async(
     workdir.mkdir(parents=True, exist_ok=True)
     run = CaptureSession(url, settings, workdir, session, scopes)
     try:
-        return await asyncio.wait_for(run.run(), timeout=settings.total_timeout_s)
+        return await asyncio.wait_for(run.run(shared), timeout=settings.total_timeout_s)
     except NavigationRefused as exc:
         run.remove_artifacts()
         if run.redactor is not None:

@@ -120,6 +120,8 @@ class SessionBase:
         self.reserve = finish_reserve(total) + min(CLOSE_RESERVE_S, 0.1 * total)
         self.state = CaptureState()
         self.egress: EgressPoint | None = None
+        self.shared = False
+        """Whether the capture runs in a context of a shared browser (`collector.browser.shared`)."""
         self.navigation = NavigationGuard(self.scopes, self.journal)
         self._sink: WarcSink | None = None
         self.expander = Expander(self.journal, settings.expand_max_clicks)

@@ -52,6 +52,7 @@ from collector.browser.media import MEDIA_SCRATCH
 from collector.browser.page_steps import PageSteps
 from collector.browser.recorder import TrafficRecorder
 from collector.browser.runaway import ScriptWatchdog
+from collector.browser.shared import Launched, SharedBrowser
 from collector.browser.warc import WarcSink
 from collector.errors import CaptureFailed, NavigationRefused
 from collector.evidence.bundle.layout import DOM as PAGE_HTML
@@ -78,7 +79,9 @@ class CaptureSession(PageSteps, ArtifactSteps):
 
     # ------------------------------------------------------------------ entry
 
-    async def run(self) -> CaptureRecord:
+    async def run(self, shared: SharedBrowser | None = None) -> CaptureRecord:
+        if shared is not None:
+            return await self._run_shared(shared)
         try:
             self.egress = await self._open_egress()
             with browser_home(self.settings.extra_ca_certs) as (home, trusted):
@@ -98,6 +101,23 @@ class CaptureSession(PageSteps, ArtifactSteps):
                         await asyncio.wait_for(
                             playwright_cm.__aexit__(None, None, None), CLOSE_RESERVE_S
                         )
+        finally:
+            if self._sink is not None:
+                self._sink.discard()
+            if self.egress is not None:
+                await self.egress.close()
+        return self._record()
+
+    async def _run_shared(self, shared: SharedBrowser) -> CaptureRecord:
+        """The capture in a fresh context of `shared`'s browser, which stays open after it."""
+        try:
+            self.egress = await self._open_egress()
+            launched = await self._join(shared)
+            self.shared = True
+            try:
+                await self._capture(launched.browser)
+            finally:
+                self._leave(launched)
         finally:
             if self._sink is not None:
                 self._sink.discard()
@@ -172,6 +192,46 @@ class CaptureSession(PageSteps, ArtifactSteps):
                 step.note(f"proxy {settings.proxy}")
             return browser
 
+    async def _join(self, shared: SharedBrowser) -> Launched:
+        """The launch step of a capture in a shared browser: which browser, and how it started."""
+        with self.journal.step("launch") as step:
+            launched = await shared.browser_for_capture()
+            self.state.version = launched.version
+            self.state.args = launched.args
+            step.note(
+                f"shared browser {launched.number} (one Chromium for the batch), launched "
+                f"{launched.at.isoformat(timespec='seconds')}; this capture's context is number "
+                f"{launched.contexts} in it, made fresh: no cookies, cache, storage, service "
+                "workers or connections of another capture"
+            )
+            step.note("launch args read from the browser process command line" if launched.args_read
+                      else "launch args as passed (Playwright adds its own defaults)")  # fmt: skip
+            warning = chromium_version_warning(launched.version)
+            step.note(f"Chromium {launched.version}, headless")
+            if warning:
+                step.note(f"WARNING: {warning}")
+            step.note(f"ignore_https_errors={self.settings.ignore_https_errors}")
+            for ca in launched.trusted:
+                step.note(f"trusted extra CA {ca.describe()}")
+            if self.settings.proxy:
+                step.note(f"proxy {self.settings.proxy}")
+            step.note("this context's traffic goes through this capture's own egress point; the "
+                      "browser's own traffic through the shared browser's")  # fmt: skip
+            return launched
+
+    def _leave(self, launched: Launched) -> None:
+        """The close step of a capture in a shared browser: its context is closed, not the browser."""
+        with self.journal.step("close") as step:
+            services = launched.egress.browser_service
+            if services:
+                names = sorted({c.host for c in services})
+                step.note(
+                    f"the shared browser's own services have tried {len(services)} connection(s) "
+                    f"since it started ({', '.join(names)}); refused by its egress point, none "
+                    "left the machine"
+                )
+            step.note("context closed; the shared browser stays open for the batch's next capture")
+
     async def _new_context(self, browser: Browser) -> BrowserContext:
         settings = self.settings
         viewport: ViewportSize = {
@@ -191,6 +251,9 @@ class CaptureSession(PageSteps, ArtifactSteps):
             options["user_agent"] = settings.user_agent
         if self.alias is not None:
             options["storage_state"] = self.alias.storage_state
+        if self.shared:
+            assert self.egress is not None
+            options["proxy"] = {"server": self.egress.proxy_url}
         return await browser.new_context(**options)
 
     async def _capture(self, browser: Browser) -> None:

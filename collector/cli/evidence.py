@@ -23,7 +23,7 @@ from collector.cli.common import (
     timestamp_app,
     warn,
 )
-from collector.errors import UsageError
+from collector.errors import Interrupted, UsageError
 from collector.evidence.text import brief, shown
 from collector.platforms import summary
 
@@ -61,6 +61,10 @@ def capture(
     resume: Annotated[
         str | None, typer.Option("--resume", metavar="BATCH", help="Finish an interrupted batch.")
     ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option("--concurrency", metavar="N", help="A batch: captures at once (default 1, at most 8)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Capture URL under an approved authorization and seal an evidence bundle.
@@ -71,8 +75,11 @@ def capture(
     from collector import capture as capturing
 
     if from_file is not None or resume is not None:
-        _capture_batch(url, auth, from_file, resume, note, exigent, profile, json_out)
+        _capture_batch(url, auth, from_file, resume, note, exigent, profile, json_out,
+                       1 if concurrency is None else concurrency)
         return
+    if concurrency is not None:
+        raise UsageError("--concurrency goes with a batch (--from FILE or --resume BATCH)")
     if url is None:
         raise UsageError("name the URL to capture (or --from FILE for a batch)")
     if exigent and (not case or not facts):
@@ -112,7 +119,8 @@ def capture(
 
 
 def _capture_batch(url: str | None, auth: str | None, from_file: Path | None, resume: str | None,
-                   note: str | None, exigent: bool, profile: Path | None, json_out: bool) -> None:  # fmt: skip
+                   note: str | None, exigent: bool, profile: Path | None, json_out: bool,
+                   concurrency: int) -> None:  # fmt: skip
     from collector import batch
     from collector.cli.progress import batch_progress
 
@@ -121,6 +129,8 @@ def _capture_batch(url: str | None, auth: str | None, from_file: Path | None, re
                          "or --profile with it)")  # fmt: skip
     if (from_file is None) == (resume is None):
         raise UsageError("a batch is either --from FILE --auth ID, or --resume BATCH")
+    if not 1 <= concurrency <= batch.MAX_CONCURRENCY:
+        raise UsageError(f"--concurrency must be between 1 and {batch.MAX_CONCURRENCY}")
     items = batch.read_list(from_file) if from_file is not None else []
     if from_file is not None and not auth:
         raise UsageError("--from needs --auth: the authorization every URL is judged against")
@@ -137,12 +147,20 @@ def _capture_batch(url: str | None, auth: str | None, from_file: Path | None, re
     if not json_out:
         echo(f"batch {batch_id}: {len(items)} URLs under {auth}")
     counts = {"captured": 0, "refused": 0, "failed": 0}
-    with batch_progress(len(items), wanted=not json_out) as live:
-        for result in batch.run(store, actor, batch_id, auth, items, live.working if live else None):
-            counts[result.outcome] += 1
-            if live is not None:
-                live.done(result.outcome)
-            _batch_line(result, batch_id, len(items), json_out)
+    try:
+        with batch_progress(len(items), wanted=not json_out) as live:
+            for result in batch.run(store, actor, batch_id, auth, items, live.working if live else None,
+                                    concurrency):  # fmt: skip
+                counts[result.outcome] += 1
+                if live is not None:
+                    live.done(result.number, result.outcome)
+                _batch_line(result, batch_id, len(items), json_out)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"batch {batch_id} interrupted after {sum(counts.values())} of {len(items)} URLs: "
+            "captures still in the browser were stopped and left nothing, those already sealing "
+            f"were finished and recorded; finish it with `collector capture --resume {batch_id}`"
+        ) from None
     if not json_out:
         echo(f"batch {batch_id}: {counts['captured']} captured, {counts['refused']} refused, "
              f"{counts['failed']} failed")  # fmt: skip

@@ -12,7 +12,8 @@ from collector.evidence.text import for_terminal
 
 
 class BatchProgress:
-    """A bar for the batch and the state of the URL at work; nothing when not on a terminal."""
+    """A bar for the batch and a line for each URL at work; nothing when not on a terminal.
+    `working` may be called from the batch's capture threads (rich serialises its updates)."""
 
     def __init__(self, total: int, console: Any = None) -> None:
         from rich.console import Console
@@ -20,27 +21,33 @@ class BatchProgress:
             BarColumn,
             MofNCompleteColumn,
             Progress,
+            SpinnerColumn,
             TextColumn,
             TimeElapsedColumn,
         )
 
         self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=console or Console(stderr=True), transient=False,
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=console or Console(stderr=True), transient=False,
         )  # fmt: skip
         self._task = self._progress.add_task("batch", total=total)
+        self._working: dict[int, Any] = {}
         self._counts = {"captured": 0, "refused": 0, "failed": 0}
 
     def working(self, number: int, url: str) -> None:
         from rich.markup import escape
 
         shown = escape(for_terminal(url)[:80])  # a URL is neither a control sequence nor markup
-        self._progress.update(self._task, description=f"\\[{number}] capturing {shown}", refresh=True)
+        self._working[number] = self._progress.add_task(f"\\[{number}] capturing {shown}", total=None)
+        self._progress.refresh()
 
-    def done(self, outcome: str) -> None:
+    def done(self, number: int, outcome: str) -> None:
+        task = self._working.pop(number, None)
+        if task is not None:
+            self._progress.remove_task(task)
         self._counts[outcome] = self._counts.get(outcome, 0) + 1
         summary = ", ".join(f"{n} {k}" for k, n in self._counts.items() if n)
-        self._progress.update(self._task, advance=1, description=summary)
+        self._progress.update(self._task, advance=1, description=f"batch: {summary}")
 
     @contextmanager
     def shown(self) -> Iterator[BatchProgress]:

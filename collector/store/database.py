@@ -110,7 +110,7 @@ def postgres_engine(url: str) -> Engine:
     """An engine on a PostgreSQL ledger through psycopg; libpq supplies the credentials."""
     engine = create_engine(  # a small pool: one command makes many short transactions
         make_url(url).set(drivername="postgresql+psycopg"),
-        pool_size=2, max_overflow=2, pool_pre_ping=True,
+        pool_size=2, max_overflow=10, pool_pre_ping=True,  # a batch's threads each take one
         connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "collector"},
     )  # fmt: skip
 

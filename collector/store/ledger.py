@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -84,7 +85,7 @@ class Ledger:
             raise DamagedStore(f"the store is damaged: its ledger {path} is missing (it is never "
                                "made again empty; restore the store from a copy)")  # fmt: skip
         self._engine = engine_for(self.location, read_only=read_only)
-        self._active: Connection | None = None
+        self._thread = threading.local()  # each thread's open transaction (a batch runs several)
         self.signers = EventSigners()
         self._signed = False
         if check_schema:
@@ -116,6 +117,16 @@ class Ledger:
         self._engine.dispose()
 
     # ------------------------------------------------------------------ connections
+
+    @property
+    def _active(self) -> Connection | None:
+        """This thread's open transaction, if any (a connection never crosses threads)."""
+        active: Connection | None = getattr(self._thread, "active", None)
+        return active
+
+    @_active.setter
+    def _active(self, conn: Connection | None) -> None:
+        self._thread.active = conn
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

@@ -73,7 +73,7 @@ class Store:
     """An opened evidence store."""
 
     def __init__(self, root: Path, *, check_schema: bool = True, read_only: bool = False) -> None:
-        self.root = root
+        self.root = root.absolute()  # a batch's threads must not follow another's chdir (bagit)
         self.config: StoreConfig = load_config(root / CONFIG_NAME)
         self.read_only = read_only or on_read_only_media(root)
         self.ledger = Ledger(self.config.ledger.location(root), check_schema=check_schema,

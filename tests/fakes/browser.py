@@ -145,3 +145,27 @@ if __name__ == "__main__":
     parser.add_argument("--record", action="store_true", help="capture PAGES with real Chromium")
     if parser.parse_args().record:
         record()
+
+
+class FakeShared:
+    """Stands in for `collector.browser.SharedBrowser` (what a batch captures with): every
+    capture replays a recording through `player`; `interrupt` stops the captures not yet begun."""
+
+    def __init__(self, player: FakeBrowser) -> None:
+        self.player = player
+        self.stopped = False
+
+    def __enter__(self) -> FakeShared:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def capture(self, url: str, settings: BrowserSettings, workdir: Path,
+                session: AliasSession | None = None, scopes: Sequence[str] = ()) -> CaptureRecord:  # fmt: skip
+        if self.stopped:
+            raise CaptureFailed("interrupted: the capture was stopped before it finished")
+        return self.player(url, settings, workdir, session, scopes)
+
+    def interrupt(self) -> None:
+        self.stopped = True

@@ -31,7 +31,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if UNIT not in item.path.parents:  # this hook sees every item of the session
         yield
         return
-    with mock.patch.object(capture, "browser_capture", PLAYER):
+    with (mock.patch.object(capture, "browser_capture", PLAYER),
+          mock.patch.object(capture, "shared_browser", lambda store: fake.FakeShared(PLAYER))):  # fmt: skip
         yield
 
 

@@ -125,9 +125,66 @@ def test_the_live_display_counts_outcomes_and_escapes_urls() -> None:
     with live.shown():
         live.working(1, "https://a.example/\x1b[31mred")
         live.working(2, "https://a.example/[/][bold]x")  # not rich markup either
-        live.done("captured")
-        live.done("failed")
+        live.done(1, "captured")
+        live.done(2, "failed")
     text = out.getvalue()
     assert "2/3" in text and "1 captured, 1 failed" in text
     assert "\x1b[31mred" not in text and "\\x1b" in text  # a URL never drives the terminal
     assert "[2] capturing https://a.example/[/][bold]x" in text
+
+
+def test_a_batch_runs_captures_at_once_each_recorded_once(cli: Cli, site: RecordedSite, tmp_path: Path) -> None:
+    auth_id = cli.approved([site.http_url("/*")])
+    pages = ["/s/abc123", "/index.html", "/login-wall.html", "/hostile-title.html"]
+    urls = _list(tmp_path, "".join(site.http_url(p) + "\n" for p in pages) + "https://elsewhere.example/\n")
+    done = cli.run("capture", "--from", str(urls), "--auth", auth_id, "--concurrency", "3", "--json", as_user="alice")
+    assert done.returncode == 3, done.stdout  # one refused, none failed
+    results = sorted(_lines(done), key=lambda r: r["item"])
+    assert [r["item"] for r in results] == [1, 2, 3, 4, 5]
+    assert [r["outcome"] for r in results] == ["captured"] * 4 + ["refused"]
+    assert len({r["bundle_id"] for r in results[:4]}) == 4 and len(cli.bundles()) == 4
+    items = [e for e in cli.events() if e["action"] == "batch.item"]
+    assert sorted(e["details"]["item"] for e in items if e["details"]["state"] == "started") == [1, 2, 3, 4, 5]
+    assert sorted(e["details"]["item"] for e in items if e["details"]["state"] != "started") == [1, 2, 3, 4, 5]
+    assert cli.ok("ledger", "verify").returncode == 0  # threads appended to one unbroken chain
+
+
+@pytest.mark.parametrize("extra", [["--concurrency", "0"], ["--concurrency", "9"]])
+def test_concurrency_is_bounded(cli: Cli, tmp_path: Path, extra: list[str]) -> None:
+    urls = _list(tmp_path, "https://a.example/\n")
+    done = cli.run("capture", "--from", str(urls), "--auth", "A-1", *extra, as_user="alice")
+    assert done.returncode == 2 and "--concurrency must be between 1 and 8" in done.stderr
+    single = cli.run("capture", "https://a.example/", "--auth", "A-1", "--concurrency", "2", as_user="alice")
+    assert single.returncode == 2 and "goes with a batch" in single.stderr
+
+
+def test_an_interrupted_batch_stops_what_has_not_begun_and_resume_finishes_it(
+        cli: Cli, site: RecordedSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Ctrl-C arrives while the batch waits for its captures: none not yet begun is begun, every
+    one begun has its outcome recorded, and resume captures the rest, none twice."""
+    auth_id = cli.approved([site.http_url("/*")])
+    pages = ["/s/abc123", "/index.html", "/login-wall.html", "/hostile-title.html"]
+    urls = _list(tmp_path, "".join(site.http_url(p) + "\n" for p in pages))
+    real = batch.as_completed
+
+    def interrupted_after_one(futures: Any) -> Any:
+        for future in real(futures):
+            yield future
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(batch, "as_completed", interrupted_after_one)
+        stopped = cli.run("capture", "--from", str(urls), "--auth", auth_id, as_user="alice")
+    assert stopped.returncode == 130, stopped.stderr
+    batch_id = next(e["subject"] for e in cli.events() if e["action"] == "batch.started")
+    assert f"collector capture --resume {batch_id}" in stopped.stderr
+    assert len(stopped.stderr.strip().splitlines()) == 1
+    items = [e for e in cli.events() if e["action"] == "batch.item"]
+    begun = [e["details"]["item"] for e in items if e["details"]["state"] == "started"]
+    ended = [e["details"]["item"] for e in items if e["details"]["state"] != "started"]
+    assert sorted(begun) == sorted(ended) and len(begun) < len(pages)
+    sealed = [e for e in items if e["details"]["state"] == "captured"]
+    assert len(cli.bundles()) == len(sealed) >= 1
+    resumed = _lines(cli.run("capture", "--resume", batch_id, "--json", as_user="alice"))
+    assert all(r["outcome"] == "captured" for r in resumed) and len(resumed) == len(pages)
+    assert len(cli.bundles()) == len(pages)  # none captured twice

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,10 @@ from collector.evidence.model import Artifact, Metadata
 
 logging.getLogger("bagit").setLevel(logging.WARNING)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+BAGIT_CWD = threading.Lock()
+"""bagit changes the process's working directory while it writes a bag: the captures of a batch
+(threads of one process) make and check their bags one at a time."""
 
 
 @dataclass(frozen=True)
@@ -98,10 +103,11 @@ def seal(
     )
     info = {key: clean_bag_info(value) for key, value in bag_info.items()}
     try:
-        bag = bagit.make_bag(str(workdir), info, processes=1, checksums=list(layout.ALGORITHMS))
-        (workdir / layout.SIGNER_KEY).write_bytes(public_key_pem)
-        (workdir / layout.SIGNER_CHAIN).write_bytes(signer_chain_pem)
-        bag.save(manifests=False)  # rewrites the tag manifests, now covering both
+        with BAGIT_CWD:
+            bag = bagit.make_bag(str(workdir), info, processes=1, checksums=list(layout.ALGORITHMS))
+            (workdir / layout.SIGNER_KEY).write_bytes(public_key_pem)
+            (workdir / layout.SIGNER_CHAIN).write_bytes(signer_chain_pem)
+            bag.save(manifests=False)  # rewrites the tag manifests, now covering both
     except (bagit.BagError, OSError) as exc:
         raise CaptureFailed(f"could not write the BagIt bag: {exc}") from exc
     signed = (workdir / layout.SIGNED_FILE).read_bytes()
@@ -146,7 +152,8 @@ def _sync_directory(path: Path) -> None:
 def _self_check(bag_dir: Path, public_key_pem: bytes) -> None:
     """Fail closed: the bag must validate and the signature verify before it is kept."""
     try:
-        bagit.Bag(str(bag_dir)).validate(processes=1)
+        with BAGIT_CWD:
+            bagit.Bag(str(bag_dir)).validate(processes=1)
     except bagit.BagError as exc:
         raise CaptureFailed(f"sealed bag failed validation: {exc}") from exc
     signed = (bag_dir / layout.SIGNED_FILE).read_bytes()
