@@ -12,6 +12,7 @@ import shutil
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -45,6 +46,7 @@ from collector.evidence.model import (
     ToolInfo,
 )
 from collector.evidence.post import PageState, Post
+from collector.evidence.request import SignedRequest
 from collector.evidence.urls import Url, from_browser, parse_scope
 from collector.platforms import accounts, summary
 from collector.policy import aliases, equipment, exigent, gate, screening
@@ -52,8 +54,9 @@ from collector.policy.addresses import resolve
 from collector.store import checkpoints, storage
 from collector.store.actions import LedgerAction
 from collector.store.custody_log import custody_builder
+from collector.store.jobs import claim_job
 from collector.store.ledger import now
-from collector.store.model import Authorization, BundleRow
+from collector.store.model import Authorization, BundleRow, User
 from collector.store.stamping import StampOutcome, plan, stamper
 from collector.store.store import Actor, Store
 from collector.store.worklock import capture_lock
@@ -118,10 +121,10 @@ def _refuse(
     return Refused(reason)
 
 
-def authorize(
-    store: Store, actor: Actor, url: str, auth_id: str | None
-) -> tuple[Authorization, MachineRecord, Url]:
-    """Run the gate and the equipment rule; a refusal is recorded in the ledger and raised."""
+def judge(store: Store, actor: Actor, url: str, auth_id: str | None,
+          user: User | None = None) -> tuple[Authorization, gate.Allowed]:  # fmt: skip
+    """The gate: may `user` (default: the actor) capture `url` under `auth_id` now? A refusal is
+    recorded in the ledger (as the actor's) and raised."""
     auth = store.ledger.authorization(auth_id) if auth_id else None
     approver_key = None
     if auth is not None and auth.approver_key_fingerprint:
@@ -130,7 +133,7 @@ def authorize(
         url_text=url,
         auth=auth,
         auth_id=auth_id,
-        user=actor.user,
+        user=user or actor.user,
         approver_key=approver_key,
         policy=store.config.policy,
         now=now(),
@@ -139,22 +142,46 @@ def authorize(
     if isinstance(decision, gate.Refusal):
         raise _refuse(store, actor, auth_id, url, decision.reason, decision.code)
     assert auth is not None
+    return auth, decision
+
+
+def authorize(
+    store: Store, actor: Actor, url: str, auth_id: str | None, requested: Requested | None = None
+) -> tuple[Authorization, MachineRecord, Url]:
+    """Run the gate (for a requested capture: as the investigator who requested it) and the
+    equipment rule; a refusal is recorded in the ledger and raised."""
+    auth, allowed = judge(store, actor, url, auth_id, requested.requester if requested else None)
     machine = equipment.identify(store)
     why = equipment.refusal(store, machine, auth.conditions.allow_personal_equipment)
     if why:
         raise _refuse(store, actor, auth_id, url, why, "equipment")
-    store.ledger.record(
-        LedgerAction.capture_allowed,
-        actor=actor.user.name,
-        subject=auth.id,
-        details={
-            "url": decision.url.normalized,
-            "addresses": decision.addresses,
-            "exigent": auth.conditions.exigent,
-            "machine": machine.model_dump(mode="json"),
-        },
-    )
-    return auth, machine, decision.url
+    details: dict[str, object] = {"url": allowed.url.normalized, "addresses": allowed.addresses,
+                                  "exigent": auth.conditions.exigent,
+                                  "machine": machine.model_dump(mode="json")}  # fmt: skip
+    if requested is not None:
+        details.update(job_id=requested.signed.request.job_id, requested_by=requested.requester.name)
+    store.ledger.record(LedgerAction.capture_allowed, actor=actor.user.name, subject=auth.id,
+                        details=details)  # fmt: skip
+    return auth, machine, allowed.url
+
+
+@dataclass(frozen=True)
+class Requested:
+    """A capture a capture system makes for an investigator's signed request: it is judged as
+    theirs, carries their request into the bundle, and is sealed at most once per job."""
+
+    signed: SignedRequest
+    requester: User
+    requester_key: bytes
+    requester_chain: bytes
+
+    def tag_files(self) -> dict[str, bytes]:
+        return {
+            layout.REQUEST: self.signed.request.canonical(),
+            layout.REQUEST_SIGNATURE: bytes.fromhex(self.signed.signature),
+            layout.REQUESTER_KEY: self.requester_key,
+            layout.REQUESTER_CHAIN: self.requester_chain,
+        }
 
 
 def run(
@@ -166,16 +193,18 @@ def run(
     browser: BrowserCapture | None = None,
     exigent_case: tuple[str, str] | None = None,
     profile: Path | None = None,
+    requested: Requested | None = None,
 ) -> CaptureResult:
     """Capture `url` under `auth_id` (or an exigent authorization made now) and seal the bundle.
 
-    `browser` records the page (default: real Chromium through `collector.browser`).
+    `browser` records the page (default: real Chromium through `collector.browser`). With
+    `requested`, the actor is a capture system sealing an investigator's signed request.
     """
     if exigent_case is not None:
         if auth_id:
             raise UsageError("--exigent makes its own authorization: leave out --auth")
         auth_id = exigent.create(store, actor, url, *exigent_case).id
-    auth, machine, target = authorize(store, actor, url, auth_id)
+    auth, machine, target = authorize(store, actor, url, auth_id, requested)
     storage.prepare(store)  # the bucket's client is made while the browser works
     alias, session = _alias_session(store, actor, auth, url, profile)
     settings = browser_settings(store)
@@ -189,10 +218,10 @@ def run(
     with capture_lock(store.work_dir, bundle_id):
         record, sealed, stamped, screened = _record_and_seal(
             store, actor, auth, url, target, bundle_id, settings, session, note, clock, machine,
-            alias, browser or browser_capture,
+            alias, browser or browser_capture, requested,
         )  # fmt: skip
         try:
-            _record_bundle(store, actor, auth, record, sealed, stamped)
+            _record_bundle(store, actor, auth, record, sealed, stamped, requested)
         except KeyboardInterrupt:
             raise Interrupted(
                 f"interrupted after sealing: {bundle_id} is in bundles/ and its intent is in the "
@@ -267,6 +296,7 @@ def _record_and_seal(
     machine: MachineRecord,
     alias: aliases.Alias | None,
     browser: BrowserCapture,
+    requested: Requested | None = None,
 ) -> tuple[CaptureRecord, Sealed, StampOutcome, ScreeningRecord]:
     """Browser, checks, metadata and seal. On any failure nothing is left in `work/` and
     nothing exists under `bundles/`; the failure or refusal is in the ledger."""
@@ -290,24 +320,34 @@ def _record_and_seal(
         )  # fmt: skip
         if url != target.href:
             metadata.requested_as = url
+        if requested is not None:
+            metadata.request = requested.signed.request
         signer = store.public_key(actor.user.name)
         stamp, stamped = stamper(store)
 
         def intent(seal_sha256: str) -> None:
-            store.ledger.record(
-                LedgerAction.capture_sealing,
-                actor=actor.user.name,
-                subject=bundle_id,
-                details={
-                    "seal_sha256": seal_sha256,
-                    "case_number": auth.case_number,
-                    "authorization_id": auth.id,
-                    "path": str((store.bundles_dir / bundle_id).relative_to(store.root)),
-                    "source_url": record.requested_url,
-                    "final_url": record.final_url,
-                    "status": record.status,
-                },
-            )
+            details = {
+                "seal_sha256": seal_sha256,
+                "case_number": auth.case_number,
+                "authorization_id": auth.id,
+                "path": str((store.bundles_dir / bundle_id).relative_to(store.root)),
+                "source_url": record.requested_url,
+                "final_url": record.final_url,
+                "status": record.status,
+            }
+            if requested is None:
+                store.ledger.record(LedgerAction.capture_sealing, actor=actor.user.name,
+                                    subject=bundle_id, details=details)  # fmt: skip
+                return
+            job = requested.signed.request
+            details.update(job_id=job.job_id, requested_by=job.requested_by)
+            try:
+                with store.ledger.transaction() as db:  # the intent and the job's one seal, together
+                    claim_job(db, job.job_id, bundle_id, job.requested_by, actor.user.name)
+                    store.ledger.record_in(db, LedgerAction.capture_sealing, actor=actor.user.name,
+                                           subject=bundle_id, details=details)  # fmt: skip
+            except Refused as exc:
+                raise _refuse(store, actor, auth.id, url, str(exc), "job-sealed") from None
 
         sealed = seal(
             workdir,
@@ -319,6 +359,7 @@ def _record_and_seal(
             store.bundles_dir / bundle_id,
             stamp,
             before_rename=intent,
+            tag_files=requested.tag_files() if requested is not None else None,
         )
     except NavigationRefused as exc:
         raise _refuse(store, actor, auth.id, url, str(exc), "navigation") from None
@@ -348,23 +389,22 @@ def _record_bundle(
     record: CaptureRecord,
     sealed: Sealed,
     stamped: StampOutcome,
+    requested: Requested | None = None,
 ) -> None:
-    """The bundle row and the first custody event, anchored to the seal digest."""
-    captured = custody_builder(
-        store,
-        actor,
-        sealed.bundle_id,
-        EventType.captured,
-        {
-            "seal_sha256": sealed.seal_sha256,
-            "source_url": record.requested_url,
-            "final_url": record.final_url,
-            "status": record.status,
-            "page_state": record.page_state.state if record.page_state else None,
-            "authorization_id": auth.id,
-            "timestamp": stamped.status,
-        },
-    )
+    """The bundle row and the first custody event, anchored to the seal digest. A requested
+    capture is the requester's: custody begins with them and the row names them."""
+    details: dict[str, object] = {
+        "seal_sha256": sealed.seal_sha256,
+        "source_url": record.requested_url,
+        "final_url": record.final_url,
+        "status": record.status,
+        "page_state": record.page_state.state if record.page_state else None,
+        "authorization_id": auth.id,
+        "timestamp": stamped.status,
+    }
+    if requested is not None:
+        details.update(job_id=requested.signed.request.job_id, custodian=requested.requester.name)
+    captured = custody_builder(store, actor, sealed.bundle_id, EventType.captured, details)
     store.ledger.add_bundle(
         BundleRow(
             id=sealed.bundle_id,
@@ -373,7 +413,7 @@ def _record_bundle(
             path=str(sealed.path.relative_to(store.root)),
             seal_sha256=sealed.seal_sha256,
             source_url=record.requested_url,
-            captured_by=actor.user.name,
+            captured_by=requested.requester.name if requested is not None else actor.user.name,
             created_at=now(),
         ),
         details={

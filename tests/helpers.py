@@ -30,6 +30,8 @@ PASSPHRASES = {
     "carol": "carol-passphrase",
     "erin": "erin-passphrase",
     "root": "root-passphrase",
+    "cap-01": "cap-01-machine-passphrase",
+    "cap-02": "cap-02-machine-passphrase",
 }
 USERS = [
     ("alice", "investigator", "Alice Adams", "I-101"),

@@ -238,7 +238,9 @@ def store_upgrade(json_out: JsonOpt = False) -> None:
 def user_add(
     name: str,
     role: Annotated[
-        Role, typer.Option(help="investigator, supervisor, custodian, auditor or admin")
+        Role, typer.Option(help="investigator, supervisor, custodian, auditor, admin, or "
+                           "capture-system (a capture worker's machine: --name says what it is, "
+                           "--badge is its host name)")
     ],
     full_name: Annotated[str, typer.Option("--name", help="Full name.")],
     badge: Annotated[str, typer.Option(help="Badge or employee number.")],

@@ -23,7 +23,13 @@ from collector.evidence.keys import KeyLookup, SignerKey
 from collector.evidence.model import Model
 from collector.evidence.trust import AgencyTrust, Issuance
 from collector.store.ledger import iso, now
-from collector.store.pki import APPROVING_ROLES, SEALING_ROLES, certificate_sha256
+from collector.store.pki import (
+    APPROVING_ROLES,
+    REQUESTING_ROLES,
+    SEALING_ROLES,
+    SYSTEM_ROLES,
+    certificate_sha256,
+)
 from collector.store.store import Store
 
 MAX_KEY_LIST = 64 * files.MIB
@@ -149,6 +155,8 @@ class KeyList(Model):
                 for c in self.certificates
             },
             sealing_roles=SEALING_ROLES,
+            requesting_roles=REQUESTING_ROLES,
+            system_roles=SYSTEM_ROLES,
             certificates=[pki.load_certificates(c.pem)[0] for c in self.certificates],
             approving_roles=APPROVING_ROLES,
         )

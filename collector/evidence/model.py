@@ -575,6 +575,29 @@ class PolicyStamp(Model):
     last_reviewed: date
 
 
+REQUEST_FORMAT: Literal["collector-capture-request/1"] = "collector-capture-request/1"
+JOB_ID_PATTERN = r"^J-[0-9]{8}T[0-9]{6}Z-[0-9A-F]{12}$"
+
+
+class CaptureRequest(Model):
+    """What an investigator asked a capture system to capture: the fields they sign
+    (`collector.evidence.request`). Carried by bundles sealed by a capture system, from 1.5."""
+
+    format: Literal["collector-capture-request/1"] = "collector-capture-request/1"
+    job_id: str = Field(pattern=JOB_ID_PATTERN)
+    url: str = Field(max_length=8192)
+    authorization_id: str = Field(max_length=200)
+    note: str | None = Field(None, max_length=4000)
+    batch_id: str | None = Field(None, max_length=200)
+    requested_by: str = Field(max_length=64)
+    key_fingerprint: str = Field(pattern=r"^[0-9a-f]{64}$")
+    requested_at: datetime
+
+    def canonical(self) -> bytes:
+        """The signed bytes (and `request.json`'s content)."""
+        return bytes(rfc8785.dumps(self.model_dump(mode="json")))
+
+
 class Metadata(Model):
     """`data/metadata.json`: everything known about one capture."""
 
@@ -602,6 +625,11 @@ class Metadata(Model):
     tool: ToolInfo
     capture: CaptureRecord
     artifacts: list[Artifact]
+    request: CaptureRequest | None = Field(
+        None,
+        description="The investigator's signed request, when a capture system sealed the bundle "
+        "(the signature is request.sig; `operator` is then the capture system). Added in 1.5.",
+    )
 
 
 class AuthorizationSummaryBefore12(AuthorizationSummary):
@@ -638,6 +666,7 @@ METADATA_MODELS: dict[str, type[Metadata]] = {
     "collector-bundle/1.2": Metadata,
     "collector-bundle/1.3": Metadata,
     "collector-bundle/1.4": Metadata,
+    "collector-bundle/1.5": Metadata,
 }
 """How each bundle format's metadata.json is read (every format this tool ever wrote)."""
 

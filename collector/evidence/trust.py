@@ -43,6 +43,10 @@ class AgencyTrust:
     certificates: list[x509.Certificate] = field(default_factory=list)
     """Every user certificate the agency issued (to judge an approver's role)."""
     approving_roles: frozenset[str] = frozenset()
+    requesting_roles: frozenset[str] = frozenset()
+    """Roles whose certificate may sign a capture request (those that may capture)."""
+    system_roles: frozenset[str] = frozenset()
+    """Roles of capture systems: their seal must carry a request signed by a requesting role."""
 
 
 @dataclass(frozen=True)
@@ -68,15 +72,19 @@ def judge_signer(
     at: datetime,
     at_is_stamped: bool,
     trust: AgencyTrust | None,
+    *,
+    requesting: bool = False,
 ) -> SignerJudgement:
     """Judge the seal's signer against `trust` at `at` (the stamped time, else the claimed
-    capture time, which rests on the local clock)."""
+    capture time, which rests on the local clock). `requesting`: judge the signer of a
+    capture request instead (its chain file, and a role that may request)."""
     leaf, shipped = chain[0], chain[1:]
+    file, signed = ("requester-chain.pem", "request") if requesting else ("signer-chain.pem", "seal")
     if pki.public_key_pem(leaf).encode() != keys.public_pem(keys.load_public(signer_key_pem)):
-        return SignerJudgement(False, "the certificate in signer-chain.pem is not for the seal's key")
+        return SignerJudgement(False, f"the certificate in {file} is not for the {signed}'s key")
     holder = pki.holder(leaf)
     if holder is None:
-        return SignerJudgement(False, "signer-chain.pem does not start with a user certificate")
+        return SignerJudgement(False, f"{file} does not start with a user certificate")
     who = f"{holder.full_name} ({holder.user}, badge {holder.badge}, {holder.role})"
     if trust is None or not trust.roots:
         return SignerJudgement(
@@ -89,13 +97,16 @@ def judge_signer(
     if problem is not None:
         return SignerJudgement(False, f"{problem} ({trust.source})", holder=holder)
     if holder.user != operator_user:
+        named = "requester" if requesting else "operator"
         return SignerJudgement(
-            False, f"the certificate names {holder.user}, not the operator {operator_user}",
+            False, f"the certificate names {holder.user}, not the {named} {operator_user}",
             holder=holder,
         )  # fmt: skip
-    if trust.sealing_roles and holder.role not in trust.sealing_roles:
+    roles = trust.requesting_roles if requesting else trust.sealing_roles
+    if roles and holder.role not in roles:
+        doing = "request" if requesting else "seal"
         return SignerJudgement(
-            False, f"the certificate's role {holder.role} may not seal captures", holder=holder
+            False, f"the certificate's role {holder.role} may not {doing} captures", holder=holder
         )
     when = f"{at:%Y-%m-%d %H:%M:%SZ}" + ("" if at_is_stamped else " (local clock)")
     issuance = trust.issued.get(leaf.fingerprint(hashes.SHA256()).hex())

@@ -41,6 +41,7 @@ class LedgerAction(StrEnum):
     auth_review = "auth.review"
     # captures
     capture_allowed = "capture.allowed"
+    capture_requested = "capture.requested"  # an investigator's signed request of a capture system
     capture_refused = "capture.refused"
     capture_failed = "capture.failed"
     capture_sealing = (
@@ -101,6 +102,7 @@ class LedgerAction(StrEnum):
     denied_auth_request = "denied.auth.request"
     denied_auth_decide = "denied.auth.decide"
     denied_capture = "denied.capture"
+    denied_capture_job = "denied.capture.job"
     denied_verify = "denied.verify"
     denied_read = "denied.read"
     denied_custody = "denied.custody"

@@ -47,11 +47,14 @@ def append(
 
 
 def holder(store: Store, bundle_id: str) -> str:
-    """Who has custody now: the last transfer's recipient, else the capturing investigator."""
+    """Who has custody now: the last transfer's recipient, else the capturing investigator (for a
+    capture a capture system made, the investigator who requested it)."""
     current = None
     for event in store.ledger.custody(bundle_id):
         if event.type is EventType.captured:
-            current = event.actor.user
+            current = str(event.details.get("custodian") or event.actor.user)
+        elif event.type is EventType.recovered and current is None:
+            current = str(event.details.get("captured_by") or event.actor.user)
         elif event.type is EventType.transferred:
             current = str(event.details.get("to"))
     if current is None:
@@ -69,7 +72,7 @@ def transfer(store: Store, actor: Actor, bundle_id: str, to: str, reason: str) -
     recipient = store.ledger.user(to)
     if recipient is None or recipient.retired_at is not None:
         raise UsageError(f"{to!r} is not an active user")
-    if store.certified_role(to) in (None, Role.system):
+    if store.certified_role(to) in (None, Role.system, Role.capture_system):
         raise UsageError(f"{to!r} holds no valid certificate of a person: custody cannot pass to them")
     current = holder(store, bundle_id)
     if actor.user.name != current and actor.user.role is not Role.custodian:

@@ -20,6 +20,7 @@ class Role(StrEnum):
     auditor = "auditor"
     admin = "admin"
     system = "system"  # the store's own key: recovery and reconciliation events; never logs in
+    capture_system = "capture-system"  # a capture worker's machine key: seals requested captures
 
 
 class User(Model):

@@ -34,8 +34,13 @@ from collector.store.model import User
 from collector.store.roles import MATRIX, Action
 from collector.store.vault import Vault
 
-SEALING_ROLES = frozenset(role.value for role in MATRIX[Action.capture])
-"""The roles whose certificate may sign a bundle's seal: those that may capture."""
+REQUESTING_ROLES = frozenset(role.value for role in MATRIX[Action.capture])
+"""The roles whose certificate may sign a capture or a capture request: those that may capture."""
+SEALING_ROLES = REQUESTING_ROLES | {role.value for role in MATRIX[Action.capture_job]}
+"""The roles whose certificate may sign a bundle's seal: those that may capture, and capture
+systems (whose bundles must also carry a request signed by one who may capture)."""
+SYSTEM_ROLES = frozenset(role.value for role in MATRIX[Action.capture_job])
+"""The roles of capture systems: machines that seal what an investigator requested."""
 APPROVING_ROLES = frozenset(role.value for role in MATRIX[Action.auth_decide])
 """The roles whose certificate may approve an authorization."""
 
@@ -348,6 +353,8 @@ class AgencyPki:
             crls=[crl] if crl is not None else [],
             issued=self.issuances(),
             sealing_roles=SEALING_ROLES,
+            requesting_roles=REQUESTING_ROLES,
+            system_roles=SYSTEM_ROLES,
             certificates=[row.certificate for row in self.certificates()],
             approving_roles=APPROVING_ROLES,
         )

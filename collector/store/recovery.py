@@ -142,11 +142,13 @@ def _recover(store: Store, path: Path, result: Reconciled) -> None:
         path=str(path.relative_to(store.root)),
         seal_sha256=digest,
         source_url=str(details["source_url"]),
-        captured_by=str(intent.actor),
+        captured_by=str(details.get("requested_by") or intent.actor),
         created_at=now(),
     )
-    recovered = {"seal_sha256": digest, "captured_by": intent.actor, "intent_event": intent.seq,
+    recovered = {"seal_sha256": digest, "captured_by": row.captured_by, "intent_event": intent.seq,
                  "verified": True}  # fmt: skip
+    if details.get("job_id"):
+        recovered.update(job_id=details["job_id"], sealed_by=intent.actor)
     store.ledger.add_bundle(
         row,
         details={**recovered, "final_url": details.get("final_url"), "status": details.get("status")},

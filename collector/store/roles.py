@@ -13,6 +13,7 @@ class Action(StrEnum):
     auth_request = "auth.request"
     auth_decide = "auth.decide"
     capture = "capture"
+    capture_job = "capture.job"  # seal a capture an investigator requested (a worker)
     verify = "verify"
     read = "read"
     custody = "custody"
@@ -37,6 +38,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.auth_request: frozenset({_I, _S}),
     Action.auth_decide: frozenset({_S}),
     Action.capture: frozenset({_I}),
+    Action.capture_job: frozenset({Role.capture_system}),
     Action.verify: frozenset({_I, _S, _C, _A}),
     Action.read: frozenset({_I, _S, _C, _A, _ADM}),
     Action.custody: frozenset({_I, _S, _C}),

@@ -21,7 +21,7 @@ from sqlalchemy import (
     Text,
 )
 
-HEAD = "0006"
+HEAD = "0007"
 """The schema revision this version of the tool writes and reads (the newest migration)."""
 
 metadata = MetaData()
@@ -260,6 +260,16 @@ imported_bundles = Table(
     Column("store_id", Text, ForeignKey("imported_stores.store_id"), nullable=False),
 )
 
+job_seals = Table(
+    "job_seals",
+    metadata,
+    Column("job_id", Text, primary_key=True),  # a capture request's job id: sealed at most once
+    Column("bundle_id", Text, nullable=False, unique=True),
+    Column("requested_by", Text, nullable=False),
+    Column("sealed_by", Text, nullable=False),  # the capture system
+    Column("sealed_at", Text, nullable=False),
+)
+
 APPEND_ONLY: dict[str, str] = {
     "events": "ledger events",
     "custody": "custody events",
@@ -276,6 +286,7 @@ APPEND_ONLY: dict[str, str] = {
     "bundle_objects": "stored bundle objects",
     "imported_stores": "imported stores",
     "imported_bundles": "imported bundles",
+    "job_seals": "sealed jobs",
 }
 """Tables no code path updates or deletes, and what their rows are called in the refusal."""
 

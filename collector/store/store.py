@@ -569,9 +569,13 @@ class Store:
 
     def signer_chain(self, actor: Actor) -> bytes:
         """The actor's current certificate and its issuing CA's (PEM), for `signer-chain.pem`."""
-        row = self.pki.current(actor.user.name, actor.user.key_fingerprint)
+        return self.chain_of(actor.user)
+
+    def chain_of(self, user: User) -> bytes:
+        """A user's current certificate and its issuing CA's (PEM); Refused when they have none."""
+        row = self.pki.current(user.name, user.key_fingerprint)
         if row is None:
-            raise Refused(f"{actor.user.name!r} has no valid certificate to seal with")
+            raise Refused(f"{user.name!r} has no valid certificate to sign with")
         return (pki.pem(row.certificate) + pki.pem(self.pki.intermediate_certificate())).encode()
 
     def _login_refused(self, *, actor: str, details: dict[str, Any]) -> None:

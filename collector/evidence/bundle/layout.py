@@ -7,7 +7,7 @@ from typing import TypeVar, overload
 
 _T = TypeVar("_T")
 
-FORMAT = "collector-bundle/1.4"
+FORMAT = "collector-bundle/1.5"
 """The format this version writes (docs/FORMAT.md, "Versions")."""
 READABLE_FORMATS = frozenset(
     {
@@ -15,10 +15,11 @@ READABLE_FORMATS = frozenset(
         "collector-bundle/1.1",
         "collector-bundle/1.2",
         "collector-bundle/1.3",
+        "collector-bundle/1.4",
         FORMAT,
     }
 )
-WITHOUT_CERTIFICATE = frozenset(READABLE_FORMATS - {FORMAT})
+WITHOUT_CERTIFICATE = frozenset(READABLE_FORMATS - {"collector-bundle/1.4", FORMAT})
 """Formats whose bag carries no signer certificate (`signer-chain.pem`, from 1.4)."""
 """Every format this tool ever wrote: `verify` reads them all (`model.metadata_model`)."""
 
@@ -90,6 +91,13 @@ SIGNATURE = "seal.sig"
 TIMESTAMP = "seal.tsr"
 SIGNER_KEY = "signer.pub.pem"
 SIGNER_CHAIN = "signer-chain.pem"
+REQUEST = "request.json"
+REQUEST_SIGNATURE = "request.sig"
+REQUESTER_KEY = "requester.pub.pem"
+REQUESTER_CHAIN = "requester-chain.pem"
+REQUEST_FILES = (REQUEST, REQUEST_SIGNATURE, REQUESTER_KEY, REQUESTER_CHAIN)
+"""A bundle sealed by a capture system (from 1.5): the investigator's signed request, their key
+and certificate chain; tag files covered by the tag manifests, hence by the seal."""
 """The signer's certificate then its issuing CA's (PEM), from format 1.4."""
 SIGNED_FILE = "tagmanifest-sha256.txt"
 ALGORITHMS = ("sha256", "sha512")

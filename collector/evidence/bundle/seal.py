@@ -87,8 +87,12 @@ def seal(
     destination: Path,
     stamp: Stamper | None = None,
     before_rename: Callable[[str], None] | None = None,
+    tag_files: dict[str, bytes] | None = None,
 ) -> Sealed:
     """Turn `workdir` (payload files only) into a sealed bag at `destination`.
+
+    `tag_files` are written at the bag's root beside the signer's key, covered by the tag
+    manifests (a capture system's bundle carries the investigator's signed request there).
 
     `before_rename` is told the seal digest once the bag is complete and just before it is
     moved into place (the capture records its intent there, so a crash between the move and
@@ -107,6 +111,8 @@ def seal(
             bag = bagit.make_bag(str(workdir), info, processes=1, checksums=list(layout.ALGORITHMS))
             (workdir / layout.SIGNER_KEY).write_bytes(public_key_pem)
             (workdir / layout.SIGNER_CHAIN).write_bytes(signer_chain_pem)
+            for name, content in (tag_files or {}).items():
+                (workdir / name).write_bytes(content)
             bag.save(manifests=False)  # rewrites the tag manifests, now covering both
     except (bagit.BagError, OSError) as exc:
         raise CaptureFailed(f"could not write the BagIt bag: {exc}") from exc

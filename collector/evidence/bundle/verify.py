@@ -23,6 +23,7 @@ from collector.errors import CollectorError
 from collector.evidence import files, keys
 from collector.evidence.bundle import layout
 from collector.evidence.bundle.hashing import Digests, digest_file
+from collector.evidence.bundle.request_check import check_request
 from collector.evidence.custody import ChainHead, CustodyEvent, EventType, verify_chain
 from collector.evidence.keys import KeyLookup
 from collector.evidence.model import Metadata, Model, approval_payload, metadata_model
@@ -184,7 +185,8 @@ def verify_bundle(
     meta = _check_metadata(bag, c, info, payload)
     _check_authorization(c, meta, key_lookup, custody, agency, info.get("Bundle-Format"))
     stamped_at = _check_time(bag, c, meta, custody, time_trust, tree)
-    _check_signer_certificate(bag, c, info, meta, stamped_at, agency, key_lookup)
+    sealer_role = _check_signer_certificate(bag, c, info, meta, stamped_at, agency, key_lookup)
+    check_request(bag, c.add, meta, sealer_role, stamped_at, agency)
     _check_custody(bag, c, info, key_lookup, custody)
     ok = all(check.ok for check in c.checks)
     return VerifyReport(
@@ -512,8 +514,9 @@ def _check_signer_certificate(
     stamped_at: datetime | None,
     agency: AgencyTrust | None,
     key_lookup: KeyLookup | None,
-) -> None:
-    """Who signed the seal, anchored to the agency's root (`evidence/trust.py`)."""
+) -> str | None:
+    """Who signed the seal, anchored to the agency's root (`evidence/trust.py`); the role its
+    certificate names, when one could be read."""
     name = "signer certificate"
     version = info.get("Bundle-Format", "?").rsplit("/", 1)[-1]
     if info.get("Bundle-Format") in layout.WITHOUT_CERTIFICATE:
@@ -524,29 +527,30 @@ def _check_signer_certificate(
             c.add(name, True, f"format {version} carries no signer certificate: the signer is "
                   "judged by the key registry alone (its role, revocation and issuance before "
                   "the seal are not checked)", warning=True)  # fmt: skip
-        return
+        return None
     if meta is None:
         c.add(name, False, "not checked: metadata.json could not be read")
-        return
+        return None
     if agency is not None and not agency.roots and key_lookup is not None:
         c.add(name, True, f"not anchored to an agency root: {agency.source}; the signer is judged "
               "by the key list alone (role, revocation and issuance before the seal not checked)",
               warning=True)  # fmt: skip
-        return
+        return None
     try:
         chain = read_chain(_read(bag, layout.SIGNER_CHAIN))
         signer_key = _read(bag, layout.SIGNER_KEY)
     except (OSError, ValueError, CollectorError) as exc:
         c.add(name, False, f"{layout.SIGNER_CHAIN} missing or unreadable: {exc}")
-        return
+        return None
     at = stamped_at or meta.capture.started_at
     try:
         judged = judge_signer(chain, signer_key, meta.operator.user, at, stamped_at is not None,
                               agency)  # fmt: skip
     except CollectorError as exc:
         c.add(name, False, f"the seal's key is unreadable: {exc}")
-        return
+        return None
     c.add(name, judged.ok, judged.detail, warning=judged.warning)
+    return judged.holder.role if judged.holder is not None else None
 
 
 def _duration(seconds: float) -> str:
