@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import select
 
@@ -41,7 +41,7 @@ MAX_LIST = 5 * files.MIB
 MAX_URLS = 1000
 """URLs in one batch: its list is recorded whole in the ledger's `batch.started` event."""
 
-Outcome = Literal["captured", "refused", "failed"]
+Outcome = Literal["captured", "queued", "refused", "failed"]
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,7 @@ def run(store: Store, actor: Actor, batch_id: str, auth_id: str, items: list[Ite
     todo: list[tuple[int, Item]] = []
     for number, item in enumerate(items, 1):
         if number in done:
-            yield ItemResult(number, item.url, "captured", done[number], "captured before", resumed=True)
+            yield _resumed(number, item, done[number])
         else:
             todo.append((number, item))
     if not todo:
@@ -170,6 +170,45 @@ def run(store: Store, actor: Actor, batch_id: str, auth_id: str, items: list[Ite
             raise
 
 
+def queue(store: Store, actor: Actor, batch_id: str, auth_id: str, items: list[Item],
+          app: Any) -> Iterator[ItemResult]:  # fmt: skip
+    """Sign and queue every item the batch has not captured or queued yet (`--queue`): each is a
+    capture request a capture worker seals later."""
+    from collector.jobs.enqueue import enqueue
+
+    done = _captured(store, batch_id, actor.user.name)
+    for number, item in enumerate(items, 1):
+        if number in done:
+            yield _resumed(number, item, done[number])
+            continue
+        try:
+            queued = enqueue(store, actor, app, item.url, auth_id, item.note, batch_id)
+            result = ItemResult(number, item.url, "queued", detail=queued.job_id)
+        except (Refused, UsageError) as exc:
+            result = ItemResult(number, item.url, "refused", detail=str(exc))
+        except CollectorError as exc:
+            result = ItemResult(number, item.url, "failed", detail=str(exc))
+        store.ledger.record(LedgerAction.batch_item, _outcome(result), actor=actor.user.name, subject=batch_id,
+                            details={"item": number, "url": item.url, "state": result.outcome,
+                                     "job_id": queued.job_id if result.outcome == "queued" else None,
+                                     "detail": result.detail})  # fmt: skip
+        yield result
+
+
+def _resumed(number: int, item: Item, done: str) -> ItemResult:
+    """An item the batch captured (a bundle id) or queued (a job id) before."""
+    if done.startswith("J-"):
+        return ItemResult(number, item.url, "queued", None, done, resumed=True)
+    return ItemResult(number, item.url, "captured", done, "captured before", resumed=True)
+
+
+def _outcome(result: ItemResult) -> Literal["ok", "refused", "failed"]:
+    """The ledger outcome of an item's end."""
+    if result.outcome in ("captured", "queued"):
+        return "ok"
+    return "refused" if result.outcome == "refused" else "failed"
+
+
 def _attempt(store: Store, actor: Actor, batch_id: str, auth_id: str, number: int, item: Item,
              browser: capturing.BrowserCapture, on_start: Callable[[int, str], None] | None) -> ItemResult:  # fmt: skip
     """One item: its start and its outcome recorded around the capture."""
@@ -179,9 +218,7 @@ def _attempt(store: Store, actor: Actor, batch_id: str, auth_id: str, number: in
                         details={"item": number, "url": item.url, "state": "started"})  # fmt: skip
     result = _one(store, actor, item, auth_id, functools.partial(capturing.run, browser=browser))
     result.number = number
-    store.ledger.record(LedgerAction.batch_item, "ok" if result.outcome == "captured" else
-                        ("refused" if result.outcome == "refused" else "failed"),
-                        actor=actor.user.name, subject=batch_id,
+    store.ledger.record(LedgerAction.batch_item, _outcome(result), actor=actor.user.name, subject=batch_id,
                         details={"item": number, "url": item.url, "state": result.outcome,
                                  "bundle_id": result.bundle_id, "detail": result.detail})  # fmt: skip
     return result
@@ -208,6 +245,8 @@ def _captured(store: Store, batch_id: str, user: str) -> dict[int, str]:
         number = int(str(e.details.get("item", 0)))
         if e.details.get("state") == "captured" and e.details.get("bundle_id"):
             done[number] = str(e.details["bundle_id"])
+        elif e.details.get("state") == "queued" and e.details.get("job_id"):
+            done[number] = str(e.details["job_id"])  # a capture worker seals it
         elif e.details.get("state") == "started":
             started[number] = (str(e.details.get("url")), e.at)
     b = schema.bundles

@@ -27,6 +27,7 @@ from collector.cli import (  # noqa: F401 - importing registers the commands
     exhibit,
     grading,
     policy,
+    queue,
     retention,
 )
 from collector.cli.common import app

@@ -28,7 +28,8 @@ from collector.evidence.text import brief, shown
 from collector.platforms import summary
 
 if TYPE_CHECKING:
-    from collector.batch import ItemResult
+    from collector.batch import Item, ItemResult
+    from collector.store.store import Actor, Store
 
 # --------------------------------------------------------------------- capture and verify
 
@@ -61,6 +62,11 @@ def capture(
     resume: Annotated[
         str | None, typer.Option("--resume", metavar="BATCH", help="Finish an interrupted batch.")
     ] = None,
+    queue_it: Annotated[
+        bool,
+        typer.Option("--queue", help="Agency store: sign the request and queue it for a capture "
+                     "worker instead of capturing here."),
+    ] = False,
     concurrency: Annotated[
         int | None,
         typer.Option("--concurrency", metavar="N", help="A batch: captures at once (default 1, at most 8)."),
@@ -76,12 +82,15 @@ def capture(
 
     if from_file is not None or resume is not None:
         _capture_batch(url, auth, from_file, resume, note, exigent, profile, json_out,
-                       1 if concurrency is None else concurrency)
+                       1 if concurrency is None else concurrency, queue_it)
         return
     if concurrency is not None:
         raise UsageError("--concurrency goes with a batch (--from FILE or --resume BATCH)")
     if url is None:
         raise UsageError("name the URL to capture (or --from FILE for a batch)")
+    if queue_it:
+        _queue_one(url, auth, note, exigent, profile, json_out)
+        return
     if exigent and (not case or not facts):
         raise UsageError("--exigent needs --case and --facts")
     if not exigent and (case or facts):
@@ -118,9 +127,27 @@ def capture(
         echo(f"  {label:<8} {brief(text, 1000)}")
 
 
+def _queue_one(url: str, auth: str | None, note: str | None, exigent: bool, profile: Path | None,
+               json_out: bool) -> None:  # fmt: skip
+    from collector.jobs import queue
+    from collector.jobs.enqueue import enqueue
+
+    if exigent or profile is not None:
+        raise UsageError("--queue takes neither --exigent nor --profile: capture those here")
+    store = open_store()
+    actor = require_actor(store)
+    with queue.opened(store) as app:
+        queued = enqueue(store, actor, app, url, auth, note)
+    if json_out:
+        emit(queued.model_dump(mode="json"))
+        return
+    echo(f"queued {queued.job_id} (queue id {queued.queue_id}): {shown(queued.url)} under "
+         f"{queued.authorization_id}; a capture worker will seal it (`collector jobs`)")  # fmt: skip
+
+
 def _capture_batch(url: str | None, auth: str | None, from_file: Path | None, resume: str | None,
                    note: str | None, exigent: bool, profile: Path | None, json_out: bool,
-                   concurrency: int) -> None:  # fmt: skip
+                   concurrency: int, queue_it: bool = False) -> None:  # fmt: skip
     from collector import batch
     from collector.cli.progress import batch_progress
 
@@ -146,7 +173,10 @@ def _capture_batch(url: str | None, auth: str | None, from_file: Path | None, re
         batch_id = batch.start(store, actor, items, auth, from_file)
     if not json_out:
         echo(f"batch {batch_id}: {len(items)} URLs under {auth}")
-    counts = {"captured": 0, "refused": 0, "failed": 0}
+    if queue_it:
+        _queue_batch(store, actor, batch_id, auth, items, json_out)
+        return
+    counts = {"captured": 0, "queued": 0, "refused": 0, "failed": 0}
     try:
         with batch_progress(len(items), wanted=not json_out) as live:
             for result in batch.run(store, actor, batch_id, auth, items, live.working if live else None,
@@ -170,6 +200,25 @@ def _capture_batch(url: str | None, auth: str | None, from_file: Path | None, re
         raise typer.Exit(3)
 
 
+def _queue_batch(store: Store, actor: Actor, batch_id: str, auth: str, items: list[Item], json_out: bool) -> None:
+    """Every URL of the batch signed and queued (each judged by the gate now)."""
+    from collector import batch
+    from collector.jobs import queue
+
+    counts = {"queued": 0, "refused": 0, "failed": 0}
+    with queue.opened(store) as app:
+        for result in batch.queue(store, actor, batch_id, auth, items, app):
+            counts[result.outcome] += 1
+            _batch_line(result, batch_id, len(items), json_out)
+    if not json_out:
+        echo(f"batch {batch_id}: {counts['queued']} queued, {counts['refused']} refused, "
+             f"{counts['failed']} failed; `collector jobs` follows them")  # fmt: skip
+    if counts["failed"]:
+        raise typer.Exit(4)
+    if counts["refused"]:
+        raise typer.Exit(3)
+
+
 def _batch_line(result: ItemResult, batch_id: str, total: int, json_out: bool) -> None:
     """One line per URL: a JSON object with --json, else a readable line."""
     import json
@@ -177,10 +226,10 @@ def _batch_line(result: ItemResult, batch_id: str, total: int, json_out: bool) -
     if json_out:
         echo(json.dumps({"batch": batch_id, **result.as_json()}, ensure_ascii=False))
         return
-    mark = {"captured": "✓", "refused": "✗", "failed": "!"}[result.outcome]
+    mark = {"captured": "✓", "queued": "→", "refused": "✗", "failed": "!"}[result.outcome]
     echo(f"[{result.number}/{total}] {mark} {brief(result.url, 200)}: {result.outcome}"
          + (f" {result.bundle_id}" if result.bundle_id else "")
-         + (f" ({brief(result.detail, 300)})" if result.outcome != "captured" else ""))  # fmt: skip
+         + (f" ({brief(result.detail, 300)})" if result.outcome not in ("captured", "queued") else ""))  # fmt: skip
 
 
 @app.command()

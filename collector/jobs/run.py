@@ -4,7 +4,7 @@ capture is judged as theirs, and the bundle is sealed with the system's own key.
 from __future__ import annotations
 
 from collector import capture as capturing
-from collector.errors import Refused, UsageError
+from collector.errors import CollectorError, Refused, UsageError
 from collector.store import jobs
 from collector.store.actions import LedgerAction
 from collector.store.roles import Action
@@ -33,6 +33,10 @@ def run(store: Store, system: Actor, job_id: str,
         raise _refused(store, system, job_id, "the ledger holds no capture request for this job")
     done = jobs.sealed_as(store, job_id)
     if done is not None:
+        if store.ledger.bundle(done) is None:
+            raise CollectorError(f"job {job_id} was claimed for sealing as {done}, but that bundle was "
+                                 "never recorded (its worker stopped while sealing); it is not "
+                                 "captured twice: request the capture again")  # fmt: skip
         raise AlreadySealed(job_id, done)
     asked = signed.request
     requester = store.ledger.user(asked.requested_by)

@@ -42,6 +42,9 @@ class LedgerAction(StrEnum):
     # captures
     capture_allowed = "capture.allowed"
     capture_requested = "capture.requested"  # an investigator's signed request of a capture system
+    job_queued = "job.queued"  # a requested capture put in the agency's capture queue
+    job_ended = "job.ended"  # a capture system finished a job: sealed, refused or failed
+    job_retried = "job.retried"  # a job whose worker stopped answering, put back in the queue
     capture_refused = "capture.refused"
     capture_failed = "capture.failed"
     capture_sealing = (

@@ -355,6 +355,24 @@ class BundlesConfig(Model):
         return value
 
 
+class QueueConfig(Model):
+    """The capture queue of an agency store (`collector worker`, `collector jobs`)."""
+
+    heartbeat_s: float = Field(10.0, gt=0, description="How often a worker says it is alive.")
+    stalled_after_s: float = Field(
+        60.0, gt=0,
+        description="A running job whose worker has not said it is alive for this long is stalled "
+        "(its worker died or was killed) and is put back in the queue for another worker.",
+    )  # fmt: skip
+    stalled_check_s: float = Field(
+        60.0, gt=0, description="How often every worker looks for stalled jobs."
+    )
+    poll_s: float = Field(
+        5.0, gt=0,
+        description="Longest wait before a worker looks for new jobs (it is also told at once).",
+    )  # fmt: skip
+
+
 class StoreConfig(Model):
     """Everything in `collector.toml`."""
 
@@ -368,6 +386,7 @@ class StoreConfig(Model):
     keys: KeysConfig = Field(default_factory=KeysConfig)
     ledger: LedgerConfig = Field(default_factory=LedgerConfig)
     bundles: BundlesConfig = Field(default_factory=BundlesConfig)
+    queue: QueueConfig = Field(default_factory=QueueConfig)
     agency_root_sha256: str | None = Field(
         None, pattern=r"^[0-9a-f]{64}$",
         description="An agency store's root certificate, pinned where the database cannot change "

@@ -21,7 +21,7 @@ from sqlalchemy import (
     Text,
 )
 
-HEAD = "0007"
+HEAD = "0008"
 """The schema revision this version of the tool writes and reads (the newest migration)."""
 
 metadata = MetaData()
@@ -336,6 +336,11 @@ def postgres_append_only() -> list[str]:
     return out
 
 
+QUEUE_TABLES = ("procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers",
+                "procrastinate_workers")  # fmt: skip
+"""The capture queue's tables in an agency database (migration 0008, Procrastinate's schema)."""
+
+
 def postgres_grants(role: str) -> list[str]:
     """What the workstations' role may do: read every table, append to every table, update
     only the mutable ones; never delete, truncate, alter or own."""
@@ -350,4 +355,6 @@ def postgres_grants(role: str) -> list[str]:
         f"GRANT UPDATE ON {mutable} TO {role}",
         f"GRANT SELECT ON alembic_version TO {role}",
         f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}",
+        # The capture queue (Procrastinate): job state, not evidence; workers change and clear it.
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {', '.join(QUEUE_TABLES)} TO {role}",
     ]

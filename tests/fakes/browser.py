@@ -21,6 +21,7 @@ import argparse
 import json
 import shutil
 import tempfile
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -151,8 +152,9 @@ class FakeShared:
     """Stands in for `collector.browser.SharedBrowser` (what a batch captures with): every
     capture replays a recording through `player`; `interrupt` stops the captures not yet begun."""
 
-    def __init__(self, player: FakeBrowser) -> None:
+    def __init__(self, player: FakeBrowser, delay_s: float = 0.0) -> None:
         self.player = player
+        self.delay_s = delay_s  # how long each capture seems to take (a worker killed mid-capture)
         self.stopped = False
 
     def __enter__(self) -> FakeShared:
@@ -165,6 +167,9 @@ class FakeShared:
                 session: AliasSession | None = None, scopes: Sequence[str] = ()) -> CaptureRecord:  # fmt: skip
         if self.stopped:
             raise CaptureFailed("interrupted: the capture was stopped before it finished")
+        (workdir / "screenshot.png").write_bytes(b"half-written")  # what a killed capture leaves
+        time.sleep(self.delay_s)
+        (workdir / "screenshot.png").unlink()
         return self.player(url, settings, workdir, session, scopes)
 
     def interrupt(self) -> None:
