@@ -74,3 +74,50 @@ def test_a_batch_captures_several_pages_at_once(store: Cli, site: FixtureServer,
         assert "shared browser 1 " in note
         contexts.add(re.search(r"context is number (\d+)", note).group(1))  # type: ignore[union-attr]
     assert contexts == {"1", "2", "3"}
+
+
+def test_a_capture_worker_seals_a_queued_request_in_real_chromium(site: FixtureServer, tmp_path: Path) -> None:
+    """The whole path on an agency store: an investigator queues, a worker process (its own key,
+    one shared Chromium) captures and seals, the bundle carries both signatures."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from fixtures.postgres import PostgresServer
+    from fixtures.seaweed import SeaweedServer
+    from tests.e2e.conftest import configure
+    from tests.helpers import PASSPHRASES, make_store
+
+    with PostgresServer() as pg, SeaweedServer() as s3:
+        made = make_store(tmp_path / "agency", env={**pg.env("owner"), **s3.env("app")},
+                          extra=["--ledger", pg.fresh_database(), "--bundles", f"s3://{s3.bucket()}",
+                                 "--s3-endpoint", s3.endpoint])  # fmt: skip
+        cli = Cli(made.store, env={**pg.env("app"), **s3.env("app")})
+        configure(cli, extra_ca_certs=[str(site.ca_cert_path)], settle_timeout_s=2.0, total_timeout_s=60.0,
+                  host_resolver_rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost")  # fmt: skip
+        cli.ok("user", "add", "cap-01", "--role", "capture-system", "--name", "Capture system cap01",
+               "--badge", "cap01.pd.example", new_passphrase=PASSPHRASES["cap-01"])  # fmt: skip
+        auth_id = cli.approved([site.http_url("/*")])
+        queued = cli.json("capture", site.http_url("/s/abc123"), "--auth", auth_id, "--queue", as_user="alice")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
+        env.update(cli.environment("cap-01", None, None))
+        worker = subprocess.Popen([str(Path(sys.executable).with_name("collector")), "worker"], env=env,
+                                  cwd=cli.store, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                jobs = cli.json("jobs", as_user="erin")
+                if jobs[0]["status"] in ("succeeded", "failed"):
+                    break
+                time.sleep(0.5)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            _out, err = worker.communicate(timeout=60)
+        assert jobs[0]["status"] == "succeeded", (jobs, err)
+        assert jobs[0]["job_id"] == queued["job_id"] and worker.returncode == 0, err
+        report = cli.json("verify", jobs[0]["bundle_id"], as_user="erin")
+        checks = {c["name"]: c for c in report["checks"]}
+        assert report["ok"] and checks["capture request"]["ok"] and checks["requester certificate"]["ok"]
+        assert "captured by system cap-01" in checks["capture request"]["detail"]
