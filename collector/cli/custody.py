@@ -60,6 +60,24 @@ def custody_transfer(
         )
 
 
+@custody_app.command("review")
+def custody_review(
+    bundle_id: str,
+    note: Annotated[str | None, typer.Option(help="What you looked at, in your words.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """As the investigator who requested a capture worker's capture: say you reviewed it and it
+    shows the page you asked for (a signed `requester-reviewed` custody event; optional, once)."""
+    from collector.store import custody_log as services
+
+    store = open_store()
+    event = services.review_as_requester(store, require_actor(store), bundle_id, note)
+    if json_out:
+        emit(event.model_dump(mode="json"))
+    else:
+        echo(f"{bundle_id}: reviewed by its requester {event.actor.user} (event {event.seq})")
+
+
 @custody_app.command("verify")
 def custody_verify(bundle_id: str, json_out: JsonOpt = False) -> None:
     """Check a bundle's custody chain: links, hashes, signatures, anchor, order and times."""

@@ -38,6 +38,7 @@ class EventType(StrEnum):
     purged = "purged"
     recovered = "recovered"  # a bundle sealed but not recorded when its capture was killed
     moved = "moved"  # brought from a workstation store into an agency store
+    requester_reviewed = "requester-reviewed"  # the investigator who requested a worker's capture looked at it
 
 
 class CustodyEvent(Model):

@@ -85,6 +85,8 @@ class LedgerAction(StrEnum):
     custody_purged = "custody.purged"
     custody_recovered = "custody.recovered"
     custody_moved = "custody.moved"
+    custody_requester_reviewed = "custody.requester-reviewed"
+    custody_review = "custody.review"  # a refused review by one who did not request the capture
     # policy areas
     alias_request = "alias.request"
     alias_approve = "alias.approve"

@@ -90,3 +90,31 @@ def transfer(store: Store, actor: Actor, bundle_id: str, to: str, reason: str) -
         {"from": current, "to": to, "to_name": recipient.full_name,
          "to_badge": recipient.badge, "reason": reason.strip()},
     )  # fmt: skip
+
+
+REVIEW_STATEMENT = ("I requested this capture and have reviewed it: it shows the page I asked "
+                    "to be captured.")  # fmt: skip
+
+
+def review_as_requester(store: Store, actor: Actor, bundle_id: str, note: str | None) -> CustodyEvent:
+    """The investigator who requested a capture system's capture says they reviewed it (a signed
+    `requester-reviewed` custody event, once): optional, beside the process that made it."""
+    from collector.store.jobs import job_of
+
+    store.require(actor, Action.custody, subject=bundle_id)
+    job = job_of(store, bundle_id)
+    if job is None:
+        raise UsageError(f"{bundle_id} was sealed by the investigator who captured it, not by a "
+                         "capture system: there is no request to review")  # fmt: skip
+    job_id, requested_by = job
+    if actor.user.name != requested_by:
+        why = f"only {requested_by}, who requested {bundle_id}, reviews it as its requester"
+        store.ledger.record(LedgerAction.custody_review, "refused", actor=actor.user.name,
+                            subject=bundle_id, details={"reason": why})  # fmt: skip
+        raise Refused(why)
+    if any(e.type is EventType.requester_reviewed for e in store.ledger.custody(bundle_id)):
+        raise UsageError(f"{requested_by} already reviewed {bundle_id}")
+    details: dict[str, Any] = {"job_id": job_id, "statement": REVIEW_STATEMENT}
+    if note and note.strip():
+        details["note"] = note.strip()
+    return append(store, actor, bundle_id, EventType.requester_reviewed, details)

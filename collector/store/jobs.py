@@ -39,3 +39,10 @@ def recorded_request(store: Store, job_id: str) -> SignedRequest | None:
     if len(found) != 1:
         return None
     return SignedRequest.model_validate(found[0].details["signed"])
+
+
+def job_of(store: Store, bundle_id: str) -> tuple[str, str] | None:
+    """The job a bundle was sealed for and who requested it, when a capture system sealed it."""
+    j = schema.job_seals
+    rows = store.ledger.rows(select(j.c.job_id, j.c.requested_by).where(j.c.bundle_id == bundle_id))
+    return (str(rows[0]["job_id"]), str(rows[0]["requested_by"])) if rows else None

@@ -121,3 +121,16 @@ def test_a_capture_worker_seals_a_queued_request_in_real_chromium(site: FixtureS
         checks = {c["name"]: c for c in report["checks"]}
         assert report["ok"] and checks["capture request"]["ok"] and checks["requester certificate"]["ok"]
         assert "captured by system cap-01" in checks["capture request"]["detail"]
+        # The exhibit says who asked, which system captured, and on what its authentication rests.
+        bundle_id = jobs[0]["bundle_id"]
+        cli.ok("custody", "review", bundle_id, as_user="alice")
+        cli.ok("user", "profile", "erin", "--title", "Evidence Custodian", "--qualifications",
+               "Nine years handling digital evidence", as_user="erin")  # fmt: skip
+        out = tmp_path / "exhibit.pdf"
+        cli.ok("exhibit", bundle_id, "--number", "7", "--declarant", "erin", "--out", str(out), as_user="erin")
+        text = " ".join(subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True,
+                                       check=True).stdout.split())  # fmt: skip
+        assert "at the request of user alice" in text and queued["job_id"] in text
+        assert "the capture system Capture system cap01" in text
+        assert "901(b)(9)" in text and "not on a witness who saw the page" in text
+        assert "stated that they reviewed the capture" in text

@@ -226,3 +226,15 @@ def test_a_changed_seal_is_caught(cli: Cli, sealed: dict[str, Any], tmp_path: Pa
     (copy / layout.SIGNATURE).write_bytes(bytes(signature))
     checks = _checks(cli, str(copy))
     assert not checks["seal signature"]["ok"] and checks["capture request"]["ok"]
+
+
+def test_the_requester_may_say_they_reviewed_the_capture(cli: Cli, sealed: dict[str, Any]) -> None:
+    bundle_id = sealed["id"]
+    other = cli.run("custody", "review", bundle_id, as_user="dave")
+    assert other.returncode == 3 and "only alice" in other.stderr
+    done = cli.json("custody", "review", bundle_id, "--note", "thread and photo as reported", as_user="alice")
+    assert done["type"] == "requester-reviewed" and done["actor"]["user"] == "alice"
+    assert done["details"]["job_id"] == sealed["signed"].request.job_id and "I requested" in done["details"]["statement"]
+    assert cli.run("custody", "review", bundle_id, as_user="alice").returncode == 2  # once
+    assert cli.run("custody", "verify", bundle_id, as_user="erin").returncode == 0
+    assert cli.run("verify", bundle_id, as_user="erin").returncode == 0

@@ -25,7 +25,7 @@ from typing import Any
 
 from collector.disclosure.exhibit.model import ExhibitItem, LedgerRef, Packet
 from collector.errors import UsageError
-from collector.evidence.custody import CustodyEvent
+from collector.evidence.custody import CustodyEvent, EventType
 from collector.store.actions import LedgerAction
 
 DECLARATIONS = "exhibit/declarations"
@@ -177,6 +177,22 @@ def item_view(
         "page_state": bundle["page_state"],
         "platform": bundle["platform_long"],
         "redacted": bundle["redacted"],
+        "requested": _requested(item),
+    }
+
+
+def _requested(item: ExhibitItem) -> dict[str, Any] | None:
+    """For a capture a capture system made: who requested it, when, and their later review."""
+    asked = item.metadata.request
+    if asked is None:
+        return None
+    reviewed = [e for e in item.custody if e.type is EventType.requester_reviewed]
+    return {
+        "job_id": asked.job_id,
+        "requested_by": asked.requested_by,
+        "requested_at": asked.requested_at,
+        "reviewed": custody_cite(reviewed[0]) if reviewed else None,
+        "reviewed_at": reviewed[0].at if reviewed else None,
     }
 
 
