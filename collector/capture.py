@@ -159,7 +159,7 @@ def authorize(
                                   "exigent": auth.conditions.exigent,
                                   "machine": machine.model_dump(mode="json")}  # fmt: skip
     if requested is not None:
-        details.update(job_id=requested.signed.request.job_id, requested_by=requested.requester.name)
+        details.update(job_id=requested.claim, requested_by=requested.requester.name)
     store.ledger.record(LedgerAction.capture_allowed, actor=actor.user.name, subject=auth.id,
                         details=details)  # fmt: skip
     return auth, machine, allowed.url
@@ -174,6 +174,13 @@ class Requested:
     requester: User
     requester_key: bytes
     requester_chain: bytes
+    run: int | None = None  # a watch's run: each is sealed at most once
+
+    @property
+    def claim(self) -> str:
+        """What sealing claims once: the job, or the watch's run."""
+        job_id = self.signed.request.job_id
+        return job_id if self.run is None else f"{job_id}/{self.run:05d}"
 
     def tag_files(self) -> dict[str, bytes]:
         return {
@@ -322,6 +329,7 @@ def _record_and_seal(
             metadata.requested_as = url
         if requested is not None:
             metadata.request = requested.signed.request
+            metadata.run = requested.run
         signer = store.public_key(actor.user.name)
         stamp, stamped = stamper(store)
 
@@ -340,10 +348,10 @@ def _record_and_seal(
                                     subject=bundle_id, details=details)  # fmt: skip
                 return
             job = requested.signed.request
-            details.update(job_id=job.job_id, requested_by=job.requested_by)
+            details.update(job_id=requested.claim, requested_by=job.requested_by)
             try:
                 with store.ledger.transaction() as db:  # the intent and the job's one seal, together
-                    claim_job(db, job.job_id, bundle_id, job.requested_by, actor.user.name)
+                    claim_job(db, requested.claim, bundle_id, job.requested_by, actor.user.name)
                     store.ledger.record_in(db, LedgerAction.capture_sealing, actor=actor.user.name,
                                            subject=bundle_id, details=details)  # fmt: skip
             except Refused as exc:
@@ -403,7 +411,7 @@ def _record_bundle(
         "timestamp": stamped.status,
     }
     if requested is not None:
-        details.update(job_id=requested.signed.request.job_id, custodian=requested.requester.name)
+        details.update(job_id=requested.claim, custodian=requested.requester.name)
     captured = custody_builder(store, actor, sealed.bundle_id, EventType.captured, details)
     store.ledger.add_bundle(
         BundleRow(

@@ -29,6 +29,7 @@ from collector.cli import (  # noqa: F401 - importing registers the commands
     policy,
     queue,
     retention,
+    watch,
 )
 from collector.cli.common import app
 from collector.cli.limits import checked

@@ -24,8 +24,8 @@ def worker(
     """Run capture jobs from the agency's queue as a capture system (a user of role
     capture-system; its passphrase from $COLLECTOR_PASSPHRASE). Stop with Ctrl-C or SIGTERM:
     the captures under way finish first."""
+    from collector import worker as running
     from collector.batch import MAX_CONCURRENCY
-    from collector.jobs import worker as running
 
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise UsageError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}")

@@ -576,7 +576,16 @@ class PolicyStamp(Model):
 
 
 REQUEST_FORMAT: Literal["collector-capture-request/1"] = "collector-capture-request/1"
-JOB_ID_PATTERN = r"^J-[0-9]{8}T[0-9]{6}Z-[0-9A-F]{12}$"
+JOB_ID_PATTERN = r"^[JW]-[0-9]{8}T[0-9]{6}Z-[0-9A-F]{12}$"
+"""A job (`J-…`, one capture) or a watch (`W-…`, a capture repeated on a schedule)."""
+
+
+class Repeat(Model):
+    """A watch's schedule, part of its signed request: capture again every `every_s` seconds
+    until `until` (never past the authorization's end)."""
+
+    every_s: int = Field(ge=1)
+    until: datetime
 
 
 class CaptureRequest(Model):
@@ -592,6 +601,7 @@ class CaptureRequest(Model):
     requested_by: str = Field(max_length=64)
     key_fingerprint: str = Field(pattern=r"^[0-9a-f]{64}$")
     requested_at: datetime
+    repeat: Repeat | None = Field(None, description="A watch: the same capture on a schedule.")
 
     def canonical(self) -> bytes:
         """The signed bytes (and `request.json`'s content)."""
@@ -629,6 +639,9 @@ class Metadata(Model):
         None,
         description="The investigator's signed request, when a capture system sealed the bundle "
         "(the signature is request.sig; `operator` is then the capture system). Added in 1.5.",
+    )
+    run: int | None = Field(
+        None, ge=1, description="The run of a watch (a request with `repeat`): 1, 2, … Added in 1.5."
     )
 
 

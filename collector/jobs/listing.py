@@ -31,8 +31,9 @@ def jobs(store: Store, actor: Actor, status: str | None = None) -> list[JobRow]:
         queued = queue.listed(app, status)
     ev = schema.events
     ids = [j.job_id for j in queued]
+    asked_for = (LedgerAction.capture_requested.value, LedgerAction.watch_started.value)
     requests = {e.subject: e for e in store.ledger.events_where(
-        (ev.c.action == LedgerAction.capture_requested.value) & ev.c.subject.in_(ids))}  # fmt: skip
+        ev.c.action.in_(asked_for) & ev.c.subject.in_(ids))}  # fmt: skip
     ends = {e.subject: e for e in store.ledger.events_where(
         (ev.c.action == LedgerAction.job_ended.value) & ev.c.subject.in_(ids))}  # later ends win
     rows = []

@@ -54,6 +54,18 @@ def defer(app: Any, job_id: str) -> int:
         raise UsageError(f"job {job_id} is already waiting in the queue") from exc
 
 
+def defer_run(app: Any, watch_id: str, run: int) -> int:
+    """Queue run `run` of a watch (once: a second attempt, by any worker, is UsageError)."""
+    import procrastinate
+
+    claim = f"{watch_id}/{run:05d}"
+    try:
+        return int(app.configure_task(name=TASK, queue=QUEUE, lock=watch_id, queueing_lock=claim)
+                   .defer(job_id=watch_id, run=run))  # fmt: skip
+    except procrastinate.exceptions.AlreadyEnqueued as exc:
+        raise UsageError(f"run {run} of {watch_id} is already waiting in the queue") from exc
+
+
 @dataclass(frozen=True)
 class QueuedJob:
     """A job as the queue knows it."""

@@ -45,6 +45,10 @@ class LedgerAction(StrEnum):
     job_queued = "job.queued"  # a requested capture put in the agency's capture queue
     job_ended = "job.ended"  # a capture system finished a job: sealed, refused or failed
     job_retried = "job.retried"  # a job whose worker stopped answering, put back in the queue
+    watch_started = "watch.started"  # a watch: a signed standing request to capture a page on a schedule
+    watch_run = "watch.run"  # one run of a watch: captured, refused or failed
+    watch_changed = "watch.changed"  # a run found the page changed since the watch's previous capture
+    watch_stopped = "watch.stopped"  # a watch ended: its end passed, its authorization ended, or stopped
     capture_refused = "capture.refused"
     capture_failed = "capture.failed"
     capture_sealing = (

@@ -51,9 +51,10 @@ def test_html_report_is_inert_and_self_contained(
             page.goto(page_url, wait_until="load")
             page.wait_for_timeout(300)
             headings = page.locator("h2").all_inner_texts()
-            assert len(headings) == 13
+            assert len(headings) == 14
             assert headings[0].startswith("1. Captures by user and by case")
-            assert headings[12].startswith("13. Integrity")
+            assert headings[12].startswith("13. Watches")
+            assert headings[13].startswith("14. Integrity")
             assert hostile in page.locator("body").inner_text()
             captures = page.locator("section#captures").inner_text()
             assert HOSTILE_TITLE in captures and HOSTILE_NOTE in captures

@@ -126,3 +126,33 @@ def test_the_queue_refuses_what_the_gate_refuses_and_a_workstation_has_no_queue(
                     "--queue", as_user="alice")  # fmt: skip
     assert local.returncode == 2 and "agency store" in local.stderr
     assert json.loads(cli.run("ledger", "show", "--json").stdout)[-1]["action"] != "job.queued"
+
+
+def test_workers_run_an_agency_watch_and_stop_it_at_revocation(
+        queued: tuple[Cli, list[dict[str, Any]]], site: RecordedSite) -> None:  # fmt: skip
+    cli, _asked = queued
+    auth_id = cli.approved([site.http_url("/*")])
+    watch = cli.json("watch", site.http_url("/s/abc123"), "--auth", auth_id, "--every", "1s", as_user="alice")
+    worker = _worker(cli, "cap-01", 0.0, "--concurrency", "2")
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            shown = cli.json("watch", "show", watch["watch_id"], as_user="erin")
+            if sum(e["kind"] == "run" for e in shown["entries"]) >= 2:
+                break
+            time.sleep(0.3)
+        cli.ok("auth", "revoke", auth_id, "--reason", "case closed", as_user="bob")
+        while time.monotonic() < deadline and not cli.json("watch", "show", watch["watch_id"], as_user="erin")["stopped"]:
+            time.sleep(0.3)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _out, err = worker.communicate(timeout=60)
+    shown = cli.json("watch", "show", watch["watch_id"], as_user="erin")
+    runs = [e for e in shown["entries"] if e["kind"] == "run"]
+    assert [r["run"] for r in runs] == list(range(1, len(runs) + 1)) and len(runs) >= 2, (shown, err)
+    assert shown["stopped"] and f"authorization {auth_id} is revoked" in shown["stopped"], err
+    sealed = [e for e in cli.events() if e["action"] == "capture.sealing" and e["details"]["job_id"].startswith("W-")]
+    assert len(sealed) == len({e["details"]["job_id"] for e in sealed}) >= 2  # each run sealed once
+    report = cli.json("verify", sealed[0]["subject"], as_user="erin")
+    request = next(c for c in report["checks"] if c["name"] == "capture request")
+    assert request["ok"] and "captured by system cap-01" in request["detail"] and "run 1" in request["detail"]

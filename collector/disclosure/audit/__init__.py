@@ -2,7 +2,7 @@
 
 `build_report(store, start, end)` is pure: it reads the ledger, the custody logs and each
 bundle's sealed `data/metadata.json` and returns an `AuditReport` (a pydantic model) of
-thirteen sections. `render(report, fmt)` turns it into Markdown, JSON, CSV or a single
+fourteen sections. `render(report, fmt)` turns it into Markdown, JSON, CSV or a single
 self-contained HTML file. `run_report(...)` is the command: it checks the role (an
 auditor, supervisor or admin; anyone else is refused and recorded as `denied.audit`),
 builds, renders, writes, and records the run as an `audit.report` ledger event.

@@ -196,6 +196,20 @@ class PolicyReviewRow(Model):
     sha256_after: str | None
 
 
+class WatchRow(Model):
+    watch_id: str
+    started_at: datetime
+    requested_by: str | None
+    url: str | None
+    authorization_id: str | None
+    every_s: int | None
+    runs: int
+    captured: int
+    changes: int
+    deleted_or_hidden: bool
+    stopped: str | None
+
+
 class IntegrityRow(Model):
     check: str
     subject: str | None
@@ -220,7 +234,7 @@ class Section(Model, Generic[RowT]):
 
 
 class AuditReport(Model):
-    """The audit report: who made it, when, over which period, and its thirteen sections."""
+    """The audit report: who made it, when, over which period, and its fourteen sections."""
 
     format: str = REPORT_FORMAT
     agency: str
@@ -240,6 +254,7 @@ class AuditReport(Model):
     disseminations: Section[DisseminationRow]
     denied: Section[DeniedRow]
     policy: Section[PolicyReviewRow]
+    watches: Section[WatchRow]
     integrity: Section[IntegrityRow]
 
     def sections(self) -> list[tuple[str, Section[Any]]]:
@@ -252,7 +267,7 @@ class AuditReport(Model):
 
 SECTION_NAMES: tuple[str, ...] = (
     "captures", "refusals", "exigent", "alias", "protected", "equipment", "grades_missing",
-    "retention", "holds_purges", "disseminations", "denied", "policy", "integrity",
+    "retention", "holds_purges", "disseminations", "denied", "policy", "watches", "integrity",
 )  # fmt: skip
 
 

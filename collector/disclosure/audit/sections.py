@@ -1,4 +1,4 @@
-"""The thirteen sections of the audit report, each built from the facts of a store."""
+"""The fourteen sections of the audit report, each built from the facts of a store."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from collector.disclosure.audit.model import (
     RefusalRow,
     RetentionRow,
     Section,
+    WatchRow,
     make_section,
 )
 from collector.errors import CollectorError, UsageError
@@ -552,6 +553,50 @@ def _policy(f: Facts) -> Section[PolicyReviewRow]:
     )  # fmt: skip
 
 
+def _watches(f: Facts) -> Section[WatchRow]:
+    """Watches started in the period (or running in it) and what their runs found."""
+    by_watch: dict[str, list[LedgerEvent]] = {}
+    for e in f.events:
+        if e.action.startswith("watch.") and e.subject:
+            by_watch.setdefault(e.subject, []).append(e)
+    rows: list[WatchRow] = []
+    kinds: Counter[str] = Counter()
+    for watch_id, events in by_watch.items():
+        started = next((e for e in events if e.action == LedgerAction.watch_started), None)
+        if started is None or not any(f.period.contains(e.at) for e in events):
+            continue
+        runs = [e for e in events if e.action == LedgerAction.watch_run]
+        changed = [c for e in events if e.action == LedgerAction.watch_changed
+                   for c in _listed(dig(e.details, "changes")) if isinstance(c, dict)]  # fmt: skip
+        kinds.update(str(c.get("kind")) for c in changed)
+        stopped = next((e for e in events if e.action == LedgerAction.watch_stopped), None)
+        every = dig(started.details, "every_s")
+        rows.append(WatchRow(
+            watch_id=watch_id, started_at=started.at, requested_by=started.actor,
+            url=as_str(started.details.get("url")), authorization_id=as_str(started.details.get("authorization_id")),
+            every_s=every if isinstance(every, int) else None, runs=len(runs),
+            captured=sum(dig(e.details, "state") == "captured" for e in runs), changes=len(changed),
+            deleted_or_hidden=any(c.get("kind") == "deleted-or-hidden" for c in changed),
+            stopped=reason_of(stopped.details) if stopped is not None else None,
+        ))  # fmt: skip
+    rows.sort(key=lambda r: r.started_at)
+    return make_section(
+        13, "Watches and what they found", WatchRow, rows,
+        summary={"watches": len(rows), "runs": sum(r.runs for r in rows),
+                 "captured": sum(r.captured for r in rows), "changes": sum(r.changes for r in rows),
+                 "deleted_or_hidden": sum(r.deleted_or_hidden for r in rows),
+                 "stopped": sum(r.stopped is not None for r in rows)},
+        breakdown={"changes by kind": dict(kinds)},
+        notes=["Pages captured again on a schedule (`watch.started`), each run a sealed bundle "
+               "(`watch.run`), each compared with the run before (`watch.changed`): an edit or a "
+               "deletion is proven by the two sealed captures either side of it."],
+    )  # fmt: skip
+
+
+def _listed(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []
+
+
 def _integrity(f: Facts) -> Section[IntegrityRow]:
     ledger = verify_ledger(f.store)
     rows = [IntegrityRow(check=f"ledger {c.name}", subject=None, ok=c.ok, detail=c.detail)
@@ -573,7 +618,7 @@ def _integrity(f: Facts) -> Section[IntegrityRow]:
                "(links, hashes, signatures, times, head recorded in the ledger)",
     ))  # fmt: skip
     return make_section(
-        13, "Integrity", IntegrityRow, rows,
+        14, "Integrity", IntegrityRow, rows,
         summary={"ledger_chain_ok": ledger.checks[0].ok, "ledger_chain": ledger.checks[0].detail,
                  "ledger_ok": ledger.ok, "custody_logs_checked": checked,
                  "custody_logs_failed": failed},
@@ -616,6 +661,7 @@ def build_report(
         disseminations=_disseminations(facts),
         denied=_denied(facts),
         policy=_policy(facts),
+        watches=_watches(facts),
         integrity=_integrity(facts),
     )
 

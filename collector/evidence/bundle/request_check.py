@@ -52,7 +52,8 @@ def check_request(bag: Path, add: Add, meta: Metadata | None, sealer_role: str |
             "requester.pub.pem")  # fmt: skip
         return
     add("capture request", True,
-        f"job {asked.job_id}: {asked.url} under {asked.authorization_id}, requested by "
+        f"{'watch' if asked.repeat else 'job'} {asked.job_id}{f' run {meta.run}' if meta.run else ''}: "
+        f"{asked.url} under {asked.authorization_id}, requested by "
         f"{asked.requested_by} at {asked.requested_at:%Y-%m-%d %H:%M:%SZ} (signature verified); "
         f"captured by {'system ' if by_system else ''}{meta.operator.user}")  # fmt: skip
     _check_requester(bag, add, asked, public_pem, stamped_at or meta.capture.started_at,
@@ -75,6 +76,13 @@ def _mismatch(asked: request.CaptureRequest, meta: Metadata, fingerprint: str) -
         return "the bundle's note is not the request's"
     if asked.requested_at > meta.capture.started_at:
         return "the request is dated after the capture began"
+    if asked.repeat is None and meta.run is not None:
+        return "the bundle is a watch's run, the request is not a watch"
+    if asked.repeat is not None:
+        if meta.run is None:
+            return "the request is a watch, the bundle names no run of it"
+        if meta.capture.started_at > asked.repeat.until:
+            return f"the capture began after the watch's end ({asked.repeat.until:%Y-%m-%d %H:%M:%SZ})"
     return None
 
 

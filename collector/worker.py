@@ -1,5 +1,7 @@
 """A capture worker (`collector worker`): takes jobs from the agency's capture queue and captures
-each as its capture system, several at once in one shared browser.
+each as its capture system, several at once in one shared browser. It also runs the agency's
+watches: every `queue.poll_s` it queues the run each due watch owes (one queued run per watch
+and run number, whichever worker queues it) and stops the watches that have ended.
 
 Procrastinate leaves a job whose worker was killed in `doing`; every worker therefore looks for
 stalled jobs every `queue.stalled_check_s` seconds (60 by default) — jobs whose worker has not
@@ -11,18 +13,22 @@ and counts as done, not as a failure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from collections.abc import Callable
 from typing import Any, Literal
 
 from collector import capture as capturing
-from collector.errors import CollectorError, Refused
+from collector.errors import CollectorError, Refused, UsageError
 from collector.jobs import queue
 from collector.jobs import run as jobs
 from collector.store import jobs as seals
 from collector.store.actions import LedgerAction
+from collector.store.ledger import now
 from collector.store.store import Actor, Store
+from collector.watch import run as watching
+from collector.watch import watches
 
 logger = logging.getLogger("collector.worker")
 
@@ -41,7 +47,9 @@ def work(store: Store, system: Actor, concurrency: int, *, once: bool = False,
     with capturing.shared_browser(store) as host:
 
         @app.task(name=queue.TASK, queue=queue.QUEUE)
-        def capture(job_id: str) -> dict[str, str]:
+        def capture(job_id: str, run: int | None = None) -> dict[str, str]:
+            if run is not None:
+                return _watch_run(store, system, job_id, run, host.capture, tell)
             return _one(store, system, job_id, host.capture, tell)
 
         asyncio.run(_serve(app, store, system, concurrency, once, tell))
@@ -76,11 +84,55 @@ def _ended(store: Store, system: Actor, job_id: str, outcome: Literal["ok", "ref
     return details
 
 
+def _watch_run(store: Store, system: Actor, watch_id: str, number: int, browser: capturing.BrowserCapture,
+               tell: Report) -> dict[str, str]:  # fmt: skip
+    """Run `number` of a watch, unless it was run or the watch stopped since it was queued."""
+    watch = watches.recorded(store, watch_id)
+    if watch.stopped is not None or len(watch.runs) >= number:
+        return {"detail": "run already made, or the watch stopped"}
+    result = watching.run_one(store, system, watch, browser)
+    tell(f"{watch_id} run {result.run}: {result.outcome}"
+         + (f" {result.bundle_id}" if result.bundle_id else f": {result.detail}")
+         + "".join(f"; {c.kind} {c.field}" for c in result.changes))  # fmt: skip
+    return {"bundle_id": result.bundle_id or "", "detail": result.outcome}
+
+
+def _queue_due_watches(app: Any, store: Store, system: Actor, tell: Report) -> None:
+    """Queue each due watch's next run; stop the watches that have ended (blocking)."""
+    for watch in watches.all_watches(store):
+        if watch.stopped is not None:
+            continue
+        at = now()
+        why = watches.why_it_ends(store, watch, at)
+        if why is not None:
+            watching.stop(store, system, watch, why)
+            tell(f"{watch.id}: stopped ({why})")
+        elif watch.next_at() <= at:
+            number = len(watch.runs) + 1
+            with contextlib.suppress(UsageError):  # queued already, by this worker or another
+                queue.defer_run(app, watch.id, number)
+
+
+async def _schedule(app: Any, store: Store, system: Actor, tell: Report) -> None:
+    """Every `poll_s`: the watches' due runs into the queue."""
+    from procrastinate import App, SyncPsycopgConnector
+
+    deferrer = App(connector=SyncPsycopgConnector(conninfo=queue.conninfo(store)))
+    with deferrer.open():
+        while True:
+            try:
+                await asyncio.to_thread(_queue_due_watches, deferrer, store, system, tell)
+            except Exception as exc:  # a lost connection: try again at the next poll
+                logger.warning("scheduling watches failed: %s", exc)
+            await asyncio.sleep(store.config.queue.poll_s)
+
+
 async def _serve(app: Any, store: Store, system: Actor, concurrency: int, once: bool,
                  tell: Report) -> None:  # fmt: skip
     settings = store.config.queue
     async with app.open_async():
         watcher = asyncio.create_task(_retry_stalled(app, store, system, tell))
+        scheduler = None if once else asyncio.create_task(_schedule(app, store, system, tell))
         try:
             await app.run_worker_async(
                 queues=[queue.QUEUE], concurrency=concurrency, wait=not once,
@@ -93,6 +145,8 @@ async def _serve(app: Any, store: Store, system: Actor, concurrency: int, once: 
             )  # fmt: skip
         finally:
             watcher.cancel()
+            if scheduler is not None:
+                scheduler.cancel()
 
 
 async def _retry_stalled(app: Any, store: Store, system: Actor, tell: Report) -> None:
