@@ -14,7 +14,6 @@ the URL's attempt began (a batch killed between sealing and recording its item).
 from __future__ import annotations
 
 import csv
-import functools
 import hashlib
 import io
 import secrets
@@ -32,6 +31,8 @@ from collector.errors import CollectorError, Refused, UsageError
 from collector.evidence import files
 from collector.evidence.text import MAX_LINE
 from collector.evidence.urls import parse_url
+from collector.jobs import requests
+from collector.jobs import run as jobs
 from collector.store import schema
 from collector.store.actions import LedgerAction
 from collector.store.ledger import now
@@ -142,10 +143,16 @@ def run(store: Store, actor: Actor, batch_id: str, auth_id: str, items: list[Ite
     """Capture every item the batch has not captured yet, `concurrency` at a time in one shared
     browser, yielding each outcome as it is known (`on_start` hears of each capture as it
     begins). Interrupted, the captures under way fail and leave nothing; Interrupted is raised
-    once they have stopped."""
+    once they have stopped.
+
+    On a workstation store with a local capture system, the investigator first signs a capture
+    request for every item (each judged by the gate now); their key is then let go, and the
+    local capture system captures and seals each request. Otherwise the investigator's key
+    seals each capture, as for one capture."""
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise UsageError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}")
-    done = _captured(store, batch_id, actor.user.name)
+    user = actor.user.name
+    done = _captured(store, batch_id, user)
     todo: list[tuple[int, Item]] = []
     for number, item in enumerate(items, 1):
         if number in done:
@@ -154,9 +161,27 @@ def run(store: Store, actor: Actor, batch_id: str, auth_id: str, items: list[Ite
             todo.append((number, item))
     if not todo:
         return
+    system = store.local_capture_actor() if store.config.ledger.url is None else None
+    jobs_of: dict[int, str] = {}
+    if system is not None:
+        for number, item in list(todo):
+            try:
+                jobs_of[number] = requests.make(store, actor, item.url, auth_id, item.note, batch_id).request.job_id
+            except CollectorError as exc:
+                refused = isinstance(exc, Refused | UsageError)
+                result = ItemResult(number, item.url, "refused" if refused else "failed", detail=str(exc))
+                _record(store, user, batch_id, number, item, result)
+                todo.remove((number, item))
+                yield result
+        store.ledger.signers.people.pop(user, None)
+        del actor  # the investigator's key is not needed again: the local capture system seals
+    sealer = system or actor
+    if not todo:
+        return
     with capturing.shared_browser(store) as host, ThreadPoolExecutor(concurrency, "capture") as pool:
         def attempt(number: int, item: Item) -> ItemResult:
-            return _attempt(store, actor, batch_id, auth_id, number, item, host.capture, on_start)
+            return _attempt(store, sealer, batch_id, auth_id, number, item, host.capture, on_start,
+                            jobs_of.get(number))  # fmt: skip
 
         futures = [pool.submit(attempt, number, item) for number, item in todo]
         try:
@@ -168,6 +193,12 @@ def run(store: Store, actor: Actor, batch_id: str, auth_id: str, items: list[Ite
             host.interrupt()
             wait(futures)
             raise
+
+
+def _record(store: Store, by: str, batch_id: str, number: int, item: Item, result: ItemResult) -> None:
+    store.ledger.record(LedgerAction.batch_item, _outcome(result), actor=by, subject=batch_id,
+                        details={"item": number, "url": item.url, "state": result.outcome,
+                                 "bundle_id": result.bundle_id, "detail": result.detail})  # fmt: skip
 
 
 def queue(store: Store, actor: Actor, batch_id: str, auth_id: str, items: list[Item],
@@ -210,24 +241,26 @@ def _outcome(result: ItemResult) -> Literal["ok", "refused", "failed"]:
 
 
 def _attempt(store: Store, actor: Actor, batch_id: str, auth_id: str, number: int, item: Item,
-             browser: capturing.BrowserCapture, on_start: Callable[[int, str], None] | None) -> ItemResult:  # fmt: skip
-    """One item: its start and its outcome recorded around the capture."""
+             browser: capturing.BrowserCapture, on_start: Callable[[int, str], None] | None,
+             job_id: str | None = None) -> ItemResult:  # fmt: skip
+    """One item: its start and its outcome recorded around the capture (by `actor`: the
+    investigator, or the capture system sealing the item's signed request `job_id`)."""
     if on_start is not None:
         on_start(number, item.url)
     store.ledger.record(LedgerAction.batch_item, "ok", actor=actor.user.name, subject=batch_id,
-                        details={"item": number, "url": item.url, "state": "started"})  # fmt: skip
-    result = _one(store, actor, item, auth_id, functools.partial(capturing.run, browser=browser))
+                        details={"item": number, "url": item.url, "state": "started", "job_id": job_id})  # fmt: skip
+    if job_id is None:
+        result = _one(item, lambda: capturing.run(store, actor, item.url, auth_id, item.note, browser=browser))
+    else:
+        result = _one(item, lambda: jobs.run(store, actor, job_id, browser=browser))
     result.number = number
-    store.ledger.record(LedgerAction.batch_item, _outcome(result), actor=actor.user.name, subject=batch_id,
-                        details={"item": number, "url": item.url, "state": result.outcome,
-                                 "bundle_id": result.bundle_id, "detail": result.detail})  # fmt: skip
+    _record(store, actor.user.name, batch_id, number, item, result)
     return result
 
 
-def _one(store: Store, actor: Actor, item: Item, auth_id: str,
-         capture: Callable[..., capturing.CaptureResult]) -> ItemResult:  # fmt: skip
+def _one(item: Item, capture: Callable[[], capturing.CaptureResult]) -> ItemResult:
     try:
-        done = capture(store, actor, item.url, auth_id, item.note)
+        done = capture()
     except (Refused, UsageError) as exc:  # the gate, or a URL it cannot judge
         return ItemResult(0, item.url, "refused", detail=str(exc))
     except CollectorError as exc:

@@ -430,6 +430,7 @@ def _record_bundle(
             "status": record.status,
         },
         captured=captured,
+        recorded_by=actor.user.name,  # the sealer: the investigator, or the capture system
     )
     if stamped.info is not None:
         store.ledger.record(

@@ -179,8 +179,10 @@ def _capture_batch(url: str | None, auth: str | None, from_file: Path | None, re
     counts = {"captured": 0, "queued": 0, "refused": 0, "failed": 0}
     try:
         with batch_progress(len(items), wanted=not json_out) as live:
-            for result in batch.run(store, actor, batch_id, auth, items, live.working if live else None,
-                                    concurrency):  # fmt: skip
+            results = batch.run(store, actor, batch_id, auth, items, live.working if live else None,
+                                concurrency)  # fmt: skip
+            del actor  # the batch lets the investigator's key go once it has signed the requests
+            for result in results:
                 counts[result.outcome] += 1
                 if live is not None:
                     live.done(result.number, result.outcome)

@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import os
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +59,8 @@ from collector.store.vault import DatabaseVault, DirectoryVault, Vault
 
 LEDGER_NAME = LEDGER_FILE
 SYSTEM_USER = signing.SYSTEM_USER
+LOCAL_CAPTURE = "local-capture"
+"""A workstation store's own capture system: seals the captures of a batch its investigator signed."""
 USER_NAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 
 
@@ -286,6 +289,7 @@ class Store:
         with store.ledger.transaction() as db:
             issuer = store.pki.create(admin, db, actor=None)
         store._make_system_key(issuer)
+        store._make_local_capture(issuer)
         if location.shared:  # pinned outside the database every workstation may write
             store.config.agency_root_sha256 = certificate_sha256(store.pki.root_certificate())
             (root / CONFIG_NAME).write_text(dump_config(store.config), encoding="utf-8")
@@ -354,6 +358,7 @@ class Store:
             self.ledger.record_in(db, LedgerAction.store_upgrade, actor=by, details=details)
         if issuer is not None:
             self._make_system_key(issuer)
+            self._make_local_capture(issuer)
         return details
 
     def close(self) -> None:
@@ -376,8 +381,8 @@ class Store:
         unlocks the issuing CA). Administration: no actor, or an admin actor."""
         if actor is not None:
             self.require(actor, Action.user_admin, subject=name)
-        if role is Role.system or name == SYSTEM_USER:
-            raise UsageError(f"{SYSTEM_USER!r} and the role 'system' are the store's own key's")
+        if role is Role.system or name in (SYSTEM_USER, LOCAL_CAPTURE):
+            raise UsageError(f"{SYSTEM_USER!r}, {LOCAL_CAPTURE!r} and the role 'system' are the store's own")
         if not USER_NAME.match(name):
             raise UsageError(
                 "user names are 2-32 characters: lower-case letters, digits, '.', '_' or '-',"
@@ -490,6 +495,49 @@ class Store:
         )  # fmt: skip
         self.ledger.add_user(user, actor=None, also=lambda db: self.pki.issue(user, issuer, db, None))
 
+    def _make_local_capture(self, issuer: Issuer) -> None:
+        """A workstation store's local capture system (see `local_capture_actor`): its key,
+        registered as the user `local-capture` of role capture-system, certified. An agency store
+        has none: its capture machines are enrolled as users of their own."""
+        if self.config.ledger.url is not None or self.ledger.user(LOCAL_CAPTURE) is not None:
+            return
+        entry = self.private_key_entry(LOCAL_CAPTURE)
+        if self.vault.read(entry) is None:
+            self.vault.create(entry, keys.generate_unencrypted())
+        key = self._local_capture_key()
+        assert key is not None
+        public = keys.public_pem(key.public_key())
+        self.vault.replace(f"keys/{LOCAL_CAPTURE}.pub.pem", public)
+        host = socket.gethostname()[:64] or "-"
+        user = User(
+            name=LOCAL_CAPTURE, full_name=f"Local capture system on {host}", badge=host,
+            role=Role.capture_system, created_at=now(), key_fingerprint=keys.fingerprint(public),
+            public_key_pem=public.decode(),
+        )  # fmt: skip
+        self.ledger.add_user(user, actor=None, also=lambda db: self.pki.issue(user, issuer, db, None))
+
+    def _local_capture_key(self) -> Ed25519PrivateKey | None:
+        entry = self.private_key_entry(LOCAL_CAPTURE)
+        data = self.vault.read(entry)
+        return None if data is None else keys.unencrypted_from(data, self.vault.describe(entry))
+
+    def local_capture_actor(self) -> Actor | None:
+        """The workstation's local capture system, ready to seal, or None where the store has
+        none (an agency store, or a store made before it existed and not upgraded since).
+
+        Like the store's own key, its private key is in the store unencrypted (mode 0600): anyone
+        who can write the store can seal as it, which its certificate says (role capture-system,
+        this machine). It seals only captures an investigator signed a request for.
+        """
+        user = self.ledger.user(LOCAL_CAPTURE)
+        key = self._local_capture_key()
+        if user is None or key is None or user.role is not Role.capture_system:
+            return None
+        if user.key_fingerprint != keys.fingerprint(keys.public_pem(key.public_key())):
+            raise Refused("the local capture system's key does not match its registration in the ledger")
+        self.ledger.signers.people[LOCAL_CAPTURE] = SigningKey(user.key_fingerprint, key)
+        return Actor(user=user, key=key)
+
     def system_actor(self) -> Actor:
         """The store's own key, for events no person made (recovery, reconciliation).
 
@@ -511,7 +559,7 @@ class Store:
         reason: str | None = None
         if user is None:
             reason = f"no such user {name!r}"
-        elif user.role is Role.system:
+        elif user.role is Role.system or name == LOCAL_CAPTURE:
             reason = f"{name!r} is the store's own key and never logs in"
         elif user.retired_at is not None:
             reason = f"user {name!r} is retired"

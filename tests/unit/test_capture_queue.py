@@ -113,6 +113,7 @@ def test_queued_jobs_wait_for_a_worker_and_a_killed_worker_s_job_is_sealed_once(
     bucket = tomllib.loads((cli.store / "collector.toml").read_text())["bundles"]["url"].removeprefix("s3://")
     stored = {v["Key"].split("/")[0] for v in s3.versions(bucket, "B-")}
     assert set(bundles.values()) <= stored
+    assert cli.ok("ledger", "verify").returncode == 0  # every event signed by whoever acted
 
 
 def test_the_queue_refuses_what_the_gate_refuses_and_a_workstation_has_no_queue(

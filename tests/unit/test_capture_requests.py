@@ -84,6 +84,7 @@ def test_a_capture_system_seals_what_an_investigator_signed(cli: Cli, sealed: di
     assert row is not None and row.captured_by == "alice"
     assert cli.ok("custody", "transfer", sealed["id"], "--to", "erin", "--reason", "to the property room",
                   as_user="alice").returncode == 0  # fmt: skip
+    assert cli.ok("ledger", "verify").returncode == 0  # every event signed by whoever acted
 
 
 @pytest.mark.both_backends

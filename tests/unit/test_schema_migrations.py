@@ -107,7 +107,8 @@ def test_old_store_is_refused_until_upgraded_then_everything_verifies(tmp_path: 
     assert done["tables_created"] == ["alembic_version", "authorities", "bundle_objects", "certificates", "checkpoints",
                                       "imported_bundles", "imported_stores", "job_seals", "revocations", "vault"]
     users = cli.json("user", "list")
-    assert sorted(done["pki"]["certified"]) == sorted(u["name"] for u in users if u["name"] != "system")
+    assert sorted(done["pki"]["certified"]) == sorted(u["name"] for u in users if u["name"] not in ("system", "local-capture"))
+    assert {u["name"]: u["role"] for u in users}["local-capture"] == "capture-system"  # made with the PKI
     retired = {u["name"] for u in users if u["retired_at"] is not None}
     assert retired, "the legacy store has a retired user"
     revoked = [e for e in cli.events() if e["action"] == "pki.revoked"]
