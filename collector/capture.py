@@ -47,6 +47,7 @@ from collector.evidence.model import (
 )
 from collector.evidence.post import PageState, Post
 from collector.evidence.request import SignedRequest
+from collector.evidence.trust import judge_signer, read_chain
 from collector.evidence.urls import Url, from_browser, parse_scope
 from collector.platforms import accounts, summary
 from collector.policy import aliases, equipment, exigent, gate, screening
@@ -189,6 +190,25 @@ class Requested:
             layout.REQUESTER_KEY: self.requester_key,
             layout.REQUESTER_CHAIN: self.requester_chain,
         }
+
+
+def requested_for(store: Store, signed: SignedRequest, run: int | None = None) -> Requested:
+    """A signed request, checked before anything is captured for it: its requester is a user,
+    the signature holds for their registered key, and that key's certificate, as the store's PKI
+    judges it now, names them in a role that may request captures. Refused otherwise."""
+    asked = signed.request
+    requester = store.ledger.user(asked.requested_by)
+    if requester is None:
+        raise Refused(f"the requester {asked.requested_by!r} is not a user")
+    key = store.public_key(requester.name)
+    problem = signed.problem(key)
+    if problem is not None:
+        raise Refused(problem)
+    chain = store.chain_of(requester)
+    judged = judge_signer(read_chain(chain), key, requester.name, now(), False, store.pki.trust(), requesting=True)
+    if not judged.ok:
+        raise Refused(f"the requester's certificate: {judged.detail}")
+    return Requested(signed, requester, key, chain, run=run)
 
 
 def run(

@@ -66,13 +66,17 @@ def watch_run(
     once: Annotated[bool, typer.Option("--once", help="Run what is due now, then stop.")] = False,
 ) -> None:
     """Run your watches on this workstation until stopped (Ctrl-C): each due run is captured,
-    sealed and compared with the one before; ended watches are stopped. One line per run."""
+    sealed by the store's local capture system and compared with the one before; ended watches
+    are stopped. One line per run."""
     from collector.watch import run as running
 
     store = open_store()
     actor = require_actor(store)
+    mine = actor.user.name
+    sealer = running.sealer(store, actor)
+    del actor  # with a local capture system, the investigator's key is not used again
     while True:
-        for result in running.run_due(store, actor, requested_by=actor.user.name):
+        for result in running.run_due(store, sealer, requested_by=mine):
             echo(f"{result.watch_id} run {result.run}: {result.outcome}"
                  + (f" {result.bundle_id}" if result.bundle_id else "")
                  + (f" ({brief(result.detail, 300)})" if result.outcome != "captured" else "")
@@ -80,7 +84,7 @@ def watch_run(
                            for c in result.changes))  # fmt: skip
         if once:
             return
-        due = running.next_due(store, actor.user.name)
+        due = running.next_due(store, mine)
         if due is None:
             echo("no running watches")
             return

@@ -39,14 +39,10 @@ def run(store: Store, system: Actor, job_id: str,
                                  "captured twice: request the capture again")  # fmt: skip
         raise AlreadySealed(job_id, done)
     asked = signed.request
-    requester = store.ledger.user(asked.requested_by)
-    if requester is None:
-        raise _refused(store, system, job_id, f"the requester {asked.requested_by!r} is not a user")
-    key = store.public_key(requester.name)
-    problem = signed.problem(key)
-    if problem is not None:
-        raise _refused(store, system, job_id, problem)
-    requested = capturing.Requested(signed, requester, key, store.chain_of(requester))
+    try:
+        requested = capturing.requested_for(store, signed)
+    except Refused as exc:
+        raise _refused(store, system, job_id, str(exc)) from None
     return capturing.run(store, system, asked.url, asked.authorization_id, asked.note,
                          browser=browser, requested=requested)  # fmt: skip
 

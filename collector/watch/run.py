@@ -46,6 +46,16 @@ def run_due(store: Store, actor: Actor, browser: capturing.BrowserCapture | None
     return results
 
 
+def sealer(store: Store, actor: Actor) -> Actor:
+    """Who seals the runs `actor` starts here: the workstation's local capture system when it has
+    one (the investigator's key is then let go), else the investigator."""
+    system = store.local_capture_actor() if store.config.ledger.url is None else None
+    if system is None:
+        return actor
+    store.ledger.signers.people.pop(actor.user.name, None)
+    return system
+
+
 def next_due(store: Store, requested_by: str | None = None) -> datetime | None:
     """When the next run of a running watch is due."""
     times = [w.next_at() for w in watches.all_watches(store, requested_by) if w.stopped is None]
@@ -86,16 +96,11 @@ def run_one(store: Store, actor: Actor, watch: watches.Watch,
 
 
 def _requested(store: Store, watch: watches.Watch, number: int) -> capturing.Requested:
-    """The run as a requested capture: the requester's signature must still hold."""
-    asked = watch.request
-    requester = store.ledger.user(asked.requested_by)
-    if requester is None:
-        raise Refused(f"the watch's requester {asked.requested_by!r} is not a user")
-    key = store.public_key(requester.name)
-    problem = watch.signed.problem(key)
-    if problem is not None:
-        raise Refused(f"watch {watch.id}: {problem}")
-    return capturing.Requested(watch.signed, requester, key, store.chain_of(requester), run=number)
+    """The run as a requested capture: the requester's signature and certificate must still hold."""
+    try:
+        return capturing.requested_for(store, watch.signed, run=number)
+    except Refused as exc:
+        raise Refused(f"watch {watch.id}: {exc}") from None
 
 
 def _compared(store: Store, actor: Actor, watch: watches.Watch, result: RunResult) -> RunResult:

@@ -239,3 +239,34 @@ def test_the_requester_may_say_they_reviewed_the_capture(cli: Cli, sealed: dict[
     assert cli.run("custody", "review", bundle_id, as_user="alice").returncode == 2  # once
     assert cli.run("custody", "verify", bundle_id, as_user="erin").returncode == 0
     assert cli.run("verify", bundle_id, as_user="erin").returncode == 0
+
+
+def test_a_requester_key_swapped_in_the_registry_is_refused_before_capturing(cli: Cli, site: RecordedSite) -> None:
+    """Someone who can write the key registry (and the users table) but holds no issuing CA puts
+    their own key in alice's place and signs a request as her: the capture system refuses it,
+    because no certificate names alice with that key."""
+    import sqlite3
+
+    from collector.evidence.keys import generate_unencrypted, unencrypted_from
+
+    auth_id = cli.approved([site.http_url("/*")])
+    enroll(cli)
+    store, alice, system = _actors(cli)
+    mine = unencrypted_from(generate_unencrypted(), "test key")
+    public = keys.public_pem(mine.public_key())
+    (cli.store / "keys" / "alice.pub.pem").write_bytes(public)
+    db = sqlite3.connect(cli.store / "ledger.sqlite")
+    db.execute("UPDATE users SET key_fingerprint = ?, public_key_pem = ? WHERE name = 'alice'",
+               (keys.fingerprint(public), public.decode()))  # fmt: skip
+    db.commit()
+    db.close()
+    forged = CaptureRequest(job_id="J-20261205T000000Z-0000000000AA", url=site.http_url("/s/abc123"),
+                            authorization_id=auth_id, requested_by="alice", key_fingerprint=keys.fingerprint(public),
+                            requested_at=alice.user.created_at)  # fmt: skip
+    store = Store.open(cli.store)
+    store.ledger.record(recorded_jobs.LedgerAction.capture_requested, actor="cap-01", subject=forged.job_id,
+                        details={"signed": sign(forged, mine).model_dump(mode="json")})  # fmt: skip
+    system = store.authenticate("cap-01", PASSPHRASES["cap-01"])
+    with pytest.raises(Refused, match="certificate"):
+        jobs.run(store, system, forged.job_id)
+    assert cli.bundles() == []
