@@ -192,3 +192,44 @@ def test_an_interrupted_batch_stops_what_has_not_begun_and_resume_finishes_it(
     resumed = _lines(cli.run("capture", "--resume", batch_id, "--json", as_user="alice"))
     assert all(r["outcome"] == "captured" for r in resumed) and len(resumed) == len(pages)
     assert len(cli.bundles()) == len(pages)  # none captured twice
+
+
+def test_a_batch_killed_with_sigkill_is_resumed_without_capturing_twice(cli: Cli, site: RecordedSite,
+                                                                        tmp_path: Path) -> None:  # fmt: skip
+    """The batch's process is killed (SIGKILL) in the middle of a capture: resume captures the
+    rest, the killed capture left nothing sealed, no URL is sealed twice."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.helpers import REPO
+    from tests.unit.test_capture_queue import WORKER
+
+    auth_id = cli.approved([site.http_url("/*")])
+    pages = ["/s/abc123", "/index.html", "/login-wall.html"]
+    urls = _list(tmp_path, "".join(site.http_url(p) + "\n" for p in pages))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
+    env.update(cli.environment("alice", None, None))
+    env.update(PYTHONPATH=str(REPO), FAKE_CAPTURE_DELAY_S="1.5")
+    batch_run = subprocess.Popen([sys.executable, "-c", WORKER, "capture", "--from", str(urls), "--auth", auth_id,
+                                  "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(list((cli.store / "bundles").glob("B-*"))) < 1:
+            time.sleep(0.05)
+        time.sleep(0.5)  # the second capture is under way
+        batch_run.send_signal(signal.SIGKILL)
+        batch_run.communicate(timeout=30)
+    finally:
+        batch_run.kill()
+    sealed_before = len(cli.bundles())
+    assert 1 <= sealed_before < len(pages)
+    batch_id = next(e["subject"] for e in cli.events() if e["action"] == "batch.started")
+    resumed = _lines(cli.run("capture", "--resume", batch_id, "--json", as_user="alice"))
+    assert sorted(r["item"] for r in resumed) == [1, 2, 3]
+    assert all(r["outcome"] == "captured" for r in resumed)
+    assert sum(r["already_captured"] for r in resumed) == sealed_before
+    assert len(cli.bundles()) == len(pages)  # none twice, and the killed one left nothing sealed
+    assert not list((cli.store / "work").glob("*.partial"))  # the next command cleared its leftovers
