@@ -98,14 +98,21 @@ _CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESS
 def _client_for(endpoint: str | None) -> Any:
     """This process's S3 client for an endpoint and the credentials the environment names, made
     once (boto3 clients are thread-safe once made; making one is not, hence the lock)."""
-    credentials = hashlib.sha256("\0".join(os.environ.get(v, "") for v in _CREDENTIAL_VARIABLES).encode())
+    named = {v: os.environ.get(v) for v in _CREDENTIAL_VARIABLES}
+    credentials = hashlib.sha256("\0".join(value or "" for value in named.values()).encode())
     key = (endpoint, credentials.hexdigest())
     with _CLIENTS_LOCK:
         if key not in _CLIENTS:
             import boto3
             from botocore.config import Config
 
-            _CLIENTS[key] = boto3.client(
+            # A session of its own, given the credentials read for the key: boto3's default
+            # session keeps the first credentials it resolved, for every later client.
+            session = boto3.session.Session(
+                aws_access_key_id=named["AWS_ACCESS_KEY_ID"], aws_secret_access_key=named["AWS_SECRET_ACCESS_KEY"],
+                aws_session_token=named["AWS_SESSION_TOKEN"], profile_name=named["AWS_PROFILE"],
+            )  # fmt: skip
+            _CLIENTS[key] = session.client(
                 "s3", endpoint_url=endpoint,
                 # Every read is hashed here against the recorded SHA-256, so botocore's own
                 # checksum of the response (a second SHA-256 pass) is left to when S3 requires it.
