@@ -5,6 +5,7 @@ media, MHTML, TLS chain, environment, redaction and the WARC."""
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import struct
 from pathlib import Path
@@ -57,6 +58,9 @@ from collector.evidence.post import PageState
 from collector.evidence.text import MAX_PAGE_FIELD, cut
 from collector.platforms import PageInput, read_page
 
+_MICRODATA = re.compile(rb"itemscope", re.IGNORECASE)
+"""In the response's HTML, a sign of microdata: its parser is then imported ahead."""
+
 
 class ArtifactSteps(SessionBase):
     """Steps that write the capture's files (mixed into `CaptureSession`)."""
@@ -78,6 +82,8 @@ class ArtifactSteps(SessionBase):
             self.journal.change("body-unavailable", f"main document {main.url}: {reason}")
             return
         target.write_bytes(body)
+        if _MICRODATA.search(body):
+            self.warm_up(microdata=True)
         step.note(f"{len(body)} bytes of {main.url} as the browser received them (decoded)")
 
     async def _screenshot(self, page: Page) -> None:
