@@ -21,7 +21,7 @@ from collector.browser.egress.socks import EgressPoint
 from collector.browser.expand import Expander
 from collector.browser.journal import Deadline, Journal, utcnow
 from collector.browser.navigation import NavigationGuard
-from collector.browser.quiet import NetworkActivity
+from collector.browser.quiet import NetworkActivity, PageChanges
 from collector.browser.redaction import AliasSession, Redactor
 from collector.browser.warc import WarcSink
 from collector.errors import CaptureFailed
@@ -129,6 +129,8 @@ class SessionBase:
         self.expander = Expander(self.journal, settings.expand_max_clicks)
         self.activity = NetworkActivity()
         """The page's requests in flight (attached when the page is made)."""
+        self.changes: PageChanges | None = None
+        """The page's record of element changes (made by the scroll step)."""
         self._warming: dict[str, asyncio.Future[None]] = {}
 
     def warm_up(self, *, microdata: bool = False) -> None:

@@ -105,7 +105,7 @@ class PageSteps(SessionBase):
     async def _scroll(self, page: Page) -> None:
         settings = self.settings
         with self.journal.step("scroll") as step:
-            changes = PageChanges(page)
+            changes = self.changes = PageChanges(page)
             feed = FeedCollector(
                 page,
                 self.workdir,
