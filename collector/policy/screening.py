@@ -305,12 +305,25 @@ def policy_terms_sha256(categories: dict[str, list[str]]) -> str:
     return hashlib.sha256(rfc8785.dumps(categories)).hexdigest()
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(terms: tuple[str, ...]) -> tuple[re.Pattern[str], dict[str, list[str]]] | None:
+    """`_category_pattern`, compiled once per list of terms."""
+    return _category_pattern(list(terms))
+
+
+def prepare(categories: dict[str, list[str]]) -> None:
+    """Compile the categories' patterns now, so `screen` finds them ready (a capture runs this
+    on a thread while the browser works: compiling the word classes takes a tenth of a second)."""
+    for terms in categories.values():
+        _compiled(tuple(terms))
+
+
 def screen(text: str, categories: dict[str, list[str]]) -> ScreeningResult:
     """Find each category's policy terms in `text` (see the module docstring for the rules)."""
     folded, origin = _folded(text)
     matches: list[Match] = []
     for category in sorted(categories):
-        compiled = _category_pattern(categories[category])
+        compiled = _compiled(tuple(categories[category]))
         if compiled is None:
             continue
         pattern, markers = compiled
