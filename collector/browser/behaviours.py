@@ -277,10 +277,25 @@ async def scroll_until_stable(
             )
             stop = "idle"
             break
+        elif activity is not None:
+            await activity.wait_change(_until_quiet(waited, after, activity, quiet_s, idle_ms))
         height = max(height, new_height)
     flush(height)
     items = feed.count if feed is not None else 0
     return ScrollResult(reason=reason, height=height, batches=batches, stop=stop, items=items)
+
+
+def _until_quiet(
+    waited: float, after: dict[str, Any], activity: NetworkActivity, quiet_s: float, idle_ms: int
+) -> float:
+    """At the bottom without growth: how long to wait before looking again. Until the quiet
+    rule could first hold, at most SCROLL_PAUSE_S; a request starting or ending wakes the wait
+    early (`NetworkActivity.wait_change`)."""
+    since_change = after["sinceChange"]
+    left = SCROLL_PAUSE_S
+    if since_change is not None and not activity.in_flight:
+        left = max(quiet_s - waited, quiet_s - since_change / 1000, quiet_s - activity.quiet_for())
+    return max(0.0, min(left, SCROLL_PAUSE_S, idle_ms / 1000 - waited))
 
 
 def _quiet(waited: float, after: dict[str, Any], activity: NetworkActivity, quiet_s: float) -> bool:

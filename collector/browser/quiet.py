@@ -15,6 +15,7 @@ instead of after a fixed time:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -55,6 +56,7 @@ class NetworkActivity:
     in_flight: set[Request] = field(default_factory=set)
     last_change: float = field(default_factory=time.monotonic)
     started: int = 0
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def attach(self, page: Page) -> None:
         page.on("request", self._started)
@@ -65,10 +67,19 @@ class NetworkActivity:
         self.in_flight.add(request)
         self.started += 1
         self.last_change = time.monotonic()
+        self._changed.set()
 
     def _ended(self, request: Request) -> None:
         self.in_flight.discard(request)
         self.last_change = time.monotonic()
+        self._changed.set()
+
+    async def wait_change(self, timeout_s: float) -> None:
+        """Return when a request starts or ends, or after `timeout_s`."""
+        self._changed.clear()
+        if timeout_s > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout_s)
 
     def quiet_for(self) -> float:
         """Seconds since the last request started or ended; 0 while one is in flight."""
