@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -30,7 +29,6 @@ from collector.platforms import summary
 
 if TYPE_CHECKING:
     from collector.batch import ItemResult
-    from collector.store.store import Store
 
 # --------------------------------------------------------------------- capture and verify
 
@@ -89,7 +87,6 @@ def capture(
     if not exigent and (case or facts):
         raise UsageError("--case and --facts go with --exigent; otherwise use --auth")
     store = open_store()
-    _prepare_screening(store)
     actor = require_actor(store)
     result = capturing.run(
         store,
@@ -121,15 +118,6 @@ def capture(
         echo(f"  {label:<8} {brief(text, 1000)}")
 
 
-def _prepare_screening(store: Store) -> None:
-    """Compile the policy's screening patterns on a thread while the browser works."""
-    from collector.policy import screening
-
-    categories = store.config.policy.screening.categories
-    threading.Thread(target=screening.prepare, args=(categories,), name="screening",
-                     daemon=True).start()  # fmt: skip
-
-
 def _capture_batch(url: str | None, auth: str | None, from_file: Path | None, resume: str | None,
                    note: str | None, exigent: bool, profile: Path | None, json_out: bool,
                    concurrency: int) -> None:  # fmt: skip
@@ -147,7 +135,6 @@ def _capture_batch(url: str | None, auth: str | None, from_file: Path | None, re
     if from_file is not None and not auth:
         raise UsageError("--from needs --auth: the authorization every URL is judged against")
     store = open_store()
-    _prepare_screening(store)
     actor = require_actor(store)
     if resume is not None:
         auth, items, started_by = batch.recorded(store, resume)
