@@ -313,6 +313,12 @@ def _compiled(terms: tuple[str, ...]) -> tuple[re.Pattern[str], dict[str, list[s
     return _category_pattern(list(terms))
 
 
+def prepare(categories: dict[str, list[str]]) -> None:
+    """Compile the categories' patterns now, so `screen` finds them ready."""
+    for terms in categories.values():
+        _compiled(tuple(terms))
+
+
 def screen(text: str, categories: dict[str, list[str]]) -> ScreeningResult:
     """Find each category's policy terms in `text` (see the module docstring for the rules)."""
     folded, origin = _folded(text)
