@@ -49,8 +49,9 @@ class PageSteps(SessionBase):
                     wait_network_quiet(page, self.activity, SETTLE_QUIET_S), budget
                 )
                 step.note(
-                    f"network idle: no request in flight for {SETTLE_QUIET_S:g}s, then two "
-                    "frames rendered"
+                    f"network idle: no request in flight for {SETTLE_QUIET_S:g}s (requests of "
+                    'type "other", such as the browser\'s fetch of the page\'s icon, aside), '
+                    "then two frames rendered"
                 )
             except TimeoutError:
                 step.timeout(f"network still busy after {budget:.1f}s; continuing")

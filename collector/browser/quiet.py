@@ -50,11 +50,22 @@ _FRAMES_JS = f"async () => {{ await {FRAMES_JS_BODY}; }}"
 
 
 @dataclass
-class NetworkActivity:
-    """The page's requests in flight and the time of the last start or end of one."""
-
-    in_flight: set[Request] = field(default_factory=set)
+class _InFlight:
+    requests: set[Request] = field(default_factory=set)
     last_change: float = field(default_factory=time.monotonic)
+
+    def quiet_for(self) -> float:
+        return 0.0 if self.requests else time.monotonic() - self.last_change
+
+
+@dataclass
+class NetworkActivity:
+    """The page's requests in flight and the time of the last start or end of one; apart, the
+    same without requests of type "other" (the browser's own fetch of the page's icon,
+    prefetches: nothing the page shows waits for them)."""
+
+    all: _InFlight = field(default_factory=_InFlight)
+    shown: _InFlight = field(default_factory=_InFlight)
     started: int = 0
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -63,16 +74,25 @@ class NetworkActivity:
         page.on("requestfinished", self._ended)
         page.on("requestfailed", self._ended)
 
+    def _kinds(self, request: Request) -> tuple[_InFlight, ...]:
+        return (self.all,) if request.resource_type == "other" else (self.all, self.shown)
+
     def _started(self, request: Request) -> None:
-        self.in_flight.add(request)
         self.started += 1
-        self.last_change = time.monotonic()
+        for kind in self._kinds(request):
+            kind.requests.add(request)
+            kind.last_change = time.monotonic()
         self._changed.set()
 
     def _ended(self, request: Request) -> None:
-        self.in_flight.discard(request)
-        self.last_change = time.monotonic()
+        for kind in self._kinds(request):
+            kind.requests.discard(request)
+            kind.last_change = time.monotonic()
         self._changed.set()
+
+    @property
+    def in_flight(self) -> set[Request]:
+        return self.all.requests
 
     async def wait_change(self, timeout_s: float) -> None:
         """Return when a request starts or ends, or after `timeout_s`."""
@@ -81,9 +101,10 @@ class NetworkActivity:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), timeout_s)
 
-    def quiet_for(self) -> float:
-        """Seconds since the last request started or ended; 0 while one is in flight."""
-        return 0.0 if self.in_flight else time.monotonic() - self.last_change
+    def quiet_for(self, *, shown_only: bool = False) -> float:
+        """Seconds since the last request started or ended; 0 while one is in flight. With
+        `shown_only`, requests of type "other" do not count."""
+        return (self.shown if shown_only else self.all).quiet_for()
 
 
 class PageChanges:
@@ -114,13 +135,13 @@ async def two_frames(page: Page) -> None:
 
 
 async def wait_network_quiet(page: Page, activity: NetworkActivity, quiet_s: float) -> None:
-    """Return once no request has been in flight for `quiet_s` and the page has rendered two
-    frames since (unbounded: the caller sets the limit)."""
+    """Return once no request (of a type other than "other") has been in flight for `quiet_s`
+    and the page has rendered two frames since (unbounded: the caller sets the limit)."""
     while True:
-        left = quiet_s - activity.quiet_for()
+        left = quiet_s - activity.quiet_for(shown_only=True)
         if left <= 0:
             await two_frames(page)
-            if activity.quiet_for() >= quiet_s:
+            if activity.quiet_for(shown_only=True) >= quiet_s:
                 return
             continue
-        await asyncio.sleep(POLL_S if activity.in_flight else max(POLL_S, left))
+        await asyncio.sleep(POLL_S if activity.shown.requests else max(POLL_S, left))
