@@ -74,6 +74,7 @@ async def capture_async(
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     run = CaptureSession(url, settings, workdir, session, scopes)
+    run.warm_up()
     try:
         return await asyncio.wait_for(run.run(shared), timeout=settings.total_timeout_s)
     except NavigationRefused as exc:

@@ -5,6 +5,7 @@ media, MHTML, TLS chain, environment, redaction and the WARC."""
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import struct
 from pathlib import Path
@@ -40,6 +41,7 @@ from collector.browser.journal import StepHandle, one_line
 from collector.browser.media import MEDIA_SCRATCH, MediaOutcome, orphans, save_media
 from collector.browser.recorder import TrafficRecorder
 from collector.browser.redaction import Redactor, redaction_lines
+from collector.browser.slices import plan, shot_rect, take_slices
 from collector.browser.tls import collect_tls
 from collector.browser.warc import rewrite_lines
 from collector.errors import CaptureFailed
@@ -56,6 +58,9 @@ from collector.evidence.model import (
 from collector.evidence.post import PageState
 from collector.evidence.text import MAX_PAGE_FIELD, cut
 from collector.platforms import PageInput, read_page
+
+_MICRODATA = re.compile(rb"itemscope", re.IGNORECASE)
+"""In the response's HTML, a sign of microdata: its parser is then imported ahead."""
 
 
 class ArtifactSteps(SessionBase):
@@ -78,6 +83,8 @@ class ArtifactSteps(SessionBase):
             self.journal.change("body-unavailable", f"main document {main.url}: {reason}")
             return
         target.write_bytes(body)
+        if _MICRODATA.search(body):
+            self.warm_up(microdata=True)
         step.note(f"{len(body)} bytes of {main.url} as the browser received them (decoded)")
 
     async def _screenshot(self, page: Page) -> None:
@@ -104,16 +111,21 @@ class ArtifactSteps(SessionBase):
                     f"beyond what one PNG can hold; the screenshot covers x 0-{clip['width']}, "
                     f"y 0-{clip['height']} (the DOM, MHTML and WARC hold the whole page)",
                 )
-            try:
-                await page.screenshot(
-                    path=str(target),
-                    full_page=True,
-                    type="png",
-                    clip=clip,
-                    timeout=max(0.1, budget) * 1000,
-                )
-            except PlaywrightTimeoutError as exc:
-                raise CaptureFailed(f"full-page screenshot not done within {budget:.1f}s") from exc
+            sliced = await self._sliced_screenshot(page, target, clip, dsf, budget, step)
+            if not sliced:
+                budget = self.deadline.budget(120.0, CLOSE_RESERVE_S + 2.0)
+                try:
+                    await page.screenshot(
+                        path=str(target),
+                        full_page=True,
+                        type="png",
+                        clip=clip,
+                        timeout=max(0.1, budget) * 1000,
+                    )
+                except PlaywrightTimeoutError as exc:
+                    raise CaptureFailed(
+                        f"full-page screenshot not done within {budget:.1f}s"
+                    ) from exc
             width, height = png_size(target)
             step.note(
                 f"{width}x{height} px PNG of a {self.state.page_width}x{self.state.page_height} "
@@ -121,6 +133,35 @@ class ArtifactSteps(SessionBase):
             )
             if clip is None and height != round(self.state.page_height * dsf):
                 step.note("WARNING: screenshot height differs from document height x scale")
+
+    async def _sliced_screenshot(
+        self,
+        page: Page,
+        target: Path,
+        clip: FloatRect | None,
+        scale: float,
+        budget: float,
+        step: StepHandle,
+    ) -> bool:
+        """A very tall page's full-page screenshot taken in slices (`collector.browser.slices`);
+        False when it is taken in one piece (small enough, or the slices could not be used)."""
+        rect = await asyncio.wait_for(shot_rect(page, clip), SMALL_CALL_S)
+        parts = plan(rect, scale) if rect is not None else None
+        state = await self.changes.state() if self.changes is not None else None
+        if rect is None or not parts or state is None:
+            return False
+        if await take_slices(page, target, rect, parts, scale, state, budget):
+            step.note(
+                f"taken in {len(parts)} slices of at most {parts[0].rows} rows, one after "
+                "another, written as one PNG: the page's size and elements did not change from "
+                "the first slice to the last"
+            )
+            return True
+        step.note(
+            "taking the page in slices did not succeed (the page changed meanwhile, or a "
+            "slice was not as planned): taken in one piece"
+        )
+        return False
 
     async def _dom(self, page: Page, recorder: TrafficRecorder) -> None:
         with self.journal.step("dom") as step:

@@ -24,29 +24,40 @@ from playwright.async_api import BrowserContext, Dialog, Download, Page
 from collector.browser.expand import Expander
 from collector.browser.feed import FeedCollector
 from collector.browser.journal import Journal, StepHandle, one_line
+from collector.browser.quiet import FRAMES_JS_BODY, NetworkActivity, PageChanges
 from collector.evidence.model import FeedStop
 
 POPUP_LOAD_WAIT_S = 2.0
 POPUP_FLUSH_WAIT_S = 2.0
 SCROLL_PAUSE_S = 0.1
+"""Pause at each position of a virtualised feed's scan, so the items render for the viewport
+screenshots (other positions wait for two rendered frames)."""
 IMAGE_WAIT_S = 2.0
 FEED_STEP_RATIO = 0.8
 """Step of a virtualised feed's scan, as a share of the viewport height (screenshots overlap)."""
 
-_METRICS_JS = """() => {
+QUIET_SHARE = 0.5
+"""At the bottom, a page that is quiet (no request, no element changed) for this share of
+`scroll_idle_ms` has stopped growing: scrolling ends then."""
+
+_METRICS_JS = """(state) => {
   const el = document.scrollingElement || document.documentElement;
   return {y: Math.round(window.scrollY), height: el.scrollHeight, width: el.scrollWidth,
-          viewport: window.innerHeight};
+          viewport: window.innerHeight, changes: state ? state.count : null,
+          sinceChange: state ? performance.now() - state.changed : null};
 }"""
 
-_SCROLL_STEP_JS = """(step) => {
+_SCROLL_STEP_JS = """async ([step, state]) => {
   const el = document.scrollingElement || document.documentElement;
   const bottom = Math.max(0, el.scrollHeight - window.innerHeight);
   const target = Math.min(bottom, Math.round(window.scrollY) + step);
   window.scrollTo(0, target);
-  return {y: Math.round(window.scrollY), height: el.scrollHeight,
-          atBottom: Math.round(window.scrollY) >= bottom - 1};
-}"""
+  const result = {y: Math.round(window.scrollY), height: el.scrollHeight,
+                  atBottom: Math.round(window.scrollY) >= bottom - 1};
+  await TWO_FRAMES;
+  result.changes = state ? state.count : null;
+  return result;
+}""".replace("TWO_FRAMES", FRAMES_JS_BODY)
 
 _IMAGES_JS = """async (timeoutMs) => {
   const end = Date.now() + timeoutMs;
@@ -156,21 +167,30 @@ async def scroll_until_stable(
     max_items: int = 0,
     feed: FeedCollector | None = None,
     expander: Expander | None = None,
+    activity: NetworkActivity | None = None,
+    changes: PageChanges | None = None,
 ) -> ScrollResult:
     """Scroll down a viewport-ish step at a time until the page stops growing.
 
-    Stops when the height has not grown for `idle_ms` while at the bottom, when the height
-    reaches `max_height_px`, after `max_time_s`, or once `feed` has seen `max_items` items
-    (0: no item cap). Each batch of scrolling between two growths of the page is one `scroll`
-    PageChange (positions and heights). At each position the `expander` clicks new
-    expanders and the `feed` collects items; when items seen earlier have left the DOM (a
-    virtualised feed) the scan starts again from the top in steps of FEED_STEP_RATIO of the
-    viewport, so every item passes through the viewport (and its screenshots).
+    Stops when the height has not grown for `idle_ms` while at the bottom — or, with
+    `activity`, once the page has been quiet at the bottom for QUIET_SHARE of `idle_ms` (no
+    growth, no request in flight or started, no element changed: `changes`) — when the height reaches
+    `max_height_px`, after `max_time_s`, or once `feed` has seen `max_items` items (0: no item
+    cap). Each batch of scrolling between two growths of the page is one `scroll` PageChange
+    (positions and heights). At each position, once the page has rendered two frames, the
+    `expander` clicks new expanders and the `feed` collects items (both only when the page
+    changed since they last looked, or, for viewport screenshots, the position did); when
+    items seen earlier have left the DOM (a virtualised feed) the scan starts again from the
+    top in steps of FEED_STEP_RATIO of the viewport, pausing SCROLL_PAUSE_S at each position,
+    so every item passes through the viewport (and its screenshots).
     """
     start = time.monotonic()
-    metrics: dict[str, int] = await page.evaluate(_METRICS_JS)
+    changes = changes or PageChanges(page)
+    state_handle = await changes.state()
+    metrics: dict[str, Any] = await page.evaluate(_METRICS_JS, state_handle)
     coarse = max(200, int(metrics["viewport"] * 2))
     fine = max(100, int(metrics["viewport"] * FEED_STEP_RATIO))
+    quiet_s = idle_ms * QUIET_SHARE / 1000
     height = int(metrics["height"])
     start_height = height
     positions: list[int] = []
@@ -178,8 +198,10 @@ async def scroll_until_stable(
     idle_since = time.monotonic()
     reason = "max-time"
     stop: FeedStop = "max-time"
+    looked: tuple[int | None, int | None] = (None, None)  # page changes, y at the last look
     if feed is not None:
         await feed.observe()
+        looked = (metrics["changes"], metrics["y"])
 
     def flush(new_height: int) -> None:
         nonlocal batches, start_height
@@ -205,43 +227,86 @@ async def scroll_until_stable(
             reason = f"max-items ({feed.count} feed items >= {max_items})"
             stop = "max-items"
             break
-        step = fine if feed is not None and feed.fine_steps else coarse
-        state: dict[str, Any] = await page.evaluate(_SCROLL_STEP_JS, step)
-        positions.append(int(state["y"]))
-        await asyncio.sleep(SCROLL_PAUSE_S)
-        if expander is not None:
-            await expander.run(page, await feed.expanded_marks() if feed is not None else None)
-        if feed is not None:
-            await feed.observe()
-            if feed.wants_rescan():
-                flush(height)
-                await page.evaluate("() => window.scrollTo(0, 0)")
-                feed.start_rescan()
-                journal.change(
-                    "scroll",
-                    f"{feed.missing_now} feed item(s) seen earlier left the page (a virtualised "
-                    f"feed): back to the top (y=0) to scan again in {fine}px steps"
-                    + (" with viewport screenshots" if feed.screenshots_on else ""),
-                )
-                await asyncio.sleep(SCROLL_PAUSE_S)
+        fine_steps = feed is not None and feed.fine_steps
+        stepped = time.monotonic()
+        state: dict[str, Any] = await page.evaluate(
+            _SCROLL_STEP_JS, [fine if fine_steps else coarse, state_handle]
+        )
+        y = int(state["y"])
+        positions.append(y)
+        if fine_steps:
+            await asyncio.sleep(max(0.0, SCROLL_PAUSE_S - (time.monotonic() - stepped)))
+        changed = state["changes"] is None or state["changes"] != looked[0]
+        if changed or (feed is not None and feed.screenshots_on and y != looked[1]):
+            looked = (state["changes"], y)
+            if expander is not None and changed:
+                await expander.run(page, await feed.expanded_marks() if feed is not None else None)
+            if feed is not None:
                 await feed.observe()
-                idle_since = time.monotonic()
-                continue
-        after: dict[str, int] = await page.evaluate(_METRICS_JS)
+                if feed.wants_rescan():
+                    flush(height)
+                    await page.evaluate("() => window.scrollTo(0, 0)")
+                    feed.start_rescan()
+                    journal.change(
+                        "scroll",
+                        f"{feed.missing_now} feed item(s) seen earlier left the page (a "
+                        f"virtualised feed): back to the top (y=0) to scan again in {fine}px steps"
+                        + (" with viewport screenshots" if feed.screenshots_on else ""),
+                    )
+                    await asyncio.sleep(SCROLL_PAUSE_S)
+                    await feed.observe()
+                    looked = (None, None)
+                    idle_since = time.monotonic()
+                    continue
+        after: dict[str, Any] = await page.evaluate(_METRICS_JS, state_handle)
         new_height = int(after["height"])
+        waited = time.monotonic() - idle_since
         if new_height > height:
             flush(new_height)
             height = new_height
             idle_since = time.monotonic()
         elif not state["atBottom"]:
             idle_since = time.monotonic()
-        elif (time.monotonic() - idle_since) * 1000 >= idle_ms:
+        elif waited * 1000 >= idle_ms:
             reason, stop = f"idle (no growth for {idle_ms}ms at the bottom)", "idle"
             break
+        elif activity is not None and _quiet(waited, after, activity, quiet_s):
+            reason = (
+                f"quiet (at the bottom for {waited * 1000:.0f}ms: no growth, no request in flight "
+                f"or started and no element changed for {quiet_s * 1000:.0f}ms)"
+            )
+            stop = "idle"
+            break
+        elif activity is not None:
+            await activity.wait_change(_until_quiet(waited, after, activity, quiet_s, idle_ms))
         height = max(height, new_height)
     flush(height)
     items = feed.count if feed is not None else 0
     return ScrollResult(reason=reason, height=height, batches=batches, stop=stop, items=items)
+
+
+def _until_quiet(
+    waited: float, after: dict[str, Any], activity: NetworkActivity, quiet_s: float, idle_ms: int
+) -> float:
+    """At the bottom without growth: how long to wait before looking again. Until the quiet
+    rule could first hold, at most SCROLL_PAUSE_S; a request starting or ending wakes the wait
+    early (`NetworkActivity.wait_change`)."""
+    since_change = after["sinceChange"]
+    left = SCROLL_PAUSE_S
+    if since_change is not None and not activity.in_flight:
+        left = max(quiet_s - waited, quiet_s - since_change / 1000, quiet_s - activity.quiet_for())
+    return max(0.0, min(left, SCROLL_PAUSE_S, idle_ms / 1000 - waited))
+
+
+def _quiet(waited: float, after: dict[str, Any], activity: NetworkActivity, quiet_s: float) -> bool:
+    """At the bottom without growth for `quiet_s`, and the network and the page quiet as long."""
+    since_change = after["sinceChange"]
+    return (
+        waited >= quiet_s
+        and since_change is not None
+        and since_change / 1000 >= quiet_s
+        and activity.quiet_for() >= quiet_s
+    )
 
 
 async def wait_for_images(page: Page, timeout_s: float, handle: StepHandle) -> None:

@@ -21,6 +21,7 @@ from collector.browser.egress.socks import EgressPoint
 from collector.browser.expand import Expander
 from collector.browser.journal import Deadline, Journal, utcnow
 from collector.browser.navigation import NavigationGuard
+from collector.browser.quiet import NetworkActivity, PageChanges
 from collector.browser.redaction import AliasSession, Redactor
 from collector.browser.warc import WarcSink
 from collector.errors import CaptureFailed
@@ -38,6 +39,7 @@ from collector.evidence.model import (
     WarcRewrite,
 )
 from collector.evidence.post import PageState, Post
+from collector.platforms import warm_up, warm_up_microdata
 
 WARC_SCRATCH = ".traffic.warc.partial"
 
@@ -125,6 +127,30 @@ class SessionBase:
         self.navigation = NavigationGuard(self.scopes, self.journal)
         self._sink: WarcSink | None = None
         self.expander = Expander(self.journal, settings.expand_max_clicks)
+        self.activity = NetworkActivity()
+        """The page's requests in flight (attached when the page is made)."""
+        self.changes: PageChanges | None = None
+        """The page's record of element changes (made by the scroll step)."""
+        self._warming: dict[str, asyncio.Future[None]] = {}
+
+    def warm_up(self, *, microdata: bool = False) -> None:
+        """Import the post reader and the platform modules on a thread (once), and with
+        `microdata` the microdata parser. Started before the browser, the reader's imports
+        overlap the browser's start rather than the page's load, whose traffic passes through
+        this process; the parser, which only pages with microdata need, once the page's HTML
+        mentions it."""
+        for name, work in (("reader", warm_up), ("microdata", warm_up_microdata)):
+            if name in self._warming or (name == "microdata" and not microdata):
+                continue
+            task = asyncio.ensure_future(asyncio.to_thread(work))
+            # A failed warm-up only costs time later, when the reader imports for itself.
+            task.add_done_callback(lambda done: done.cancelled() or done.exception())
+            self._warming[name] = task
+
+    async def warmed(self, timeout_s: float) -> None:
+        """Wait (bounded) for the warm-ups started."""
+        if self._warming:
+            await asyncio.wait(list(self._warming.values()), timeout=timeout_s)
 
     def _main(self) -> Response:
         if self.state.main is None:

@@ -198,7 +198,10 @@ async def dismiss_consent(
     applicable = rules.for_host(host)
     outcome.rules_checked = len(applicable)
     handled = await page.evaluate_handle("() => new WeakSet()")
+    present = await _present(page, applicable)
     for rule in applicable:
+        if rule.name not in present and not outcome.dismissed:
+            continue  # no element of its overlay in any frame, and no click has changed the page
         try:
             await _apply(page, rule, host, journal, handle, handled, outcome)
         except PlaywrightError as exc:
@@ -218,6 +221,21 @@ async def dismiss_consent(
             f"but no rule in {RULES_FILE} matches it on {host}; left in place",
         )
     return outcome
+
+
+async def _present(page: Page, rules: list[ConsentRule]) -> set[str]:
+    """Names of the rules whose overlay selector matches an element in one of the page's frames
+    now, all asked at once (a rule that cannot be asked counts as present)."""
+    frames = page.frames[:MAX_FRAMES]
+    pairs = [(rule, frame) for rule in rules for frame in frames]
+    counts = await asyncio.gather(
+        *(frame.locator(rule.overlay).count() for rule, frame in pairs), return_exceptions=True
+    )
+    return {
+        rule.name
+        for (rule, _), count in zip(pairs, counts, strict=True)
+        if isinstance(count, BaseException) or count > 0
+    }
 
 
 async def _apply(

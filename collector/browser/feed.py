@@ -27,6 +27,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import JSHandle, Page
 
 from collector.browser.journal import one_line, utcnow
+from collector.browser.quiet import FRAMES_JS_BODY, PageChanges
 from collector.browser.redaction import Redactor
 from collector.evidence.bundle.layout import FEED_ITEMS, VIEWPORT_DIR, viewport_name
 from collector.evidence.model import FeedRecord, FeedStop, ViewportShot
@@ -94,9 +95,17 @@ HTML_LIMIT = 1_000_000
 """Characters of one item's outerHTML kept (longer items are marked truncated)."""
 SCREENSHOT_TIMEOUT_MS = 5000
 FINAL_SETTLE_MS = 150
-"""After the return to the top: two frames and this long for the page to re-render."""
-_SETTLE_JS = """(ms) => new Promise((done) => requestAnimationFrame(
-  () => requestAnimationFrame(() => setTimeout(done, ms))))"""
+"""After the return to the top: two frames, then at most this long for the page to re-render."""
+FINAL_QUIET_MS = 50
+"""... which ends once no element has changed for this long (pages that cannot be watched
+wait the whole FINAL_SETTLE_MS)."""
+_SETTLE_JS = """async ([ms, quietMs, state]) => {
+  await TWO_FRAMES;
+  const end = performance.now() + ms;
+  while (performance.now() < end && (!state || performance.now() - state.changed < quietMs)) {
+    await new Promise((done) => setTimeout(done, 10));
+  }
+}""".replace("TWO_FRAMES", FRAMES_JS_BODY)
 
 _OBSERVE_JS = """([seen, expanded, opts]) => {
   const sel = opts.selectors.join(',');
@@ -218,6 +227,8 @@ class FeedCollector:
     workdir: Path
     mode: FeedMode = "auto"
     max_screenshots: int = 100
+    changes: PageChanges | None = None
+    """The page's change record (`collector.browser.quiet`), for the re-render wait."""
     items: dict[str, FeedItem] = field(default_factory=dict)
     shots: list[ViewportShot] = field(default_factory=list)
     screenshots_on: bool = False
@@ -357,7 +368,8 @@ class FeedCollector:
         """Check the final DOM, write the kept artifacts; None when the page had no items."""
         final_ok = True
         try:
-            await self.page.evaluate(_SETTLE_JS, FINAL_SETTLE_MS)
+            state = await self.changes.state() if self.changes is not None else None
+            await self.page.evaluate(_SETTLE_JS, [FINAL_SETTLE_MS, FINAL_QUIET_MS, state])
             await self.observe(screenshot=False)
         except PlaywrightError as exc:
             final_ok = False

@@ -10,7 +10,6 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import (
     Page,
 )
-from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from collector.browser.behaviours import (
     IMAGE_WAIT_S,
@@ -29,6 +28,7 @@ from collector.browser.consent import ConsentRulesError, dismiss_consent, load_r
 from collector.browser.feed import FeedCollector
 from collector.browser.journal import StepHandle, one_line
 from collector.browser.media_state import prepare_media
+from collector.browser.quiet import SETTLE_QUIET_S, PageChanges, wait_network_quiet
 from collector.errors import NavigationRefused
 from collector.evidence.model import (
     FeedStop,
@@ -45,9 +45,15 @@ class PageSteps(SessionBase):
                 step.skip("no settle time configured or left")
                 return
             try:
-                await page.wait_for_load_state("networkidle", timeout=budget * 1000)
-                step.note("network idle")
-            except PlaywrightTimeoutError:
+                await asyncio.wait_for(
+                    wait_network_quiet(page, self.activity, SETTLE_QUIET_S), budget
+                )
+                step.note(
+                    f"network idle: no request in flight for {SETTLE_QUIET_S:g}s (requests of "
+                    'type "other", such as the browser\'s fetch of the page\'s icon, aside), '
+                    "then two frames rendered"
+                )
+            except TimeoutError:
                 step.timeout(f"network still busy after {budget:.1f}s; continuing")
 
     async def _consent(self, page: Page) -> None:
@@ -100,11 +106,13 @@ class PageSteps(SessionBase):
     async def _scroll(self, page: Page) -> None:
         settings = self.settings
         with self.journal.step("scroll") as step:
+            changes = self.changes = PageChanges(page)
             feed = FeedCollector(
                 page,
                 self.workdir,
                 mode=settings.feed_artifacts,
                 max_screenshots=settings.feed_max_screenshots,
+                changes=changes,
             )
             stop: FeedStop = "not-scrolled"
             clicked_before = self.expander.clicked
@@ -123,6 +131,8 @@ class PageSteps(SessionBase):
                             max_items=settings.feed_max_items,
                             feed=feed,
                             expander=self.expander,
+                            activity=self.activity,
+                            changes=changes,
                         ),
                         timeout=budget + SMALL_CALL_S,
                     )

@@ -69,7 +69,6 @@ from collector.evidence.model import (
     BrowserInfo,
     CaptureRecord,
 )
-from collector.platforms import warm_up
 
 ARTIFACTS: tuple[str, ...] = (SCREENSHOT, PAGE_HTML, RESPONSE_HTML, MHTML, WARC)
 
@@ -272,6 +271,7 @@ class CaptureSession(PageSteps, ArtifactSteps):
                 )
                 recorder.attach(context)
                 page = await context.new_page()
+                self.activity.attach(page)
                 recorder.main_page = page
                 watch = PageWatch(journal, before_popup_close=recorder.flush)
                 watch.attach(context, page)
@@ -290,7 +290,7 @@ class CaptureSession(PageSteps, ArtifactSteps):
                         "alias credentials are replaced by redacted:hmac-sha256 digests in "
                         "every stored file and record"
                     )
-            warming = asyncio.ensure_future(asyncio.to_thread(warm_up))
+            self.warm_up()
             await self._navigate(page, recorder)
             watchdog = ScriptWatchdog(cdp, journal, settings.script_busy_s)
             watchdog.start()
@@ -305,8 +305,7 @@ class CaptureSession(PageSteps, ArtifactSteps):
             await watch.settle(1.0)
             await self._screenshot(page)
             await self._dom(page, recorder)
-            with contextlib.suppress(Exception):  # a failed warm-up only costs time later
-                await asyncio.wait_for(warming, SMALL_CALL_S)
+            await self.warmed(SMALL_CALL_S)
             await self._post()
             await self._media(context, recorder, egress)
             await self._mhtml(cdp)

@@ -45,7 +45,10 @@ class BrowserSettings(Model):
     scroll_max_height_px: int = Field(200_000, ge=0)
     scroll_max_time_s: float = Field(30.0, ge=0)
     scroll_idle_ms: int = Field(
-        700, ge=0, description="How long the page must stop growing before scrolling ends."
+        700,
+        ge=0,
+        description="How long the page must stop growing before scrolling ends (half as long "
+        "once nothing is loading or changing on it).",
     )
     host_resolver_rules: str | None = Field(
         None, description="Chromium --host-resolver-rules, e.g. to keep a run hermetic."

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from collector.evidence.post import PageState, Post
 from collector.platforms.page import PageInput
 
-__all__ = ["PageInput", "Reading", "read_page", "warm_up"]
+__all__ = ["PageInput", "Reading", "read_page", "warm_up", "warm_up_microdata"]
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,14 @@ def read_page(page: PageInput) -> Reading:
 
 
 def warm_up() -> None:
-    """Import the reader, its parsers and every platform module ahead of the first page
-    (a capture runs this in a thread while the page loads)."""
-    from extruct.w3cmicrodata import MicrodataExtractor  # noqa: F401
-
+    """Import the reader and every platform module ahead of the first page (a capture runs
+    this on a thread while the browser starts)."""
     from collector.platforms import reader, registry  # noqa: F401
 
     registry.platforms()
+
+
+def warm_up_microdata() -> None:
+    """Import the microdata parser, which only pages with microdata need (a capture runs
+    this on a thread once the page's HTML mentions `itemscope`)."""
+    from extruct.w3cmicrodata import MicrodataExtractor  # noqa: F401

@@ -36,6 +36,8 @@ POST_TYPES = (
     "QAPage",
 )
 PROFILE_TYPES = ("ProfilePage", "Person", "Organization")
+HAS_MICRODATA = "(descendant-or-self::*[@itemscope])[1]"
+"""The first element that starts a microdata item (what the microdata parser looks for)."""
 ARTICLE_TYPES = ("NewsArticle", "Article", "BlogPosting", "ReportageNewsArticle")
 
 _COUNTER_NAMES = {
@@ -204,7 +206,9 @@ def _counters(draft: Draft, stats: Any, where: str) -> None:
 
 
 def _microdata(doc: PageDoc, draft: Draft) -> None:
-    if doc.tree is None:
+    # No element with itemscope holds no microdata item (the parser would find none): its
+    # import is then not needed.
+    if doc.tree is None or not doc.xpath(HAS_MICRODATA):
         return
     try:
         from extruct.w3cmicrodata import MicrodataExtractor

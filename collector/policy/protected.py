@@ -19,7 +19,7 @@ from collector.store import custody_log as services
 from collector.store import storage
 from collector.store.actions import LedgerAction
 from collector.store.ledger import now
-from collector.store.model import Role
+from collector.store.model import BundleRow, Role
 from collector.store.store import Actor, Store
 
 State = Literal["none", "pending", "approved", "rejected"]
@@ -29,6 +29,10 @@ def _metadata(store: Store, bundle_id: str) -> Metadata | None:
     row = store.ledger.bundle(bundle_id)
     if row is None:
         raise UsageError(f"unknown bundle {bundle_id!r}")
+    return _metadata_of(store, row)
+
+
+def _metadata_of(store: Store, row: BundleRow) -> Metadata | None:
     try:
         return Metadata.model_validate_json(
             storage.bundle_file(store, row, f"data/{layout.METADATA}")
@@ -54,7 +58,7 @@ def pending(store: Store) -> list[tuple[str, datetime | None]]:
     """Quarantined bundles still awaiting a supervisor's decision, with their due times."""
     found = []
     for row in store.ledger.bundles():
-        meta = _metadata(store, row.id)
+        meta = _metadata_of(store, row)
         if meta is not None and _state(store, row.id, meta) == "pending":
             found.append((row.id, meta.screening.review_due))
     return found

@@ -228,7 +228,9 @@ def _word_class() -> str:
 
 
 def _class_range(first: int, last: int) -> str:
-    return f"\\U{first:08x}" if first == last else f"\\U{first:08x}-\\U{last:08x}"
+    # The characters themselves rather than \U escapes: the same class, compiled three times
+    # faster. Combining marks are never one of a class's special characters (\ ] [ ^ -).
+    return chr(first) if first == last else f"{chr(first)}-{chr(last)}"
 
 
 def _unspaced(char: str) -> bool:
@@ -305,12 +307,24 @@ def policy_terms_sha256(categories: dict[str, list[str]]) -> str:
     return hashlib.sha256(rfc8785.dumps(categories)).hexdigest()
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(terms: tuple[str, ...]) -> tuple[re.Pattern[str], dict[str, list[str]]] | None:
+    """`_category_pattern`, compiled once per list of terms (a batch screens many pages)."""
+    return _category_pattern(list(terms))
+
+
+def prepare(categories: dict[str, list[str]]) -> None:
+    """Compile the categories' patterns now, so `screen` finds them ready."""
+    for terms in categories.values():
+        _compiled(tuple(terms))
+
+
 def screen(text: str, categories: dict[str, list[str]]) -> ScreeningResult:
     """Find each category's policy terms in `text` (see the module docstring for the rules)."""
     folded, origin = _folded(text)
     matches: list[Match] = []
     for category in sorted(categories):
-        compiled = _category_pattern(categories[category])
+        compiled = _compiled(tuple(categories[category]))
         if compiled is None:
             continue
         pattern, markers = compiled

@@ -279,6 +279,46 @@ def test_lazy_images_loaded_and_video_paused_before_the_screenshot(
     assert "paused at" in log.get_text() and "seeked to 0.00" in log.get_text()
 
 
+# ------------------------------------------------------------------ the end of scrolling
+
+DEBOUNCED_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Debounced</title>
+<style>body { margin: 0; } .block { height: 2000px; border-bottom: 4px solid #333; }</style>
+</head><body><div class="block">block 0</div><script>
+let timer = null, loaded = 0;
+window.addEventListener('scroll', () => {
+  clearTimeout(timer);
+  timer = setTimeout(() => {
+    const el = document.scrollingElement;
+    if (loaded >= 3 || window.scrollY + innerHeight < el.scrollHeight - 10) { return; }
+    fetch('/tick?n=' + (loaded + 1)).then((r) => r.json()).then((tick) => {
+      loaded += 1;
+      const block = document.createElement('div');
+      block.className = 'block';
+      block.textContent = 'debounced block ' + tick.n;
+      document.body.appendChild(block);
+    });
+  }, 250);
+});
+</script></body></html>"""
+
+
+def test_scrolling_waits_for_a_loader_that_fires_after_scrolling_stops(
+    site: FixtureServer, tmp_path: Path
+) -> None:
+    """A loader that waits 250 ms after the last scroll event before it asks for more is not cut
+    short: scrolling ends only after half of scroll_idle_ms (350 ms) without any request or change."""
+    page_dir = tmp_path / "site"
+    page_dir.mkdir()
+    (page_dir / "debounced.html").write_text(DEBOUNCED_PAGE, encoding="utf-8")
+    path = site.mount("debounced", page_dir) + "debounced.html"
+    record = run(site, path, tmp_path / "capture", scroll_idle_ms=700)
+    text = (tmp_path / "capture" / "page.html").read_text(encoding="utf-8")
+    assert all(f"debounced block {n}" in text for n in (1, 2, 3))
+    assert record.page_height == 4 * 2004
+    detail = step(record, "scroll").detail
+    assert "stopped: quiet" in detail or "stopped: idle" in detail, detail
+
+
 # ------------------------------------------------------------------ sealed with subdirectories
 
 

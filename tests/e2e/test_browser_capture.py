@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops
+from playwright.sync_api import sync_playwright
 from warcio.archiveiterator import ArchiveIterator
 
 from collector.browser import ARTIFACTS, TESTED_CHROMIUM_MAJORS, capture, chromium_version_warning
@@ -363,6 +364,30 @@ def test_tall_page_screenshot_is_whole(site: FixtureServer, tmp_path: Path) -> N
     assert TALL_END_MARKER in (tmp_path / "page.html").read_text(encoding="utf-8")
     shot = step(record, "screenshot")
     assert f"1280x{TALL_PAGE_HEIGHT} px PNG" in shot.detail
+
+
+def test_very_tall_page_in_slices_is_the_full_page_screenshot(
+    site: FixtureServer, tmp_path: Path
+) -> None:
+    """A page taken in slices gives the same pixels as one full-page screenshot of it."""
+    url = site.http_url("/tall-thread?px=40000")
+    record, _ = timed_capture(url, tmp_path / "capture")
+    shot = step(record, "screenshot")
+    assert "taken in 10 slices of at most 4096 rows" in shot.detail
+    assert "1280x40000 px PNG" in shot.detail
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        page.screenshot(path=str(tmp_path / "whole.png"), full_page=True)
+        browser.close()
+    Image.MAX_IMAGE_PIXELS = None
+    with (
+        Image.open(tmp_path / "capture" / "screenshot.png") as sliced,
+        Image.open(tmp_path / "whole.png") as whole,
+    ):
+        assert sliced.size == whole.size == (1280, 40_000)
+        assert ImageChops.difference(sliced.convert("RGB"), whole.convert("RGB")).getbbox() is None
 
 
 def test_https_with_extra_ca_and_certificate_chain(site: FixtureServer, tmp_path: Path) -> None:

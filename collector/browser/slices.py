@@ -1,0 +1,241 @@
+"""Full-page screenshots of very tall pages, taken in slices and written as one PNG.
+
+One full-page screenshot makes Chromium hold the page's pixels several times over at once
+(about 1.6 GB for a 1280 x 93 750 px page). Above SLICE_ABOVE_PIXELS device pixels the page
+is taken in horizontal slices of at most SLICE_PIXELS: each slice is the same full-page
+screenshot (Playwright's `full_page`, the whole page laid out beyond the viewport), clipped to
+its rows, so its pixels are those rows of the full-page screenshot. `PngRows` writes the
+slices' rows one slice at a time into one PNG (8-bit RGB or RGBA, each row "Up"-filtered),
+so memory stays at a slice or two whatever the page's height.
+
+The slices show one state of the page only if nothing changed while they were taken: the
+page's size and its count of element changes (`collector.browser.quiet.PageChanges`) are read
+before the first and after the last. If either moved, or a slice is not what the plan says,
+`take_slices` returns None and the caller takes the page in one piece as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageChops
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import FloatRect, JSHandle, Page
+
+SLICE_ABOVE_PIXELS = 1280 * 16_384
+"""Screenshots larger than this (device px²) are taken in slices."""
+SLICE_PIXELS = 1280 * 4096
+"""Largest slice (device px²)."""
+PNG_LEVEL = 1
+"""zlib level of the written PNG: fast (a slice is written while the next is taken); the file is
+about a sixth larger than at the default level."""
+BAND_ROWS = 256
+"""Rows filtered and compressed at a time."""
+
+_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_COLOUR_TYPES = {"RGB": 2, "RGBA": 6}
+
+_SIZE_JS = """(state) => {
+  const b = document.body, d = document.documentElement;
+  if (!b || !d) { return null; }
+  return {
+    width: Math.max(b.scrollWidth, d.scrollWidth, b.offsetWidth, d.offsetWidth, b.clientWidth,
+                    d.clientWidth),
+    height: Math.max(b.scrollHeight, d.scrollHeight, b.offsetHeight, d.offsetHeight,
+                     b.clientHeight, d.clientHeight),
+    changes: state ? state.count : null,
+  };
+}"""
+"""The page size Playwright's full-page screenshot covers, and the page's change count."""
+
+
+class SliceError(Exception):
+    """A slice is not what the plan says: the sliced screenshot is abandoned."""
+
+
+@dataclass(frozen=True)
+class Slice:
+    y: int
+    height: int
+    """CSS px."""
+    rows: int
+    """Device px rows it must decode to."""
+
+
+def plan(rect: FloatRect, scale: float) -> list[Slice] | None:
+    """Slices covering `rect` (CSS px), or None when it fits one screenshot or its edges do
+    not fall on whole device pixels at `scale` (then slices could not join exactly)."""
+    width, height = rect["width"], rect["height"]
+    if width * height * scale * scale <= SLICE_ABOVE_PIXELS:
+        return None
+    if not all(_whole(v * scale) for v in (rect["x"], rect["y"], width, height)):
+        return None
+    most = int(SLICE_PIXELS / (width * scale * scale))
+    step = next((h for h in range(most, 0, -1) if _whole(h * scale)), 0)
+    if step < 1:
+        return None
+    top, bottom = int(rect["y"]), int(rect["y"] + height)
+    return [
+        Slice(y, min(step, bottom - y), round(min(step, bottom - y) * scale))
+        for y in range(top, bottom, step)
+    ]
+
+
+def _whole(value: float) -> bool:
+    return abs(value - round(value)) < 1e-9
+
+
+async def page_size(page: Page, state: JSHandle | None) -> dict[str, Any] | None:
+    """Width and height of the full-page screenshot, and the page's change count."""
+    size: dict[str, Any] | None = await page.evaluate(_SIZE_JS, state)
+    return size
+
+
+async def shot_rect(page: Page, clip: FloatRect | None) -> FloatRect | None:
+    """The rectangle a full-page screenshot with `clip` covers (CSS px), as Playwright trims
+    the clip to the page; None when the page has no size to read."""
+    size = await page_size(page, None)
+    if size is None:
+        return None
+    area = clip or {"x": 0, "y": 0, "width": size["width"], "height": size["height"]}
+    x0, y0 = max(0, min(area["x"], size["width"])), max(0, min(area["y"], size["height"]))
+    x1 = max(0, min(area["x"] + area["width"], size["width"]))
+    y1 = max(0, min(area["y"] + area["height"], size["height"]))
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return {"x": x0, "y": y0, "width": x1 - x0, "height": y1 - y0}
+
+
+async def take_slices(
+    page: Page,
+    target: Path,
+    rect: FloatRect,
+    slices: list[Slice],
+    scale: float,
+    state: JSHandle,
+    timeout_s: float,
+) -> bool:
+    """Write `rect` of the full-page screenshot to `target` from `slices`; False (and no
+    file) when the page changed while they were taken or a slice was not as planned."""
+    before = await page_size(page, state)
+    writer = PngRows(target, round(rect["width"] * scale), sum(s.rows for s in slices))
+    pending: asyncio.Future[None] | None = None
+    try:
+        for part in slices:
+            clip: FloatRect = {
+                "x": rect["x"], "y": part.y, "width": rect["width"], "height": part.height
+            }
+            data = await page.screenshot(
+                full_page=True, type="png", clip=clip, timeout=max(0.1, timeout_s) * 1000
+            )
+            if pending is not None:
+                await pending
+            pending = asyncio.ensure_future(asyncio.to_thread(writer.add, data, part.rows))
+        if pending is not None:
+            await pending
+        after = await page_size(page, state)
+        if before is None or before != after or before["changes"] is None:
+            raise SliceError("the page changed while the slices were taken")
+        writer.close()
+    except (SliceError, PlaywrightError, OSError):
+        if pending is not None and not pending.done():
+            await asyncio.wait([pending])
+        writer.discard()
+        return False
+    except BaseException:
+        if pending is not None and not pending.done():
+            await asyncio.wait([pending])
+        writer.discard()
+        raise
+    return True
+
+
+class PngRows:
+    """A PNG written a band of rows at a time (`add`), of a size known in advance."""
+
+    def __init__(self, path: Path, width: int, height: int) -> None:
+        self.path = path
+        self.width = width
+        self.height = height
+        self.rows = 0
+        self.mode: str | None = None
+        self._above: Image.Image | None = None
+        self._zip = zlib.compressobj(PNG_LEVEL)
+        self._file = path.open("wb")
+
+    def add(self, png: bytes, rows: int) -> None:
+        """Append the rows of one PNG slice, which must be `rows` x `width` px."""
+        _plain_png(png)
+        with Image.open(io.BytesIO(png)) as image:
+            image.load()
+            if image.size != (self.width, rows):
+                raise SliceError(f"a slice is {image.size}, not {(self.width, rows)}")
+            if image.mode not in _COLOUR_TYPES or self.mode not in (None, image.mode):
+                raise SliceError(f"a slice's pixels are {image.mode}")
+            if self.mode is None:
+                self.mode = image.mode
+                self._write_header()
+            self._write_rows(image)
+
+    def _write_header(self) -> None:
+        assert self.mode is not None
+        header = struct.pack(">IIBBBBB", self.width, self.height, 8, _COLOUR_TYPES[self.mode], 0, 0, 0)
+        self._file.write(_SIGNATURE + _chunk(b"IHDR", header))
+
+    def _write_rows(self, image: Image.Image) -> None:
+        """Each row "Up"-filtered (PNG filter 2: the byte minus the byte above, modulo 256),
+        BAND_ROWS rows at a time so no copy of the whole slice is made."""
+        for top in range(0, image.height, BAND_ROWS):
+            band = image.crop((0, top, image.width, min(image.height, top + BAND_ROWS)))
+            above = Image.new(image.mode, band.size)
+            if self._above is not None:
+                above.paste(self._above, (0, 0))
+            above.paste(band.crop((0, 0, band.width, band.height - 1)), (0, 1))
+            filtered = ImageChops.subtract_modulo(band, above).tobytes()
+            self._above = band.crop((0, band.height - 1, band.width, band.height))
+            stride = len(filtered) // band.height
+            rows = (filtered[i : i + stride] for i in range(0, len(filtered), stride))
+            self._idat(self._zip.compress(b"".join(b"\x02" + row for row in rows)))
+            self.rows += band.height
+
+    def _idat(self, data: bytes) -> None:
+        if data:
+            self._file.write(_chunk(b"IDAT", data))
+
+    def close(self) -> None:
+        """Finish the file; SliceError unless every row was written."""
+        if self.rows != self.height or self.mode is None:
+            raise SliceError(f"{self.rows} of {self.height} rows written")
+        self._idat(self._zip.flush())
+        self._file.write(_chunk(b"IEND", b""))
+        self._file.close()
+
+    def discard(self) -> None:
+        self._file.close()
+        self.path.unlink(missing_ok=True)
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _plain_png(data: bytes) -> None:
+    """SliceError unless `data` is a PNG of only IHDR, IDAT and IEND chunks (no colour-space or
+    other chunk that the joined file would have to carry), 8 bits, not interlaced."""
+    if data[:8] != _SIGNATURE:
+        raise SliceError("a slice is not a PNG")
+    pos = 8
+    while pos + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        if kind not in (b"IHDR", b"IDAT", b"IEND"):
+            raise SliceError(f"a slice carries a {kind!r} chunk")
+        if kind == b"IHDR" and (data[pos + 16] != 8 or data[pos + 20] != 0):
+            raise SliceError("a slice is not an 8-bit, non-interlaced PNG")
+        pos += 12 + length
