@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -31,10 +29,6 @@ from collector.platforms import summary
 
 if TYPE_CHECKING:
     from collector.batch import ItemResult
-    from collector.browser import AliasSession
-    from collector.capture import BrowserCapture
-    from collector.evidence.model import BrowserSettings, CaptureRecord
-    from collector.store.store import Store
 
 # --------------------------------------------------------------------- capture and verify
 
@@ -100,7 +94,6 @@ def capture(
         url,
         auth,
         note,
-        browser=_screening_ahead(store),
         exigent_case=(case, facts) if exigent and case and facts else None,
         profile=profile,
     )
@@ -123,23 +116,6 @@ def capture(
         echo(f"  time     {stamp.status}")
     for label, text in summary.lines(result.post, result.page_state):
         echo(f"  {label:<8} {brief(text, 1000)}")
-
-
-def _screening_ahead(store: Store) -> BrowserCapture:
-    """The browser capture, with the policy's screening patterns compiled on a thread as it
-    starts: the browser's start leaves this process waiting, so the compiling delays nothing."""
-    from collector.browser import capture as browser_capture
-    from collector.policy import screening
-
-    categories = store.config.policy.screening.categories
-
-    def browser(url: str, settings: BrowserSettings, workdir: Path, session: AliasSession | None,
-                scopes: Sequence[str]) -> CaptureRecord:  # fmt: skip
-        threading.Thread(target=screening.prepare, args=(categories,), name="screening",
-                         daemon=True).start()  # fmt: skip
-        return browser_capture(url, settings, workdir, session, scopes)
-
-    return browser
 
 
 def _capture_batch(url: str | None, auth: str | None, from_file: Path | None, resume: str | None,
