@@ -331,6 +331,7 @@ def _record_and_seal(
     workdir.mkdir(parents=True)
     sealed: Sealed | None = None
     try:
+        screening.prepare_ahead(store.config.policy.screening.categories)
         record = browser(target.href, settings, workdir, session, auth.scopes)
         wrong_author = _author_outside(auth, record)
         if wrong_author is not None:

@@ -123,10 +123,10 @@ async def take_slices(
 ) -> bool:
     """Write `rect` of the full-page screenshot to `target` from `slices`; False (and no
     file) when the page changed while they were taken or a slice was not as planned."""
-    before = await page_size(page, state)
     writer = PngRows(target, round(rect["width"] * scale), sum(s.rows for s in slices))
     pending: asyncio.Future[None] | None = None
     try:
+        before = await page_size(page, state)
         for part in slices:
             clip: FloatRect = {
                 "x": rect["x"], "y": part.y, "width": rect["width"], "height": part.height

@@ -43,6 +43,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import threading
 import unicodedata
 from enum import Enum
 from html import unescape
@@ -317,6 +318,12 @@ def prepare(categories: dict[str, list[str]]) -> None:
     """Compile the categories' patterns now, so `screen` finds them ready."""
     for terms in categories.values():
         _compiled(tuple(terms))
+
+
+def prepare_ahead(categories: dict[str, list[str]]) -> None:
+    """`prepare` on a thread of its own (a capture starts it as the browser starts, when the
+    capture's own thread only waits)."""
+    threading.Thread(target=prepare, args=(categories,), name="screening", daemon=True).start()
 
 
 def screen(text: str, categories: dict[str, list[str]]) -> ScreeningResult:
