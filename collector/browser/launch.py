@@ -17,7 +17,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from playwright.async_api import Browser, Playwright, ProxySettings
 
-from collector.browser.egress.policy import BROWSER_SERVICES
+from collector.browser.egress.policy import BROWSER_SERVICES, EgressRules
+from collector.browser.egress.resolve import HostRules, PinnedResolver
+from collector.browser.egress.socks import EgressPoint, allowed_origin
 from collector.errors import CaptureFailed
 from collector.evidence.model import BrowserSettings
 
@@ -133,6 +135,22 @@ def _certutil(*args: str) -> None:
     if proc.returncode != 0:
         message = (proc.stderr or proc.stdout).strip().splitlines()
         raise CaptureFailed(f"certutil failed: {message[0] if message else proc.returncode}")
+
+
+def egress_for(settings: BrowserSettings) -> EgressPoint:
+    """An egress point (not yet started) with the settings' rules: private networks, allowed
+    origins, host resolver rules, upstream proxy. CaptureFailed when the settings are unusable."""
+    try:
+        return EgressPoint(
+            EgressRules(
+                block_private=settings.block_private_network,
+                allowed=frozenset(allowed_origin(text) for text in settings.allowed_hosts),
+            ),
+            PinnedResolver(HostRules.parse(settings.host_resolver_rules)),
+            upstream=settings.proxy,
+        )
+    except ValueError as exc:
+        raise CaptureFailed(f"egress settings are unusable: {exc}") from exc
 
 
 async def launch_browser(

@@ -36,15 +36,14 @@ from collector.browser.capture_base import (
     WARC_SCRATCH,
     redirect_chain,
 )
-from collector.browser.egress.policy import EgressRules
-from collector.browser.egress.resolve import HostRules, PinnedResolver
-from collector.browser.egress.socks import EgressPoint, allowed_origin
+from collector.browser.egress.socks import EgressPoint
 from collector.browser.journal import one_line, utcnow
 from collector.browser.launch import (
     TrustedCa,
     actual_command_line,
     browser_home,
     chromium_version_warning,
+    egress_for,
     launch_args,
     launch_browser,
 )
@@ -139,18 +138,7 @@ class CaptureSession(PageSteps, ArtifactSteps):
         """The capture's one way out (see `collector.browser.egress`), started before the browser."""
         settings = self.settings
         with self.journal.step("egress") as step:
-            try:
-                rules = HostRules.parse(settings.host_resolver_rules)
-                egress = EgressPoint(
-                    EgressRules(
-                        block_private=settings.block_private_network,
-                        allowed=frozenset(allowed_origin(text) for text in settings.allowed_hosts),
-                    ),
-                    PinnedResolver(rules),
-                    upstream=settings.proxy,
-                )
-            except ValueError as exc:
-                raise CaptureFailed(f"egress settings are unusable: {exc}") from exc
+            egress = egress_for(settings)
             await egress.start()
             step.note(
                 f"all traffic through {egress.proxy_url} (SOCKS5): names resolved there and pinned, "

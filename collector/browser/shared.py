@@ -29,14 +29,13 @@ from typing import Any
 from playwright.async_api import Browser, Playwright, async_playwright
 
 from collector.browser.capture_base import CLOSE_RESERVE_S
-from collector.browser.egress.policy import EgressRules
-from collector.browser.egress.resolve import HostRules, PinnedResolver
-from collector.browser.egress.socks import EgressPoint, allowed_origin
+from collector.browser.egress.socks import EgressPoint
 from collector.browser.journal import one_line, utcnow
 from collector.browser.launch import (
     TrustedCa,
     actual_command_line,
     browser_home,
+    egress_for,
     launch_args,
     launch_browser,
 )
@@ -191,18 +190,7 @@ class SharedBrowser:
                 raise CaptureFailed(f"browser driver failed to start: {one_line(exc)}") from exc
             home, trusted = self._stack.enter_context(browser_home(settings.extra_ca_certs))
             self._home, self._trusted = home, trusted
-        try:
-            rules = HostRules.parse(settings.host_resolver_rules)
-            egress = EgressPoint(
-                EgressRules(
-                    block_private=settings.block_private_network,
-                    allowed=frozenset(allowed_origin(text) for text in settings.allowed_hosts),
-                ),
-                PinnedResolver(rules),
-                upstream=settings.proxy,
-            )
-        except ValueError as exc:
-            raise CaptureFailed(f"egress settings are unusable: {exc}") from exc
+        egress = egress_for(settings)
         await egress.start()
         args = launch_args(settings)
         assert self._home is not None
