@@ -37,7 +37,7 @@ from collector.browser.capture_base import (
     redirect_chain,
 )
 from collector.browser.egress.socks import EgressPoint
-from collector.browser.journal import one_line, utcnow
+from collector.browser.journal import StepHandle, one_line, utcnow
 from collector.browser.launch import (
     TrustedCa,
     actual_command_line,
@@ -160,48 +160,38 @@ class CaptureSession(PageSteps, ArtifactSteps):
             browser = await launch_browser(
                 playwright, settings, args, home, proxy_server=self.egress.proxy_url
             )
-            self.state.version = browser.version
             actual = await actual_command_line(browser)
-            if actual is not None:
-                self.state.args = actual[1:]
-                step.note("launch args read from the browser process command line")
-            else:
-                self.state.args = args
-                step.note("launch args as passed (Playwright adds its own defaults)")
-            warning = chromium_version_warning(browser.version)
-            step.note(f"Chromium {browser.version}, headless")
-            if warning:
-                step.note(f"WARNING: {warning}")
-            step.note(f"ignore_https_errors={settings.ignore_https_errors}")
-            for ca in trusted:
-                step.note(f"trusted extra CA {ca.describe()}")
-            if settings.proxy:
-                step.note(f"proxy {settings.proxy}")
+            self._launched_as(step, browser.version, actual[1:] if actual is not None else args,
+                              actual is not None, trusted)  # fmt: skip
             return browser
+
+    def _launched_as(self, step: StepHandle, version: str, args: list[str], args_read: bool,
+                     trusted: list[TrustedCa]) -> None:  # fmt: skip
+        """What the launch step says of the browser a capture runs in (its own or a shared one)."""
+        self.state.version, self.state.args = version, args
+        step.note("launch args read from the browser process command line" if args_read
+                  else "launch args as passed (Playwright adds its own defaults)")  # fmt: skip
+        warning = chromium_version_warning(version)
+        step.note(f"Chromium {version}, headless")
+        if warning:
+            step.note(f"WARNING: {warning}")
+        step.note(f"ignore_https_errors={self.settings.ignore_https_errors}")
+        for ca in trusted:
+            step.note(f"trusted extra CA {ca.describe()}")
+        if self.settings.proxy:
+            step.note(f"proxy {self.settings.proxy}")
 
     async def _join(self, shared: SharedBrowser) -> Launched:
         """The launch step of a capture in a shared browser: which browser, and how it started."""
         with self.journal.step("launch") as step:
             launched = await shared.browser_for_capture()
-            self.state.version = launched.version
-            self.state.args = launched.args
             step.note(
                 f"shared browser {launched.number} (one Chromium for the batch), launched "
                 f"{launched.at.isoformat(timespec='seconds')}; this capture's context is number "
                 f"{launched.contexts} in it, made fresh: no cookies, cache, storage, service "
                 "workers or connections of another capture"
             )
-            step.note("launch args read from the browser process command line" if launched.args_read
-                      else "launch args as passed (Playwright adds its own defaults)")  # fmt: skip
-            warning = chromium_version_warning(launched.version)
-            step.note(f"Chromium {launched.version}, headless")
-            if warning:
-                step.note(f"WARNING: {warning}")
-            step.note(f"ignore_https_errors={self.settings.ignore_https_errors}")
-            for ca in launched.trusted:
-                step.note(f"trusted extra CA {ca.describe()}")
-            if self.settings.proxy:
-                step.note(f"proxy {self.settings.proxy}")
+            self._launched_as(step, launched.version, launched.args, launched.args_read, launched.trusted)
             step.note("this context's traffic goes through this capture's own egress point; the "
                       "browser's own traffic through the shared browser's")  # fmt: skip
             return launched
