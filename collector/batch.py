@@ -195,10 +195,12 @@ def run(store: Store, actor: Actor, batch_id: str, auth_id: str, items: list[Ite
             raise
 
 
-def _record(store: Store, by: str, batch_id: str, number: int, item: Item, result: ItemResult) -> None:
-    store.ledger.record(LedgerAction.batch_item, _outcome(result), actor=by, subject=batch_id,
-                        details={"item": number, "url": item.url, "state": result.outcome,
-                                 "bundle_id": result.bundle_id, "detail": result.detail})  # fmt: skip
+def _record(store: Store, by: str, batch_id: str, number: int, item: Item, result: ItemResult,
+            job_id: str | None = None) -> None:  # fmt: skip
+    """An item's outcome (`batch.item`): its bundle when captured, its job id when queued."""
+    details: dict[str, object] = {"item": number, "url": item.url, "state": result.outcome, "detail": result.detail}
+    details.update({"job_id": job_id} if result.outcome == "queued" else {"bundle_id": result.bundle_id})
+    store.ledger.record(LedgerAction.batch_item, _outcome(result), actor=by, subject=batch_id, details=details)
 
 
 def queue(store: Store, actor: Actor, batch_id: str, auth_id: str, items: list[Item],
@@ -219,10 +221,8 @@ def queue(store: Store, actor: Actor, batch_id: str, auth_id: str, items: list[I
             result = ItemResult(number, item.url, "refused", detail=str(exc))
         except CollectorError as exc:
             result = ItemResult(number, item.url, "failed", detail=str(exc))
-        store.ledger.record(LedgerAction.batch_item, _outcome(result), actor=actor.user.name, subject=batch_id,
-                            details={"item": number, "url": item.url, "state": result.outcome,
-                                     "job_id": queued.job_id if result.outcome == "queued" else None,
-                                     "detail": result.detail})  # fmt: skip
+        _record(store, actor.user.name, batch_id, number, item, result,
+                job_id=queued.job_id if result.outcome == "queued" else None)
         yield result
 
 
