@@ -7,6 +7,7 @@ Public API::
     await capture_async(url, settings, workdir, session=None, scopes=()) -> CaptureRecord
     AliasSession(storage_state, redaction_key)   # a logged-in capture under an alias
     SharedBrowser(settings)   # context manager; .capture(...) like capture(), from any thread
+    start_early() / stop_early()   # the Playwright driver started with the command (driver.py)
     chromium_version_warning(version) -> str | None
     TESTED_CHROMIUM_MAJORS
 
@@ -25,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from collector.browser.driver import EarlyDriver, start_early, stop_early, take_early
 from collector.browser.journal import one_line
 from collector.browser.launch import TESTED_CHROMIUM_MAJORS, chromium_version_warning
 from collector.browser.redaction import CREDENTIAL_PARAMS, AliasSession, Redactor
@@ -43,6 +45,8 @@ __all__ = [
     "capture",
     "capture_async",
     "chromium_version_warning",
+    "start_early",
+    "stop_early",
 ]
 
 
@@ -53,11 +57,13 @@ async def capture_async(
     session: AliasSession | None = None,
     scopes: Sequence[str] = (),
     shared: SharedBrowser | None = None,
+    early: EarlyDriver | None = None,
 ) -> CaptureRecord:
     """Capture `url` into `workdir` within `settings.total_timeout_s`.
 
     With `shared` the capture runs in a fresh context of that browser (`collector.browser.shared`)
-    instead of a browser of its own.
+    instead of a browser of its own; with `early`, its browser is launched through that driver,
+    started with the command (`collector.browser.driver`).
 
     With `session`, the browser context starts with the alias's storage state and the
     alias's credentials are redacted from everything stored (files, WARC, record, and the
@@ -76,7 +82,7 @@ async def capture_async(
     run = CaptureSession(url, settings, workdir, session, scopes)
     run.warm_up()
     try:
-        return await asyncio.wait_for(run.run(shared), timeout=settings.total_timeout_s)
+        return await asyncio.wait_for(run.run(shared, early), timeout=settings.total_timeout_s)
     except NavigationRefused as exc:
         run.remove_artifacts()
         if run.redactor is not None:
@@ -126,7 +132,15 @@ def capture(
     session: AliasSession | None = None,
     scopes: Sequence[str] = (),
 ) -> CaptureRecord:
-    """Blocking wrapper around `capture_async` (not for use inside a running event loop)."""
+    """Blocking wrapper around `capture_async` (not for use inside a running event loop).
+
+    Runs on the driver started with the command when there is one (`start_early`)."""
+    early = take_early()
+    if early is not None:
+        early.set_exception_handler(_interrupts_reported_once)
+        return early.run(
+            lambda _driver: capture_async(url, settings, workdir, session, scopes, early=early)
+        )
     with asyncio.Runner() as runner:
         runner.get_loop().set_exception_handler(_interrupts_reported_once)
         return runner.run(capture_async(url, settings, workdir, session, scopes))

@@ -124,6 +124,8 @@ class SessionBase:
         self.egress: EgressPoint | None = None
         self.shared = False
         """Whether the capture runs in a context of a shared browser (`collector.browser.shared`)."""
+        self._early_at: datetime | None = None
+        """When the driver this capture launched its browser through was started, if early."""
         self.navigation = NavigationGuard(self.scopes, self.journal)
         self._sink: WarcSink | None = None
         self.expander = Expander(self.journal, settings.expand_max_clicks)

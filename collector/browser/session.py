@@ -36,6 +36,7 @@ from collector.browser.capture_base import (
     WARC_SCRATCH,
     redirect_chain,
 )
+from collector.browser.driver import EarlyDriver
 from collector.browser.egress.socks import EgressPoint
 from collector.browser.journal import StepHandle, one_line, utcnow
 from collector.browser.launch import (
@@ -77,17 +78,28 @@ class CaptureSession(PageSteps, ArtifactSteps):
 
     # ------------------------------------------------------------------ entry
 
-    async def run(self, shared: SharedBrowser | None = None) -> CaptureRecord:
+    async def run(
+        self, shared: SharedBrowser | None = None, early: EarlyDriver | None = None
+    ) -> CaptureRecord:
+        """The capture: in a context of `shared`'s browser, or in a browser of its own, launched
+        through the `early` driver (started with the command) or a driver started now."""
         if shared is not None:
             return await self._run_shared(shared)
         try:
             self.egress = await self._open_egress()
             with browser_home(self.settings.extra_ca_certs) as (home, trusted):
-                try:
-                    playwright_cm = async_playwright()
-                    playwright = await playwright_cm.__aenter__()
-                except Exception as exc:
-                    raise CaptureFailed(f"browser driver failed to start: {one_line(exc)}") from exc
+                playwright_cm: Any = None
+                if early is not None and early.driver is not None:
+                    playwright = early.driver
+                    self._early_at = early.started_at
+                else:
+                    try:
+                        playwright_cm = async_playwright()
+                        playwright = await playwright_cm.__aenter__()
+                    except Exception as exc:
+                        raise CaptureFailed(
+                            f"browser driver failed to start: {one_line(exc)}"
+                        ) from exc
                 try:
                     browser = await self._launch(playwright, home, trusted)
                     try:
@@ -95,10 +107,11 @@ class CaptureSession(PageSteps, ArtifactSteps):
                     finally:
                         await self._close(browser)
                 finally:
-                    with contextlib.suppress(Exception):
-                        await asyncio.wait_for(
-                            playwright_cm.__aexit__(None, None, None), CLOSE_RESERVE_S
-                        )
+                    if playwright_cm is not None:
+                        with contextlib.suppress(Exception):
+                            await asyncio.wait_for(
+                                playwright_cm.__aexit__(None, None, None), CLOSE_RESERVE_S
+                            )
         finally:
             if self._sink is not None:
                 self._sink.discard()
@@ -161,6 +174,13 @@ class CaptureSession(PageSteps, ArtifactSteps):
                 playwright, settings, args, home, proxy_server=self.egress.proxy_url
             )
             actual = await actual_command_line(browser)
+            if self._early_at is not None:
+                step.note(
+                    "browser driver (Playwright) started with the command at "
+                    f"{self._early_at.isoformat(timespec='milliseconds')}, while the gate was "
+                    "decided; it opens no connection and no page, and this browser was launched "
+                    "through it after the gate had passed"
+                )
             self._launched_as(step, browser.version, actual[1:] if actual is not None else args,
                               actual is not None, trusted)  # fmt: skip
             return browser

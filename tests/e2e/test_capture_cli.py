@@ -7,6 +7,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,25 @@ def metadata(bundle: Path) -> dict[str, Any]:
 
 def leftovers(cli: Cli) -> list[str]:
     return [p.name for p in (cli.store / "bundles").iterdir()] + [p.name for p in (cli.store / "work").iterdir()]
+
+
+# ------------------------------------------------------------------ the installed command
+
+
+def test_installed_command_launches_through_the_driver_started_with_it(store: Cli, site: FixtureServer) -> None:
+    """`collector capture URL` starts the browser driver as the command begins; the browser is
+    launched through it only after the gate, and the journal says so."""
+    auth_id = store.approved([site.http_url("/*")])
+    done = store.run_process("capture", site.http_url("/index.html"), "--auth", auth_id, "--json", as_user="alice")
+    assert done.returncode == 0, done.stderr
+    bundle = Path(json.loads(done.stdout)["path"])
+    steps = metadata(bundle)["capture"]["steps"]
+    launch = next(step for step in steps if step["name"] == "launch")
+    assert "browser driver (Playwright) started with the command at" in launch["detail"]
+    started = re.search(r"started with the command at (\S+),", launch["detail"])
+    assert started is not None
+    assert datetime.fromisoformat(started.group(1)) <= datetime.fromisoformat(launch["started_at"])
+    assert store.run("verify", bundle.name).returncode == 0
 
 
 # ------------------------------------------------------------------ the sealed bundle

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import collector
+from collector.__main__ import captures_one_page
 from tests.helpers import Cli
 
 
@@ -34,3 +37,38 @@ def test_a_store_made_in_one_process_is_used_by_the_next(tmp_path: Path) -> None
     status = cli.run_process("store", "status", "--json")
     assert status.returncode == 0 and '"state": "current"' in status.stdout
     assert "events, chain intact" in cli.run_process("ledger", "verify").stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "early"),
+    [
+        (["capture", "https://example.org/p/1", "--auth", "AUTH-1"], True),
+        (["--store", "/srv/evidence", "--as", "alice", "capture", "https://example.org/"], True),
+        (["--store=/srv/e", "capture", "https://example.org/", "--note", "capture"], True),
+        (["--as", "capture", "verify", "B-1"], False),  # "capture" is a user name here
+        (["capture", "https://example.org/", "--queue"], False),
+        (["capture", "--from", "urls.txt", "--auth", "AUTH-1"], False),
+        (["capture", "--from=urls.txt"], False),
+        (["capture", "--resume", "BATCH-1"], False),
+        (["capture", "--help"], False),
+        (["verify", "capture"], False),
+        (["watch", "run"], False),
+        ([], False),
+    ],
+)
+def test_only_a_one_page_capture_starts_the_browser_driver_early(argv: list[str], early: bool) -> None:
+    assert captures_one_page(argv) is early
+
+
+def test_a_refused_capture_in_a_real_process_ends_with_its_early_driver(tmp_path: Path) -> None:
+    """The driver started with the command does not keep a refused capture's process alive."""
+    cli = Cli(tmp_path / "store")
+    assert cli.run_process("init", "--agency", "Entry Point PD").returncode == 0
+    made = cli.run_process("user", "add", "ann", "--role", "investigator", "--name", "Ann", "--badge", "1",
+                           new_passphrase="ann-passphrase")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    refused = cli.run_process("capture", "https://example.org/p/1", as_user="ann", passphrase="ann-passphrase",
+                              timeout=60)  # fmt: skip
+    assert refused.returncode == 3, refused.stderr
+    assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+    assert not list((tmp_path / "store" / "bundles").iterdir())
