@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
 
@@ -37,6 +37,9 @@ from collector.store import schema
 from collector.store.actions import LedgerAction
 from collector.store.ledger import now
 from collector.store.store import Actor, Store
+
+if TYPE_CHECKING:
+    from collector.browser import SharedBrowser
 
 MAX_LIST = 5 * files.MIB
 MAX_URLS = 1000
@@ -163,22 +166,32 @@ def run(store: Store, actor: Actor, batch_id: str, auth_id: str, items: list[Ite
         return
     system = store.local_capture_actor() if store.config.ledger.url is None else None
     jobs_of: dict[int, str] = {}
-    if system is not None:
-        for number, item in list(todo):
-            try:
-                jobs_of[number] = requests.make(store, actor, item.url, auth_id, item.note, batch_id).request.job_id
-            except CollectorError as exc:
-                refused = isinstance(exc, Refused | UsageError)
-                result = ItemResult(number, item.url, "refused" if refused else "failed", detail=str(exc))
-                _record(store, user, batch_id, number, item, result)
-                todo.remove((number, item))
-                yield result
-        store.ledger.signers.people.pop(user, None)
-        del actor  # the investigator's key is not needed again: the local capture system seals
-    sealer = system or actor
-    if not todo:
-        return
-    with capturing.shared_browser(store) as host, ThreadPoolExecutor(concurrency, "capture") as pool:
+    with capturing.shared_browser(store) as host:
+        if system is not None:
+            for number, item in list(todo):
+                try:
+                    jobs_of[number] = requests.make(store, actor, item.url, auth_id, item.note, batch_id).request.job_id
+                except CollectorError as exc:
+                    refused = isinstance(exc, Refused | UsageError)
+                    result = ItemResult(number, item.url, "refused" if refused else "failed", detail=str(exc))
+                    _record(store, user, batch_id, number, item, result)
+                    todo.remove((number, item))
+                    yield result
+                else:
+                    if len(jobs_of) == 1:  # a gate has passed: the browser starts while the rest are signed
+                        host.start_early()
+            store.ledger.signers.people.pop(user, None)
+            del actor  # the investigator's key is not needed again: the local capture system seals
+        sealer = system or actor
+        if todo:
+            yield from _run_captures(store, sealer, batch_id, auth_id, todo, jobs_of, host, on_start, concurrency)
+
+
+def _run_captures(store: Store, sealer: Actor, batch_id: str, auth_id: str, todo: list[tuple[int, Item]],
+                  jobs_of: dict[int, str], host: SharedBrowser, on_start: Callable[[int, str], None] | None,
+                  concurrency: int) -> Iterator[ItemResult]:  # fmt: skip
+    """The captures of `todo`, `concurrency` at a time in `host`, each outcome as it is known."""
+    with ThreadPoolExecutor(concurrency, "capture") as pool:
         def attempt(number: int, item: Item) -> ItemResult:
             return _attempt(store, sealer, batch_id, auth_id, number, item, host.capture, on_start,
                             jobs_of.get(number))  # fmt: skip

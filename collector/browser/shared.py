@@ -122,6 +122,14 @@ class SharedBrowser:
         except concurrent.futures.CancelledError:
             raise CaptureFailed("interrupted: the capture was stopped before it finished") from None
 
+    def start_early(self) -> None:
+        """Start the driver, then launch the browser, in the background now (from any thread),
+        so the first capture finds it running; a launch that fails is tried again, and
+        reported, by the first capture. Call it only once a capture is sure to follow (the
+        gate has passed for one): no browser is launched before that."""
+        if self._thread.is_alive() and not self._stopping:
+            asyncio.run_coroutine_threadsafe(self._launch_early(), self._loop)
+
     def interrupt(self) -> None:
         """Stop every capture now running (each fails, leaving nothing) and refuse new ones."""
         self._stopping = True
@@ -168,16 +176,31 @@ class SharedBrowser:
     async def browser_for_capture(self) -> Launched:
         """The running browser (launched now if there is none, or if the last one died), with
         this capture counted as its next context."""
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            launched = self._launched
-            if launched is None or not launched.browser.is_connected():
-                if launched is not None:
-                    await self._drop(launched)
-                launched = self._launched = await self._launch()
+        async with self._launch_lock():
+            launched = await self._running()
             launched.contexts += 1
             return launched
+
+    async def _launch_early(self) -> None:
+        with contextlib.suppress(Exception):
+            async with self._launch_lock():
+                if not self._stopping:
+                    await self._running()
+
+    def _launch_lock(self) -> asyncio.Lock:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
+    async def _running(self) -> Launched:
+        """The running browser, launched now if there is none or the last one died (under the
+        launch lock)."""
+        launched = self._launched
+        if launched is None or not launched.browser.is_connected():
+            if launched is not None:
+                await self._drop(launched)
+            launched = self._launched = await self._launch()
+        return launched
 
     async def _launch(self) -> Launched:
         settings = self.settings

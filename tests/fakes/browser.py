@@ -156,6 +156,7 @@ class FakeShared:
         self.player = player
         self.delay_s = delay_s  # how long each capture seems to take (a worker killed mid-capture)
         self.stopped = False
+        self.started_early = 0  # calls of start_early (a gate has passed: launch in the background)
 
     def __enter__(self) -> FakeShared:
         return self
@@ -171,6 +172,9 @@ class FakeShared:
         time.sleep(self.delay_s)
         (workdir / "screenshot.png").unlink()
         return self.player(url, settings, workdir, session, scopes)
+
+    def start_early(self) -> None:
+        self.started_early += 1
 
     def interrupt(self) -> None:
         self.stopped = True

@@ -233,3 +233,31 @@ def test_a_batch_killed_with_sigkill_is_resumed_without_capturing_twice(cli: Cli
     assert sum(r["already_captured"] for r in resumed) == sealed_before
     assert len(cli.bundles()) == len(pages)  # none twice, and the killed one left nothing sealed
     assert not list((cli.store / "work").glob("*.partial"))  # the next command cleared its leftovers
+
+
+def test_the_shared_browser_starts_early_only_once_a_gate_has_passed(cli: Cli, site: RecordedSite,
+                                                                      tmp_path: Path) -> None:  # fmt: skip
+    """The batch's browser starts while the rest of the requests are signed, and only after the
+    gate has let one through: a batch the gate refuses whole launches nothing."""
+    from unittest import mock
+
+    from collector import capture
+    from tests.fakes import browser as fake
+    from tests.unit.conftest import PLAYER
+
+    auth_id = cli.approved([site.http_url("/*")])
+    hosts: list[fake.FakeShared] = []
+
+    def shared(store: object) -> fake.FakeShared:
+        hosts.append(fake.FakeShared(PLAYER))
+        return hosts[-1]
+
+    refused = _list(tmp_path, "https://elsewhere.example/1\nhttps://elsewhere.example/2\n")
+    mixed = tmp_path / "mixed.txt"
+    mixed.write_text(f"https://elsewhere.example/1\n{site.http_url('/s/abc123')}\n{site.http_url('/index.html')}\n")
+    with mock.patch.object(capture, "shared_browser", shared):
+        assert cli.run("capture", "--from", str(refused), "--auth", auth_id, as_user="alice").returncode == 3
+        done = cli.run("capture", "--from", str(mixed), "--auth", auth_id, "--json", as_user="alice")
+    assert done.returncode == 3, done.stderr
+    assert [h.started_early for h in hosts] == [0, 1]
+    assert sorted(r["outcome"] for r in _lines(done)) == ["captured", "captured", "refused"]
