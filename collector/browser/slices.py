@@ -5,8 +5,8 @@ One full-page screenshot makes Chromium hold the page's pixels several times ove
 is taken in horizontal slices of at most SLICE_PIXELS: each slice is the same full-page
 screenshot (Playwright's `full_page`, the whole page laid out beyond the viewport), clipped to
 its rows, so its pixels are those rows of the full-page screenshot. `PngRows` writes the
-slices' rows one slice at a time into one PNG (8-bit RGB or RGBA, each row "Up"-filtered),
-so memory stays at a slice or two whatever the page's height.
+slices' rows one slice at a time into one PNG (8-bit RGB or RGBA), without decoding them to
+pixels, so memory stays at a slice or two whatever the page's height.
 
 The slices show one state of the page only if nothing changed while they were taken: the
 page's size and its count of element changes (`collector.browser.quiet.PageChanges`) are read
@@ -17,14 +17,12 @@ before the first and after the last. If either moved, or a slice is not what the
 from __future__ import annotations
 
 import asyncio
-import io
 import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageChops
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import FloatRect, JSHandle, Page
 
@@ -35,11 +33,12 @@ SLICE_PIXELS = 1280 * 4096
 PNG_LEVEL = 1
 """zlib level of the written PNG: fast (a slice is written while the next is taken); the file is
 about a sixth larger than at the default level."""
-BAND_ROWS = 256
-"""Rows filtered and compressed at a time."""
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_COLOUR_TYPES = {"RGB": 2, "RGBA": 6}
+_BYTES_PER_PIXEL = {2: 3, 6: 4}
+"""PNG colour types a slice may have (8-bit RGB, RGBA) and their bytes per pixel."""
+_SUB, _AVERAGE, _PAETH = 1, 3, 4
+"""PNG filter types (0 None and 2 Up need nothing on a first row)."""
 
 _SIZE_JS = """(state) => {
   const b = document.body, d = document.documentElement;
@@ -157,52 +156,50 @@ async def take_slices(
 
 
 class PngRows:
-    """A PNG written a band of rows at a time (`add`), of a size known in advance."""
+    """A PNG written a slice at a time (`add`), of a size known in advance.
+
+    A slice is not decoded to pixels: its scanlines, still filtered as the browser wrote them,
+    are inflated and appended. Only a slice's first scanline is rewritten (unfiltered against
+    the zero row a PNG decoder assumes above a first row, and stored unfiltered), since in the
+    joined file the row above it is the previous slice's last. The joined rows are compressed
+    again at PNG_LEVEL."""
 
     def __init__(self, path: Path, width: int, height: int) -> None:
         self.path = path
         self.width = width
         self.height = height
         self.rows = 0
-        self.mode: str | None = None
-        self._above: Image.Image | None = None
+        self.colour: int | None = None
         self._zip = zlib.compressobj(PNG_LEVEL)
         self._file = path.open("wb")
 
     def add(self, png: bytes, rows: int) -> None:
         """Append the rows of one PNG slice, which must be `rows` x `width` px."""
-        _plain_png(png)
-        with Image.open(io.BytesIO(png)) as image:
-            image.load()
-            if image.size != (self.width, rows):
-                raise SliceError(f"a slice is {image.size}, not {(self.width, rows)}")
-            if image.mode not in _COLOUR_TYPES or self.mode not in (None, image.mode):
-                raise SliceError(f"a slice's pixels are {image.mode}")
-            if self.mode is None:
-                self.mode = image.mode
-                self._write_header()
-            self._write_rows(image)
+        header, data = _plain_png(png)
+        width, height, depth, colour = struct.unpack(">IIBB", header[:10])
+        if (width, height) != (self.width, rows):
+            raise SliceError(f"a slice is {(width, height)}, not {(self.width, rows)}")
+        if depth != 8 or colour not in _BYTES_PER_PIXEL or self.colour not in (None, colour):
+            raise SliceError(f"a slice's pixels are of PNG colour type {colour}, depth {depth}")
+        if self.colour is None:
+            self.colour = colour
+            self._write_header()
+        stride = 1 + width * _BYTES_PER_PIXEL[colour]
+        inflate = zlib.decompressobj()
+        lines = inflate.decompress(data, stride * rows + 1)
+        if len(lines) != stride * rows or inflate.unconsumed_tail or not inflate.eof:
+            raise SliceError("a slice's image data is not its rows")
+        if max(lines[::stride]) > _PAETH:
+            raise SliceError("a slice's rows carry an unknown PNG filter")
+        first = _unfiltered_first(lines[:stride], _BYTES_PER_PIXEL[colour])
+        self._idat(self._zip.compress(b"\x00" + first))
+        self._idat(self._zip.compress(lines[stride:]))
+        self.rows += rows
 
     def _write_header(self) -> None:
-        assert self.mode is not None
-        header = struct.pack(">IIBBBBB", self.width, self.height, 8, _COLOUR_TYPES[self.mode], 0, 0, 0)
+        assert self.colour is not None
+        header = struct.pack(">IIBBBBB", self.width, self.height, 8, self.colour, 0, 0, 0)
         self._file.write(_SIGNATURE + _chunk(b"IHDR", header))
-
-    def _write_rows(self, image: Image.Image) -> None:
-        """Each row "Up"-filtered (PNG filter 2: the byte minus the byte above, modulo 256),
-        BAND_ROWS rows at a time so no copy of the whole slice is made."""
-        for top in range(0, image.height, BAND_ROWS):
-            band = image.crop((0, top, image.width, min(image.height, top + BAND_ROWS)))
-            above = Image.new(image.mode, band.size)
-            if self._above is not None:
-                above.paste(self._above, (0, 0))
-            above.paste(band.crop((0, 0, band.width, band.height - 1)), (0, 1))
-            filtered = ImageChops.subtract_modulo(band, above).tobytes()
-            self._above = band.crop((0, band.height - 1, band.width, band.height))
-            stride = len(filtered) // band.height
-            rows = (filtered[i : i + stride] for i in range(0, len(filtered), stride))
-            self._idat(self._zip.compress(b"".join(b"\x02" + row for row in rows)))
-            self.rows += band.height
 
     def _idat(self, data: bytes) -> None:
         if data:
@@ -210,7 +207,7 @@ class PngRows:
 
     def close(self) -> None:
         """Finish the file; SliceError unless every row was written."""
-        if self.rows != self.height or self.mode is None:
+        if self.rows != self.height or self.colour is None:
             raise SliceError(f"{self.rows} of {self.height} rows written")
         self._idat(self._zip.flush())
         self._file.write(_chunk(b"IEND", b""))
@@ -221,21 +218,49 @@ class PngRows:
         self.path.unlink(missing_ok=True)
 
 
+def _unfiltered_first(line: bytes, bpp: int) -> bytes:
+    """A first scanline's bytes (filter type, then filtered bytes) as pixels: the row above a
+    first row is zero, so Up leaves the bytes as they are, and Paeth becomes Sub."""
+    kind, data = line[0], bytearray(line[1:])
+    if kind in (_SUB, _PAETH):
+        for i in range(bpp, len(data)):
+            data[i] = (data[i] + data[i - bpp]) & 0xFF
+    elif kind == _AVERAGE:
+        for i in range(bpp, len(data)):
+            data[i] = (data[i] + (data[i - bpp] >> 1)) & 0xFF
+    return bytes(data)
+
+
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def _plain_png(data: bytes) -> None:
-    """SliceError unless `data` is a PNG of only IHDR, IDAT and IEND chunks (no colour-space or
-    other chunk that the joined file would have to carry), 8 bits, not interlaced."""
+def _plain_png(data: bytes) -> tuple[bytes, bytes]:
+    """The IHDR fields and the joined IDAT data of `data`; SliceError unless it is a PNG of only
+    IHDR, IDAT and IEND chunks (no colour-space or other chunk that the joined file would have
+    to carry), 8 bits, not interlaced."""
     if data[:8] != _SIGNATURE:
         raise SliceError("a slice is not a PNG")
+    header: bytes | None = None
+    idat: list[bytes] = []
     pos = 8
     while pos + 8 <= len(data):
         (length,) = struct.unpack(">I", data[pos : pos + 4])
         kind = data[pos + 4 : pos + 8]
-        if kind not in (b"IHDR", b"IDAT", b"IEND"):
+        body = data[pos + 8 : pos + 8 + length]
+        if len(body) != length:
+            raise SliceError("a slice's PNG is cut short")
+        if kind == b"IHDR":
+            if len(body) != 13 or body[8] != 8 or body[10:13] != b"\x00\x00\x00":
+                raise SliceError("a slice is not an 8-bit, non-interlaced PNG")
+            header = body
+        elif kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"IEND":
+            break
+        else:
             raise SliceError(f"a slice carries a {kind!r} chunk")
-        if kind == b"IHDR" and (data[pos + 16] != 8 or data[pos + 20] != 0):
-            raise SliceError("a slice is not an 8-bit, non-interlaced PNG")
         pos += 12 + length
+    if header is None or not idat:
+        raise SliceError("a slice's PNG has no header or no image data")
+    return header, b"".join(idat)
