@@ -87,7 +87,7 @@ class ArtifactSteps(SessionBase):
             self.warm_up(microdata=True)
         step.note(f"{len(body)} bytes of {main.url} as the browser received them (decoded)")
 
-    async def _screenshot(self, page: Page) -> None:
+    async def _screenshot(self, page: Page, cdp: CDPSession) -> None:
         dsf = self.settings.device_scale_factor
         with self.journal.step("screenshot") as step:
             metrics: dict[str, int] = await asyncio.wait_for(
@@ -111,7 +111,7 @@ class ArtifactSteps(SessionBase):
                     f"beyond what one PNG can hold; the screenshot covers x 0-{clip['width']}, "
                     f"y 0-{clip['height']} (the DOM, MHTML and WARC hold the whole page)",
                 )
-            sliced = await self._sliced_screenshot(page, target, clip, dsf, budget, step)
+            sliced = await self._sliced_screenshot(page, cdp, target, clip, dsf, budget, step)
             if not sliced:
                 budget = self.deadline.budget(120.0, CLOSE_RESERVE_S + 2.0)
                 try:
@@ -120,6 +120,7 @@ class ArtifactSteps(SessionBase):
                         full_page=True,
                         type="png",
                         clip=clip,
+                        caret="initial",  # the page as it is: no style set on its fields
                         timeout=max(0.1, budget) * 1000,
                     )
                 except PlaywrightTimeoutError as exc:
@@ -129,7 +130,8 @@ class ArtifactSteps(SessionBase):
             width, height = png_size(target)
             step.note(
                 f"{width}x{height} px PNG of a {self.state.page_width}x{self.state.page_height} "
-                f"CSS px document at scale {dsf:g}"
+                f"CSS px document at scale {dsf:g}; the page was not altered for it (no caret "
+                "hidden, no style added)"
             )
             if clip is None and height != round(self.state.page_height * dsf):
                 step.note("WARNING: screenshot height differs from document height x scale")
@@ -137,6 +139,7 @@ class ArtifactSteps(SessionBase):
     async def _sliced_screenshot(
         self,
         page: Page,
+        cdp: CDPSession,
         target: Path,
         clip: FloatRect | None,
         scale: float,
@@ -150,7 +153,7 @@ class ArtifactSteps(SessionBase):
         state = await self.changes.state() if self.changes is not None else None
         if rect is None or not parts or state is None:
             return False
-        if await take_slices(page, target, rect, parts, scale, state, budget):
+        if await take_slices(page, cdp, target, rect, parts, scale, state, budget):
             step.note(
                 f"taken in {len(parts)} slices of at most {parts[0].rows} rows, one after "
                 "another, written as one PNG: the page's size and elements did not change from "

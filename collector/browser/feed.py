@@ -352,7 +352,8 @@ class FeedCollector:
         target = self.workdir / name
         target.parent.mkdir(exist_ok=True)
         try:
-            await self.page.screenshot(path=str(target), type="png", timeout=SCREENSHOT_TIMEOUT_MS)
+            await self.page.screenshot(path=str(target), type="png", caret="initial",
+                                       timeout=SCREENSHOT_TIMEOUT_MS)  # fmt: skip
         except PlaywrightError as exc:
             self.errors.append(f"viewport screenshot at y={y} failed: {one_line(exc.message)}")
             self.screenshots_on = False

@@ -301,7 +301,7 @@ class CaptureSession(PageSteps, ArtifactSteps):
             await self._media_state(page)
             await self._address(page)
             await watch.settle(1.0)
-            await self._screenshot(page)
+            await self._screenshot(page, cdp)
             await self._dom(page, recorder)
             await self.warmed(SMALL_CALL_S)
             await self._post()

@@ -3,8 +3,9 @@
 One full-page screenshot makes Chromium hold the page's pixels several times over at once
 (about 1.6 GB for a 1280 x 93 750 px page). Above SLICE_ABOVE_PIXELS device pixels the page
 is taken in horizontal slices of at most SLICE_PIXELS: each slice is the same full-page
-screenshot (Playwright's `full_page`, the whole page laid out beyond the viewport), clipped to
-its rows, so its pixels are those rows of the full-page screenshot. `PngRows` writes the
+screenshot (the page laid out beyond the viewport, as Playwright's `full_page`), clipped to
+its rows, so its pixels are those rows of the full-page screenshot. Neither alters the page
+(no caret hidden, no style added). `PngRows` writes the
 slices' rows one slice at a time into one PNG (8-bit RGB or RGBA), without decoding them to
 pixels, so memory stays at a slice or two whatever the page's height.
 
@@ -17,14 +18,17 @@ before the first and after the last. If either moved, or a slice is not what the
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import contextlib
 import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from playwright.async_api import CDPSession, FloatRect, JSHandle, Page
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import FloatRect, JSHandle, Page
 
 SLICE_ABOVE_PIXELS = 1280 * 16_384
 """Screenshots larger than this (device px²) are taken in slices."""
@@ -35,6 +39,9 @@ PNG_LEVEL = 1
 about a sixth larger than at the default level."""
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
+FONTS_WAIT_S = 5.0
+"""Longest wait for the page's fonts before the first slice."""
+
 _BYTES_PER_PIXEL = {2: 3, 6: 4}
 """PNG colour types a slice may have (8-bit RGB, RGBA) and their bytes per pixel."""
 _SUB, _AVERAGE, _PAETH = 1, 3, 4
@@ -111,8 +118,33 @@ async def shot_rect(page: Page, clip: FloatRect | None) -> FloatRect | None:
     return {"x": x0, "y": y0, "width": x1 - x0, "height": y1 - y0}
 
 
+async def fonts_ready(page: Page, timeout_s: float) -> None:
+    """Wait (at most `timeout_s`) for the page's fonts, as a full-page screenshot does first."""
+    with contextlib.suppress(PlaywrightError, TimeoutError):
+        await asyncio.wait_for(page.evaluate("() => document.fonts.ready.then(() => true)"),
+                               timeout_s)  # fmt: skip
+
+
+async def slice_png(cdp: CDPSession, clip: FloatRect, timeout_s: float) -> bytes:
+    """One slice: the full-page screenshot (the page laid out beyond the viewport) clipped to
+    `clip` (CSS px, at the page's device scale), as Playwright's `full_page` takes it, but
+    encoded for speed: it is decoded and written again at once, so its size does not matter."""
+    shot = await asyncio.wait_for(
+        cdp.send("Page.captureScreenshot", {
+            "format": "png", "clip": {**clip, "scale": 1}, "captureBeyondViewport": True,
+            "optimizeForSpeed": True,
+        }),
+        max(0.1, timeout_s),
+    )  # fmt: skip
+    try:
+        return base64.b64decode(shot["data"], validate=True)
+    except (KeyError, TypeError, binascii.Error) as exc:
+        raise SliceError("the browser's slice is not a PNG") from exc
+
+
 async def take_slices(
     page: Page,
+    cdp: CDPSession,
     target: Path,
     rect: FloatRect,
     slices: list[Slice],
@@ -125,14 +157,13 @@ async def take_slices(
     writer = PngRows(target, round(rect["width"] * scale), sum(s.rows for s in slices))
     pending: asyncio.Future[None] | None = None
     try:
+        await fonts_ready(page, FONTS_WAIT_S)
         before = await page_size(page, state)
         for part in slices:
             clip: FloatRect = {
                 "x": rect["x"], "y": part.y, "width": rect["width"], "height": part.height
             }
-            data = await page.screenshot(
-                full_page=True, type="png", clip=clip, timeout=max(0.1, timeout_s) * 1000
-            )
+            data = await slice_png(cdp, clip, timeout_s)
             if pending is not None:
                 await pending
             pending = asyncio.ensure_future(asyncio.to_thread(writer.add, data, part.rows))
@@ -142,7 +173,7 @@ async def take_slices(
         if before is None or before != after or before["changes"] is None:
             raise SliceError("the page changed while the slices were taken")
         writer.close()
-    except (SliceError, PlaywrightError, OSError):
+    except (SliceError, PlaywrightError, OSError, TimeoutError):
         if pending is not None and not pending.done():
             await asyncio.wait([pending])
         writer.discard()
