@@ -1117,7 +1117,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--verify-mb", type=int, default=500, help="large payload, MB (500)")
     parser.add_argument("--small-mb", type=int, default=50, help="small payload for RSS, MB (50)")
     parser.add_argument(
-        "--batch-runs", type=int, default=2, help="batch pairs, concurrency 3 and 1 (default 2)"
+        "--batch-runs", type=int, default=3, help="batch pairs, concurrency 3 and 1 (default 3)"
     )
     parser.add_argument(
         "--tall-runs", type=int, default=1, help="100 000 px page pairs (default 1)"

@@ -2,8 +2,9 @@
 
 Starting the driver (a Node.js process that speaks to Chromium) takes about a quarter of a
 second; so does loading the program, opening the store and deciding the gate. `start_early`
-starts the driver on an event loop of its own thread as the command begins, and a single
-capture later runs on that loop with it (`EarlyDriver.run`). The driver opens no network
+starts the driver on an event loop of its own thread as the command begins; a single capture
+later runs on that loop with it (`EarlyDriver.run`), and a batch's shared browser adopts the
+loop and the driver (`adopt_early`). The driver opens no network
 connection and no page: nothing is captured, and no browser is launched, before the gate has
 passed. Each capture's journal says when the driver it used was started.
 
@@ -55,6 +56,30 @@ class EarlyDriver:
         self.driver = await self._manager.__aenter__()
         self.started_at = utcnow()
         return self.driver
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    @property
+    def thread(self) -> threading.Thread:
+        return self._thread
+
+    async def started(self) -> Playwright | None:
+        """On the driver's loop: the driver once it has started; None if it failed."""
+        if self._started is None:
+            return None
+        try:
+            return await asyncio.wrap_future(self._started)
+        except Exception:
+            return None
+
+    async def close(self) -> None:
+        """On the driver's loop: stop the driver (for whoever adopted it)."""
+        if await self.started() is not None and self._manager is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._manager.__aexit__(None, None, None), STOP_TIMEOUT_S)
+        self._manager = self.driver = None
 
     def ready(self, timeout_s: float = START_WAIT_S) -> bool:
         """True once the driver has started; False if it failed or is not up within `timeout_s`."""
@@ -129,6 +154,16 @@ def take_early() -> EarlyDriver | None:
     early = _EARLY
     if early is None or early.used or not early.ready():
         return None
+    return early
+
+
+def adopt_early() -> EarlyDriver | None:
+    """The early driver, still starting perhaps, for a shared browser to run on its loop and
+    launch through it (`collector.browser.shared`), which then stops it; None if there is none."""
+    early = _EARLY
+    if early is None or early.used or not early.thread.is_alive():
+        return None
+    early.used = True
     return early
 
 

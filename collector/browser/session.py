@@ -211,6 +211,12 @@ class CaptureSession(PageSteps, ArtifactSteps):
                 f"{launched.contexts} in it, made fresh: no cookies, cache, storage, service "
                 "workers or connections of another capture"
             )
+            if launched.driver_early_at is not None:
+                step.note(
+                    "its driver (Playwright) was started with the command at "
+                    f"{launched.driver_early_at.isoformat(timespec='milliseconds')}, while the gate "
+                    "was decided; it opens no connection and no page"
+                )
             self._launched_as(step, launched.version, launched.args, launched.args_read, launched.trusted)
             step.note("this context's traffic goes through this capture's own egress point; the "
                       "browser's own traffic through the shared browser's")  # fmt: skip

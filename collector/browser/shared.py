@@ -29,6 +29,7 @@ from typing import Any
 from playwright.async_api import Browser, Playwright, async_playwright
 
 from collector.browser.capture_base import CLOSE_RESERVE_S
+from collector.browser.driver import adopt_early
 from collector.browser.egress.socks import EgressPoint
 from collector.browser.journal import one_line, utcnow
 from collector.browser.launch import (
@@ -62,6 +63,8 @@ class Launched:
     at: datetime
     number: int
     contexts: int = 0
+    driver_early_at: datetime | None = None
+    """When its driver was started, if with the command (`collector.browser.driver`)."""
 
 
 class SharedBrowser:
@@ -69,13 +72,20 @@ class SharedBrowser:
 
     def __init__(self, settings: BrowserSettings) -> None:
         self.settings = settings
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="collector-browser",
-                                        daemon=True)  # fmt: skip
+        self._early = adopt_early()
+        """The driver started with the command, if any: its loop and thread are this browser's."""
+        if self._early is not None:
+            self._loop, self._thread = self._early.loop, self._early.thread
+        else:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, name="collector-browser",
+                                            daemon=True)  # fmt: skip
         self._lock: asyncio.Lock | None = None
         self._stack = ExitStack()
         self._playwright: Any = None
         self._driver: Playwright | None = None
+        self._driver_early_at: datetime | None = None
+        """When the driver was started, if it is the one started with the command."""
         self._launched: Launched | None = None
         self._launches = 0
         self._home: Path | None = None
@@ -87,7 +97,8 @@ class SharedBrowser:
         from collector.browser import _interrupts_reported_once
 
         self._loop.set_exception_handler(_interrupts_reported_once)
-        self._thread.start()
+        if self._early is None:
+            self._thread.start()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
@@ -204,6 +215,12 @@ class SharedBrowser:
 
     async def _launch(self) -> Launched:
         settings = self.settings
+        if self._driver is None and self._early is not None:
+            self._driver = await self._early.started()
+            if self._driver is not None:
+                self._driver_early_at = self._early.started_at
+            else:
+                self._early = None  # it failed to start: a driver of our own, below
         if self._driver is None:
             try:
                 self._playwright = async_playwright()
@@ -211,6 +228,7 @@ class SharedBrowser:
             except Exception as exc:
                 self._playwright = None
                 raise CaptureFailed(f"browser driver failed to start: {one_line(exc)}") from exc
+        if self._home is None:
             home, trusted = self._stack.enter_context(browser_home(settings.extra_ca_certs))
             self._home, self._trusted = home, trusted
         egress = egress_for(settings)
@@ -227,7 +245,8 @@ class SharedBrowser:
         self._launches += 1
         return Launched(browser=browser, version=browser.version,
                         args=actual[1:] if actual is not None else args, args_read=actual is not None,
-                        trusted=self._trusted, egress=egress, at=utcnow(), number=self._launches)  # fmt: skip
+                        trusted=self._trusted, egress=egress, at=utcnow(), number=self._launches,
+                        driver_early_at=self._driver_early_at)  # fmt: skip
 
     async def _drop(self, launched: Launched) -> None:
         with contextlib.suppress(Exception):
@@ -245,3 +264,6 @@ class SharedBrowser:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._playwright.__aexit__(None, None, None), CLOSE_RESERVE_S)
             self._playwright = self._driver = None
+        if self._early is not None:
+            await self._early.close()
+            self._early = self._driver = None

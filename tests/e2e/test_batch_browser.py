@@ -134,3 +134,21 @@ def test_a_capture_worker_seals_a_queued_request_in_real_chromium(site: FixtureS
         assert "the capture system Capture system cap01" in text
         assert "901(b)(9)" in text and "not on a witness who saw the page" in text
         assert "stated that they reviewed the capture" in text
+
+
+def test_the_installed_command_runs_a_batch_on_the_driver_started_with_it(store: Cli, site: FixtureServer,
+                                                                           tmp_path: Path) -> None:  # fmt: skip
+    """`collector capture --from FILE` in a real process: the shared browser runs on the driver
+    started as the command began, each capture's journal says so, and each bundle verifies."""
+    auth_id = store.approved([site.http_url("/*")])
+    urls = tmp_path / "urls.txt"
+    urls.write_text(f"{site.http_url('/index.html')}\n{site.http_url('/login-wall.html')}\n")
+    done = store.run_process("capture", "--from", str(urls), "--auth", auth_id, "--concurrency", "2", "--json",
+                             as_user="alice")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    results = _results(done)
+    assert [r["outcome"] for r in results] == ["captured", "captured"]
+    for result in results:
+        note = _launch_note(store, result["bundle_id"])
+        assert "shared browser 1" in note and "its driver (Playwright) was started with the command at" in note
+        assert store.run("verify", result["bundle_id"]).returncode == 0

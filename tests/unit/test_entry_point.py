@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import collector
-from collector.__main__ import captures_one_page
+from collector.__main__ import captures_here
 from tests.helpers import Cli
 
 
@@ -47,17 +47,17 @@ def test_a_store_made_in_one_process_is_used_by_the_next(tmp_path: Path) -> None
         (["--store=/srv/e", "capture", "https://example.org/", "--note", "capture"], True),
         (["--as", "capture", "verify", "B-1"], False),  # "capture" is a user name here
         (["capture", "https://example.org/", "--queue"], False),
-        (["capture", "--from", "urls.txt", "--auth", "AUTH-1"], False),
-        (["capture", "--from=urls.txt"], False),
-        (["capture", "--resume", "BATCH-1"], False),
+        (["capture", "--from", "urls.txt", "--auth", "AUTH-1"], True),
+        (["capture", "--from=urls.txt", "--queue"], False),
+        (["capture", "--resume", "BATCH-1"], True),
         (["capture", "--help"], False),
         (["verify", "capture"], False),
         (["watch", "run"], False),
         ([], False),
     ],
 )
-def test_only_a_one_page_capture_starts_the_browser_driver_early(argv: list[str], early: bool) -> None:
-    assert captures_one_page(argv) is early
+def test_only_a_capture_in_this_process_starts_the_browser_driver_early(argv: list[str], early: bool) -> None:
+    assert captures_here(argv) is early
 
 
 def test_a_refused_capture_in_a_real_process_ends_with_its_early_driver(tmp_path: Path) -> None:
