@@ -28,12 +28,18 @@ def test_errors_are_one_line_with_their_exit_code_in_a_real_process(tmp_path: Pa
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
-def test_a_store_made_in_one_process_is_used_by_the_next(tmp_path: Path) -> None:
-    cli = Cli(tmp_path / "store")
+def _store_with_ann(path: Path, role: str) -> Cli:
+    """A store made by real processes, with one user, ann (passphrase "ann-passphrase")."""
+    cli = Cli(path)
     assert cli.run_process("init", "--agency", "Entry Point PD").returncode == 0
-    made = cli.run_process("user", "add", "ann", "--role", "admin", "--name", "Ann", "--badge", "1",
+    made = cli.run_process("user", "add", "ann", "--role", role, "--name", "Ann", "--badge", "1",
                            new_passphrase="ann-passphrase")  # fmt: skip
     assert made.returncode == 0, made.stderr
+    return cli
+
+
+def test_a_store_made_in_one_process_is_used_by_the_next(tmp_path: Path) -> None:
+    cli = _store_with_ann(tmp_path / "store", "admin")
     status = cli.run_process("store", "status", "--json")
     assert status.returncode == 0 and '"state": "current"' in status.stdout
     assert "events, chain intact" in cli.run_process("ledger", "verify").stdout
@@ -62,11 +68,7 @@ def test_only_a_capture_in_this_process_starts_the_browser_driver_early(argv: li
 
 def test_a_refused_capture_in_a_real_process_ends_with_its_early_driver(tmp_path: Path) -> None:
     """The driver started with the command does not keep a refused capture's process alive."""
-    cli = Cli(tmp_path / "store")
-    assert cli.run_process("init", "--agency", "Entry Point PD").returncode == 0
-    made = cli.run_process("user", "add", "ann", "--role", "investigator", "--name", "Ann", "--badge", "1",
-                           new_passphrase="ann-passphrase")  # fmt: skip
-    assert made.returncode == 0, made.stderr
+    cli = _store_with_ann(tmp_path / "store", "investigator")
     refused = cli.run_process("capture", "https://example.org/p/1", as_user="ann", passphrase="ann-passphrase",
                               timeout=60)  # fmt: skip
     assert refused.returncode == 3, refused.stderr
