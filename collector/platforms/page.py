@@ -173,6 +173,22 @@ class PageDoc:
         node = body if body is not None else self.tree
         return clean(" ".join(node.itertext())) or ""
 
+    def visible_text(self) -> str:
+        """The body's text as a reader sees it: without scripts, styles, templates, `noscript`
+        and HTML comments."""
+        return clean(" ".join(self.visible_strings())) or ""
+
+    def visible_strings(self, node: Any = None) -> list[str]:
+        """The text pieces of `node` (default the body) that a reader sees, in order."""
+        if self.tree is None:
+            return []
+        if node is None:
+            body = self.tree.find("body")
+            node = body if body is not None else self.tree
+        out: list[str] = []
+        _visible(node, out)
+        return out
+
     def title(self) -> str | None:
         return self.first_text("//title")
 
@@ -263,6 +279,27 @@ def _parse_html(html: str, notes: list[str]) -> Any:
 
 
 _SPACE_RE = re.compile(r"\s+")
+
+
+INVISIBLE_TAGS = frozenset({"script", "style", "template", "noscript", "head"})
+
+
+def _visible(root: Any, out: list[str]) -> None:
+    """Append the text a reader sees under `root` (iteratively: a hostile page may nest deep)."""
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:  # after the node's children: the text that follows it in its parent
+            if node is not root and node.tail:
+                out.append(node.tail)
+            continue
+        tag = node.tag if isinstance(node.tag, str) else None
+        stack.append((node, True))
+        if tag is None or tag.lower() in INVISIBLE_TAGS:
+            continue  # a comment or processing instruction, or an invisible element: its tail only
+        if node.text:
+            out.append(node.text)
+        stack.extend((child, False) for child in reversed(node))
 
 
 def clean(value: Any) -> str | None:

@@ -187,6 +187,53 @@ def test_a_long_thread_mentioning_a_login_wall_in_a_comment_stays_content() -> N
     assert reading.page_state.state == "content"
 
 
+REVIEW_LD = ('{"@type": "Review", "reviewBody": "Great burgers, slow service.", '
+             '"author": {"@type": "Person", "name": "Dana"}}')
+NAV = "<nav>Home · Restaurants · Hotels · Write a review · Sign up</nav>"
+FOOTER = "<footer>About us · Careers · Terms · Privacy · Help</footer>"
+
+
+@pytest.mark.parametrize(
+    "comment",
+    [
+        "<p>The site was down at lunch, try again later if it fails for you.</p>",  # a reader's comment
+        "<!-- try again later -->",  # an HTML comment in the markup
+        "<script>var retry = 'Too many requests, try again later';</script>",  # a script's text
+    ],
+)
+def test_a_review_page_that_mentions_a_rate_limit_stays_content(comment: str) -> None:
+    reviews = "".join(f"<div class=review><b>{who}</b><p>{text}</p></div>" for who, text in (
+        ("Dana", "Great burgers, slow service. We waited forty minutes for two plates on a quiet Tuesday."),
+        ("Lee", "The fries were cold but the milkshake made up for it; the staff were friendly throughout."),
+        ("Sam", "Booked online, the table was ready, and the smash burger is the best in the neighbourhood."),
+    ))  # fmt: skip
+    body = NAV + f"<h1>Burger Barn</h1><main>{reviews}<section><h3>Comments</h3><p>Agreed.</p>" + \
+        f"{comment}</section></main>" + FOOTER
+    reading = read(page(body, head=f'<script type="application/ld+json">{REVIEW_LD}</script>'))
+    assert reading.page_state.state == "content", reading.page_state.reason
+
+
+def test_a_page_that_is_the_message_is_read_as_it_even_with_chrome_around_it() -> None:
+    """The rule still finds a real rate limit: the element that says it is most of the page,
+    even when the site's description gives the page some post text."""
+    head = '<meta property="og:description" content="Burger Barn reviews and photos">'
+    body = NAV + "<main><p>Too many requests. Please try again later.</p></main>" + FOOTER
+    reading = read(page(body, head=head))
+    assert reading.post.text  # the description counts as post text...
+    assert reading.page_state.state == "rate-limited"  # ...and the page is still that message
+    # However long the site's menus, a page whose content is the message is that message.
+    menus = "<header>" + "<a>Menu item</a> " * 60 + "</header>"
+    gone = read(page(menus + "<main><p>This post has been deleted.</p></main>" + FOOTER))
+    assert gone.page_state.state == "not-found"
+
+
+def test_a_huge_short_page_is_not_searched_element_by_element() -> None:
+    """A page of very many elements with little text: the message test is skipped, not slow."""
+    body = "<span></span>" * 30_000 + "<p>A comment: try again later</p>"
+    head = '<meta property="og:description" content="A post">'
+    assert read(page(body, head=head)).page_state.state == "content"
+
+
 # ----------------------------------------------------------------------------- values
 
 
