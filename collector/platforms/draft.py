@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -230,16 +231,42 @@ def normalise_time(value: Any) -> str | None:
         return None
     if text.isdigit() and 9 <= len(text) <= 13:
         return normalise_time(int(text))
-    candidate = text.replace("Z", "+00:00").replace("z", "+00:00")
-    if re.fullmatch(r".*[+-]\d{4}", candidate) and "T" in candidate:
-        candidate = candidate[:-2] + ":" + candidate[-2:]
-    try:
-        moment = datetime.fromisoformat(candidate)
-    except ValueError:
+    moment = _iso_moment(text) or _rfc2822_moment(text)
+    if moment is None:
         return None
     if moment.tzinfo is None:
-        return text if "T" not in text else moment.isoformat()
+        return text if _DATE_ONLY.fullmatch(text) else moment.isoformat()
     return _iso(moment.astimezone(UTC))
+
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SPACED_OFFSET = re.compile(r"(\d)\s+([+-]\d{2}:?\d{2})$")
+_RFC2822 = re.compile(r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{2}:\d{2}")
+
+
+def _iso_moment(text: str) -> datetime | None:
+    """ISO 8601 and its common variants: a space for the "T", a space before the offset
+    ("2022-07-26 10:51:36 -0400"), an offset without its colon, no seconds."""
+    if not re.match(r"\d{4}-\d{2}-\d{2}", text):
+        return None
+    candidate = text.replace("Z", "+00:00").replace("z", "+00:00")
+    candidate = _SPACED_OFFSET.sub(r"\1\2", candidate)
+    if re.fullmatch(r".*\d[+-]\d{4}", candidate) and ("T" in candidate or " " in candidate):
+        candidate = candidate[:-2] + ":" + candidate[-2:]
+    try:
+        return datetime.fromisoformat(candidate)
+    except ValueError:
+        return None
+
+
+def _rfc2822_moment(text: str) -> datetime | None:
+    """An RFC 2822 date ("Tue, 26 Jul 2022 14:51:36 +0000", as feeds and mail write them)."""
+    if not _RFC2822.match(text):
+        return None
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def _iso(moment: datetime) -> str:

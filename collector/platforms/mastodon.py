@@ -5,12 +5,14 @@ on any other host the page claims Mastodon through its ActivityPub alternate lin
 (`<link rel="alternate" type="application/activity+json">`) or `#mastodon` root.
 
 Reads, in order: the web app's embedded state (`<script id="initial-state">`: statuses and
-accounts by id), the server-rendered status markup (`data-status-id`, `.display-name`,
-`.handle`, `.content`, `.media img`, `<time>`), and the status URL path (`/@user/<id>`).
+accounts by id), the status markup (`data-status-id`; the name in `.display-name__html`, or
+`.display-name` without the handle nested in it; the handle in `.display-name__account` or
+`.handle`; `.content`, `.media img`, `<time>`), and the status URL path (`/@user/<id>`).
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -18,7 +20,7 @@ from collector.evidence.post import MediaKind
 from collector.platforms.draft import EMBEDDED, MARKUP, META, Draft
 from collector.platforms.page import PageDoc, clean
 from collector.platforms.registry import Platform
-from collector.platforms.values import node_text, url_path
+from collector.platforms.values import url_path
 
 KNOWN_HOSTS = (
     "mastodon.social",
@@ -102,8 +104,10 @@ def _markup(doc: PageDoc, draft: Draft) -> None:
     node = article[0]
     where = f"<{node.tag} data-status-id>"
     draft.offer("post_id", node.get("data-status-id"), f"{where} attribute", MARKUP)
-    draft.offer("author_name", node_text(node, ".//*[contains(@class,'display-name')]"), f"{where} .display-name", MARKUP)
-    draft.offer("author_handle", node_text(node, ".//*[contains(@class,'handle')]"), f"{where} .handle", MARKUP)
+    name, name_from = _display_name(node)
+    draft.offer("author_name", name, f"{where} {name_from}", MARKUP)
+    handle, handle_from = _handle(node)
+    draft.offer("author_handle", handle, f"{where} {handle_from}", MARKUP)
     content = node.xpath(".//*[contains(concat(' ', @class, ' '), ' content ')]")
     if content:
         draft.offer("text", "\n".join(_paragraphs(content[0])), f"{where} .content", MARKUP)
@@ -115,6 +119,42 @@ def _markup(doc: PageDoc, draft: Draft) -> None:
     for video in node.xpath(".//*[contains(@class,'media')]//video[@src]"):
         draft.add_media("video", doc.absolute(video.get("src")), f"{where} .media video")
     draft.set_kind("post", 55)
+
+
+def _classed(name: str) -> str:
+    """XPath: descendants whose class list holds `name` (not merely a class containing it)."""
+    return f".//*[contains(concat(' ', normalize-space(@class), ' '), ' {name} ')]"
+
+
+HANDLE_CLASSES = ("display-name__account", "handle")
+"""Where the web UI puts `@user@server`: nested inside `.display-name` since Mastodon 2."""
+_HANDLE = re.compile(r"@[^\s@·]+(?:@[^\s@·]+)?")
+
+
+def _display_name(node: Any) -> tuple[str | None, str]:
+    """The author's display name: `.display-name__html` (Mastodon 2 and later, server-rendered
+    or web UI), else `.display-name` without the handle nested in it (older markup)."""
+    found = node.xpath(_classed("display-name__html"))
+    if found:
+        return clean(found[0].text_content()), ".display-name__html"
+    found = node.xpath(_classed("display-name"))
+    if not found:
+        return None, ".display-name"
+    shown = copy.deepcopy(found[0])
+    for nested in [n for name in HANDLE_CLASSES for n in shown.xpath(_classed(name))]:
+        nested.drop_tree()
+    return clean(shown.text_content()), ".display-name (without the handle in it)"
+
+
+def _handle(node: Any) -> tuple[str | None, str]:
+    """The author's `@user@server` (or `@user`), without a role the web UI may add after it."""
+    for name in HANDLE_CLASSES:
+        found = node.xpath(_classed(name))
+        if found:
+            text = clean(found[0].text_content()) or ""
+            match = _HANDLE.search(text)
+            return (match.group(0) if match else text or None), f".{name}"
+    return None, ".handle"
 
 
 def _paragraphs(node: Any) -> list[str]:

@@ -229,11 +229,22 @@ class PageDoc:
         return items
 
 
+_WRAPPERS = (
+    ("an HTML comment", re.compile(r"<!--"), re.compile(r"-->$")),
+    ("<![CDATA[ ]]>", re.compile(r"(?://|/\*)?\s*<!\[CDATA\[\s*(?:\*/)?"),
+     re.compile(r"(?://|/\*)?\s*\]\]>\s*(?:\*/)?$")),
+)
+"""What pages wrap a JSON-LD block in (the HTML comment first: it may hold the CDATA section)."""
+
+
 def loads_lenient(body: str, label: str, notes: list[str]) -> Any:
     """JSON that tolerates raw control characters in strings; failures are noted, not raised."""
     text = body.strip()
-    if text.startswith("<!--"):
-        text = text.removeprefix("<!--").removesuffix("-->").strip()
+    for wrapper, opening, closing in _WRAPPERS:
+        opened, closed = opening.match(text), closing.search(text)
+        if opened and closed and opened.end() <= closed.start():
+            text = text[opened.end() : closed.start()].strip()
+            notes.append(f"{label}: read from inside {wrapper}")
     if len(text) > MAX_JSON_SCRIPT_CHARS:
         notes.append(f"{label}: {len(text)} characters, larger than the reader's limit; skipped")
         return None

@@ -153,6 +153,58 @@ def test_no_claim_means_no_platform() -> None:
     assert post.extractor == "generic"
 
 
+MASTODON_NAMES = {
+    # Mastodon 2 to 4, server-rendered and web UI: the handle is nested in .display-name.
+    "nested": '<a class="detailed-status__display-name" href="/@alice"><div class="detailed-status__display-avatar">'
+              '<img alt=""></div><span class="display-name"><bdi><strong class="display-name__html p-name">Alice '
+              '<img class="emojione" alt=":cat:"> Adams</strong></bdi> <span class="display-name__account">'
+              '@alice@social.example</span></span></a>',
+    # Newer web UI: a role after the handle.
+    "role": '<span class="display-name"><bdi><strong class="display-name__html">Alice Adams</strong></bdi> '
+            '<span class="display-name__account">@alice@social.example · Admin</span></span>',
+    # Older markup: the name beside a .handle of its own.
+    "old": '<span class="display-name"><strong>Alice Adams</strong> <span class="handle">@alice@social.example'
+           '</span></span>',
+}
+
+
+@pytest.mark.parametrize("markup", sorted(MASTODON_NAMES))
+def test_mastodon_author_name_and_handle_from_real_web_ui_markup(markup: str) -> None:
+    body = (f'<div class="detailed-status" data-status-id="109876543210">{MASTODON_NAMES[markup]}'
+            '<div class="status__content content"><p>Hello from the fediverse.</p></div>'
+            '<time datetime="2026-11-20T10:00:00Z">Nov 20</time></div>')  # fmt: skip
+    head = '<link rel="alternate" type="application/activity+json" href="https://social.example/users/alice/statuses/1">'
+    post = read(page(body, head=head), url="https://social.example/@alice/109876543210").post
+    assert post.author_name == "Alice Adams"
+    assert post.author_handle == "@alice@social.example"
+    assert post.text == "Hello from the fediverse."
+
+
+LD_POST = ('{"@context": "https://schema.org", "@type": "BlogPosting", "headline": "Harbour notes", '
+           '"datePublished": "2022-07-26 10:51:36 -0400", "author": {"@type": "Person", "name": "Jo Park"}}')
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        f"<![CDATA[{LD_POST}]]>",
+        f"//<![CDATA[\n{LD_POST}\n//]]>",
+        f"/*<![CDATA[*/{LD_POST}/*]]>*/",
+        f"<!--{LD_POST}-->",
+        f"<!-- //<![CDATA[\n{LD_POST}\n//]]> -->",
+    ],
+)
+def test_json_ld_wrapped_as_pages_wrap_it_is_read_with_its_date(block: str) -> None:
+    """A JSON-LD block inside CDATA or an HTML comment is read, and its date with an offset after
+    a space wins over a later date in another tag (which is not the publication date)."""
+    head = (f'<script type="application/ld+json">{block}</script>'
+            '<meta property="article:modified_time" content="2023-01-05T09:00:00Z">')  # fmt: skip
+    reading = read(page("<article><p>Harbour notes.</p></article>", head=head), url="https://blog.example/p/1")
+    assert reading.post.published_at == "2022-07-26T14:51:36Z"
+    assert reading.post.author_name == "Jo Park"
+    assert any("read from inside" in note for note in reading.post.notes), reading.post.notes
+
+
 # ----------------------------------------------------------------------------- page states
 
 
@@ -244,6 +296,12 @@ def test_a_huge_short_page_is_not_searched_element_by_element() -> None:
         ("2026-01-26T18:50:48.357Z", "2026-01-26T18:50:48.357Z"),
         ("2014-02-06T20:37:20", "2014-02-06T20:37:20"),
         ("2016-05-26", "2016-05-26"),
+        ("2022-07-26 10:51:36 -0400", "2022-07-26T14:51:36Z"),
+        ("2022-07-26T10:51+02:00", "2022-07-26T08:51:00Z"),
+        ("Tue, 26 Jul 2022 14:51:36 +0000", "2022-07-26T14:51:36Z"),
+        ("26 Jul 2022 14:51:36 GMT", "2022-07-26T14:51:36Z"),
+        ("2022-07-26 10:51:36", "2022-07-26T10:51:36"),
+        ("03/04/2016", None),  # day or month first: never guessed
         (1580398783, "2020-01-30T15:39:43Z"),
         ("1580398783000", "2020-01-30T15:39:43Z"),
         ("yesterday", None),
