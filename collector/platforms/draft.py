@@ -38,6 +38,8 @@ OPEN_GRAPH = 40
 META = 35
 TIME_ELEMENT = 30
 TITLE = 10
+VISIBLE_TEXT = 5
+"""A value read from the page's visible words, as a last resort (a date after "Published")."""
 
 CONFLICT_FIELDS = frozenset({"url", "post_id", "author_handle", "author_id", "published_at"})
 MAX_TEXT_CHARS = 100_000

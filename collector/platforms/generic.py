@@ -7,6 +7,8 @@ Platform extractors run after it and offer the same fields from more direct sour
 from __future__ import annotations
 
 import html as htmllib
+import re
+from datetime import date
 from typing import Any
 
 from collector.evidence.post import MediaKind
@@ -17,6 +19,7 @@ from collector.platforms.draft import (
     OPEN_GRAPH,
     TIME_ELEMENT,
     TITLE,
+    VISIBLE_TEXT,
     Draft,
 )
 from collector.platforms.page import JsonLd, PageDoc, clean
@@ -39,6 +42,8 @@ PROFILE_TYPES = ("ProfilePage", "Person", "Organization")
 HAS_MICRODATA = "(descendant-or-self::*[@itemscope])[1]"
 """The first element that starts a microdata item (what the microdata parser looks for)."""
 ARTICLE_TYPES = ("NewsArticle", "Article", "BlogPosting", "ReportageNewsArticle")
+MAX_VISIBLE_SCAN = 200_000
+"""Characters of visible text searched for a "Published" date."""
 
 _COUNTER_NAMES = {
     "likeaction": "likes",
@@ -249,6 +254,59 @@ def _times(doc: PageDoc, draft: Draft) -> None:
         if nodes:
             draft.offer("published_at", nodes[0].get("datetime"), label, TIME_ELEMENT)
             return
+
+
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+           "october", "november", "december")
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_PUBLISHED_DATE = re.compile(
+    r"\b(?:published|posted)(?:\s+on)?\s*:?\s*(?:"
+    rf"{_MONTH}\s+(\d{{1,2}}),?\s+(\d{{4}})"  # Dec 19, 2016
+    rf"|(\d{{1,2}})\s+{_MONTH}\s+(\d{{4}})"  # 19 December 2016
+    r"|(\d{4})-(\d{2})-(\d{2}))\b",  # 2016-12-19
+    re.IGNORECASE,
+)
+
+
+def last_resort(doc: PageDoc, draft: Draft) -> None:
+    """After every reader: when no reader found a publication date, the date the page shows
+    after "Published" or "Posted" (month by name, or ISO), labelled as read from visible text.
+    Two different such dates on one page: none is taken."""
+    if draft.has("published_at"):
+        return
+    found: dict[str, str] = {}
+    for match in _PUBLISHED_DATE.finditer(doc.visible_text()[:MAX_VISIBLE_SCAN]):
+        day = _shown_date(match)
+        if day is not None:
+            found.setdefault(day, clean(match.group(0)) or day)
+    if len(found) == 1:
+        (day, shown), = found.items()
+        draft.offer("published_at", day, f'visible text "{shown}" (the page gives no machine-readable '
+                    "date; read from its words as a last resort)", VISIBLE_TEXT)  # fmt: skip
+    elif len(found) > 1:
+        draft.notes.append(
+            f"published_at: the page shows {len(found)} different \"Published\" dates "
+            f"({', '.join(sorted(found))}) and no machine-readable one; none taken"
+        )
+
+
+def _shown_date(match: re.Match[str]) -> str | None:
+    g = match.groups()
+    try:
+        if g[0]:
+            moment = date(int(g[2]), _month(g[0]), int(g[1]))
+        elif g[3]:
+            moment = date(int(g[5]), _month(g[4]), int(g[3]))
+        else:
+            moment = date(int(g[6]), int(g[7]), int(g[8]))
+    except ValueError:
+        return None
+    return moment.isoformat()
+
+
+def _month(name: str) -> int:
+    prefix = name.lower().rstrip(".")[:3]
+    return next(n for n, month in enumerate(_MONTHS, 1) if month.startswith(prefix))
 
 
 # ----------------------------------------------------------------------- small readers

@@ -29,6 +29,7 @@ def read(page: PageInput) -> Reading:
                 platform_state = platform.page_state(doc)
             except Exception as exc:
                 draft.notes.append(f"{platform.name} page-state rule failed ({type(exc).__name__})")
+    generic.last_resort(doc, draft)
     draft.notes[:0] = doc.notes
     post = draft.finish(platform_id, extractor)
     post = _time_zone_note(post)

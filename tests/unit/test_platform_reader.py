@@ -205,6 +205,26 @@ def test_json_ld_wrapped_as_pages_wrap_it_is_read_with_its_date(block: str) -> N
     assert any("read from inside" in note for note in reading.post.notes), reading.post.notes
 
 
+def test_a_visible_published_date_is_the_last_resort_and_says_so() -> None:
+    """An older article whose only date is the words "Published Dec 19, 2016"."""
+    body = "<h1>Five lessons from the harbour</h1><p class=byline>Published Dec 19, 2016</p><p>Text.</p>"
+    post = read(page(body), url="https://blog.example/lessons").post
+    assert post.published_at == "2016-12-19"
+    assert "visible text" in post.sources["published_at"] and "last resort" in post.sources["published_at"]
+    for shown in ("Posted on 19 December 2016", "published: December 19, 2016", "Published 2016-12-19"):
+        assert read(page(f"<p>{shown}</p>")).post.published_at == "2016-12-19", shown
+
+
+def test_a_visible_published_date_never_outranks_or_contradicts_the_pages_own() -> None:
+    ld = '{"@type": "BlogPosting", "datePublished": "2016-12-18T22:00:00Z"}'
+    post = read(page("<p>Published Dec 19, 2016</p>", head=f'<script type="application/ld+json">{ld}</script>')).post
+    assert post.published_at == "2016-12-18T22:00:00Z" and not post.conflicts
+    several = read(page("<p>Published Dec 19, 2016</p><aside><p>Published Jan 3, 2017</p></aside>")).post
+    assert several.published_at is None
+    assert any("2 different" in note for note in several.notes), several.notes
+    assert read(page("<p>Published Feb 30, 2016</p>")).post.published_at is None  # no such day
+
+
 # ----------------------------------------------------------------------------- page states
 
 
