@@ -38,6 +38,8 @@ OPEN_GRAPH = 40
 META = 35
 TIME_ELEMENT = 30
 TITLE = 10
+LIBRARY = 20
+"""A value a general extractor library found where no reader did (`collector.platforms.library`)."""
 VISIBLE_TEXT = 5
 """A value read from the page's visible words, as a last resort (a date after "Published")."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collector.evidence.post import PageState, Post
-from collector.platforms import Reading, generic, registry, state
+from collector.platforms import Reading, generic, library, registry, state
 from collector.platforms.draft import Draft
 from collector.platforms.page import PageDoc, PageInput
 
@@ -29,6 +29,7 @@ def read(page: PageInput) -> Reading:
                 platform_state = platform.page_state(doc)
             except Exception as exc:
                 draft.notes.append(f"{platform.name} page-state rule failed ({type(exc).__name__})")
+    library.fill(doc, draft)
     generic.last_resort(doc, draft)
     draft.notes[:0] = doc.notes
     post = draft.finish(platform_id, extractor)

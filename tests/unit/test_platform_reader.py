@@ -225,6 +225,36 @@ def test_a_visible_published_date_never_outranks_or_contradicts_the_pages_own() 
     assert read(page("<p>Published Feb 30, 2016</p>")).post.published_at is None  # no such day
 
 
+BLOG_POST = """<div class="post hentry"><h3 class="post-title entry-title">Five lessons</h3>
+<div class="post-header"><abbr class="published" title="2016-12-19T10:00:00-08:00">December 19, 2016</abbr></div>
+<div class="post-body entry-content"><p>What the harbour taught us this year.</p></div>
+<div class="post-footer"><span class="post-author vcard">Posted by <a class="g-profile" href="https://www.blogger.com/profile/1"
+rel="author" title="author profile"><span>Jo Park</span></a></span></div></div>"""
+
+
+def test_author_and_date_no_reader_found_come_from_the_libraries_with_the_element() -> None:
+    """Blogger-style markup (no JSON-LD, no <time>): trafilatura names the author and htmldate
+    the day; each is taken only as found on the page, and the source says library, version and
+    element. The date keeps the page's time of day and offset."""
+    post = read(page(BLOG_POST, title="Five lessons | Harbour Blog"), url="https://harbour.example/2016/12/five.html").post
+    assert post.published_at == "2016-12-19T18:00:00Z"
+    assert post.sources["published_at"].startswith("htmldate 1.11.0: <abbr")
+    assert "@title" in post.sources["published_at"]
+    assert post.author_name == "Jo Park"
+    assert post.sources["author_name"] == 'trafilatura 2.3.1: <a class="g-profile" rel="author">'
+
+
+def test_a_numbers_only_date_that_reads_either_way_is_not_taken() -> None:
+    """htmldate reads "03/04/2016" one way; the page does not say which: both readings are
+    recorded and the field stays empty."""
+    post = read(page("<h1>Notes</h1><p>Posted 03/04/2016 by the harbour master.</p>"), url="https://forum.example/t/1").post
+    assert post.published_at is None
+    assert "2016-04-03" in post.missing["published_at"] and "2016-03-04" in post.missing["published_at"]
+    unambiguous = read(page("<h1>Notes</h1><p>Posted 25/04/2016.</p>"), url="https://forum.example/t/2").post
+    assert unambiguous.published_at is None  # htmldate's day is in no date attribute: not taken either
+    assert any("not found in a date attribute" in note for note in unambiguous.notes)
+
+
 # ----------------------------------------------------------------------------- page states
 
 
