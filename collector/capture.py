@@ -46,7 +46,7 @@ from collector.evidence.model import (
     ToolInfo,
 )
 from collector.evidence.post import PageState, Post
-from collector.evidence.request import SignedRequest
+from collector.evidence.request import SignedRequest, claim_key
 from collector.evidence.trust import judge_signer, read_chain
 from collector.evidence.urls import Url, from_browser, parse_scope
 from collector.platforms import accounts, summary
@@ -180,8 +180,7 @@ class Requested:
     @property
     def claim(self) -> str:
         """What sealing claims once: the job, or the watch's run."""
-        job_id = self.signed.request.job_id
-        return job_id if self.run is None else f"{job_id}/{self.run:05d}"
+        return claim_key(self.signed.request.job_id, self.run)
 
     def tag_files(self) -> dict[str, bytes]:
         return {

@@ -43,6 +43,11 @@ class SignedRequest(Model):
         return None
 
 
+def claim_key(job_id: str, run: int | None) -> str:
+    """What sealing claims once in a store's ledger (`job_seals`): the job, or a watch's run."""
+    return job_id if run is None else f"{job_id}/{run:05d}"
+
+
 def sign(request: CaptureRequest, key: Ed25519PrivateKey) -> SignedRequest:
     return SignedRequest(request=request, signature=keys.sign(key, request.canonical()).hex())
 

@@ -41,6 +41,12 @@ def recorded_request(store: Store, job_id: str) -> SignedRequest | None:
     return SignedRequest.model_validate(found[0].details["signed"])
 
 
+def seal_record(store: Store, job_id: str, key: str) -> tuple[bool, str | None]:
+    """For verification (`request_check.JobSeals`): whether `job_id` was requested in this store,
+    and the bundle its claim `key` was sealed as."""
+    return recorded_request(store, job_id) is not None, sealed_as(store, key)
+
+
 def job_of(store: Store, bundle_id: str) -> tuple[str, str] | None:
     """The job a bundle was sealed for and who requested it, when a capture system sealed it."""
     j = schema.job_seals

@@ -4,6 +4,7 @@ tombstones, with the result recorded in the ledger."""
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from pathlib import Path
 from collector.errors import UsageError
 from collector.evidence.bundle import layout
 from collector.evidence.bundle.hashing import Digests, sha256_bytes
+from collector.evidence.bundle.request_check import JobSeals
 from collector.evidence.bundle.verify import (
     Check,
     CustodyInput,
@@ -25,7 +27,7 @@ from collector.evidence.custody import ChainReport, EventType, verify_chain
 from collector.evidence.keys import KeyLookup
 from collector.evidence.trust import AgencyTrust
 from collector.store import custody_log as services
-from collector.store import imports, storage, tombstones
+from collector.store import imports, jobs, storage, tombstones
 from collector.store.actions import LedgerAction
 from collector.store.config import CONFIG_NAME
 from collector.store.model import BundleRow
@@ -87,6 +89,11 @@ def time_trust(store: Store) -> TimeTrust:
     return TimeTrust(store.tsa_roots(), store.config.timestamp.late_limit_s)
 
 
+def job_seals(store: Store) -> JobSeals:
+    """This store's ledger as verification asks it which bundle a capture request was sealed as."""
+    return functools.partial(jobs.seal_record, store)
+
+
 def custody_input(store: Store, bundle_id: str) -> CustodyInput:
     return CustodyInput(
         events=store.ledger.custody(bundle_id),
@@ -145,30 +152,35 @@ class Judging:
     custody: CustodyInput
     time_trust: TimeTrust
     trust: AgencyTrust
+    job_seals: JobSeals | None
+    """Which bundle each capture request was sealed as: this store's ledger (None for a bundle
+    moved here from a workstation store, whose ledger recorded its jobs)."""
 
 
 @contextmanager
 def judging(store: Store, bundle_id: str) -> Iterator[Judging]:
     store_id = imports.origin(store, bundle_id)
     if store_id is None:
-        yield Judging(store.key_lookup(), custody_input(store, bundle_id), time_trust(store), store.pki.trust())
+        yield Judging(store.key_lookup(), custody_input(store, bundle_id), time_trust(store), store.pki.trust(),
+                      job_seals(store))  # fmt: skip
         return
     with imports.archived(store, store_id) as view:
         custody = CustodyInput(events=store.ledger.custody(bundle_id),
                                expected_head=imports.expected_head(store, view, bundle_id),
                                source=f"store ledger, and workstation store {store_id}'s before the move")  # fmt: skip
         yield Judging(imports.key_lookup(store, view), custody, imports.time_trust(store, view),
-                      imports.trust_for(store, store_id, view))  # fmt: skip
+                      imports.trust_for(store, store_id, view), None)  # fmt: skip
 
 
 def _verify_at(store: Store, row: BundleRow | None, path: Path, actor: Actor | None,
                streamed: dict[str, Digests] | None = None, found: Committed | None = None,
                changed: Sequence[str] = (), where: str | None = None) -> VerifyReport:  # fmt: skip
     if row is None:
-        report = verify_bundle(path, store.key_lookup(), None, time_trust(store), store.pki.trust(), streamed)
+        report = verify_bundle(path, store.key_lookup(), None, time_trust(store), store.pki.trust(), streamed,
+                               job_seals(store))  # fmt: skip
     else:
         with judging(store, row.id) as j:
-            report = verify_bundle(path, j.key_lookup, j.custody, j.time_trust, j.trust, streamed)
+            report = verify_bundle(path, j.key_lookup, j.custody, j.time_trust, j.trust, streamed, j.job_seals)
     if where is not None:
         report.path = where
     stored = storage_check(store, row.id, found, changed) if row is not None else None

@@ -101,6 +101,25 @@ def test_a_job_is_sealed_once(cli: Cli, sealed: dict[str, Any], monkeypatch: pyt
     assert refused[-1]["details"]["code"] == "job-sealed"
 
 
+def test_a_request_sealed_again_outside_the_claim_is_caught_by_the_stores_record(
+        cli: Cli, sealed: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """A holder of the capture system's key replays an investigator's signed request: a worker
+    changed to skip the job's claim seals a second bundle for the same job. Both its signatures
+    hold, but the store's ledger says which one bundle the job was sealed as."""
+    import collector.capture as capture_module
+
+    store, system, job_id = sealed["store"], sealed["system"], sealed["signed"].request.job_id
+    assert _checks(cli, sealed["id"])["job seal"]["ok"]
+    monkeypatch.setattr(recorded_jobs, "sealed_as", lambda *_: None)
+    monkeypatch.setattr(capture_module, "claim_job", lambda *_: None)
+    again = jobs.run(store, system, job_id)
+    monkeypatch.undo()
+    checks = _checks(cli, again.bundle_id)
+    assert checks["capture request"]["ok"] and checks["requester certificate"]["ok"]
+    assert not checks["job seal"]["ok"] and checks["job seal"]["rc"] == 1
+    assert f"sealed as {sealed['id']}, not as this bundle" in checks["job seal"]["detail"]
+
+
 def test_a_job_without_a_recorded_signed_request_is_refused(cli: Cli, site: RecordedSite) -> None:
     auth_id = cli.approved([site.http_url("/*")])
     enroll(cli)

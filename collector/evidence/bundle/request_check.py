@@ -15,13 +15,18 @@ from collector.evidence.model import Metadata
 from collector.evidence.trust import AgencyTrust, judge_signer, read_chain
 
 Add = Callable[..., bool]
+JobSeals = Callable[[str, str], tuple[bool, str | None]]
+"""A store's ledger, asked of a job id and its claim key (`request.claim_key`): whether the job
+was requested there, and the bundle that claim was sealed as (None if none)."""
 MAX_REQUEST_FILE = 64 * 1024
 
 
 def check_request(bag: Path, add: Add, meta: Metadata | None, sealer_role: str | None,
-                  stamped_at: datetime | None, agency: AgencyTrust | None) -> None:  # fmt: skip
+                  stamped_at: datetime | None, agency: AgencyTrust | None,
+                  job_seals: JobSeals | None = None) -> None:  # fmt: skip
     """Add the "capture request" and "requester certificate" lines (none for a capture an
-    investigator sealed themselves and that carries no request)."""
+    investigator sealed themselves and that carries no request), and with `job_seals` the
+    "job seal" line."""
     present = [name for name in layout.REQUEST_FILES if (bag / name).is_file()]
     by_system = agency is not None and sealer_role is not None and sealer_role in agency.system_roles
     if meta is None or (meta.request is None and not present):
@@ -58,6 +63,25 @@ def check_request(bag: Path, add: Add, meta: Metadata | None, sealer_role: str |
         f"captured by {'system ' if by_system else ''}{meta.operator.user}")  # fmt: skip
     _check_requester(bag, add, asked, public_pem, stamped_at or meta.capture.started_at,
                      stamped_at is not None, agency)  # fmt: skip
+    if job_seals is not None:
+        _check_job_seal(add, asked, meta, job_seals)
+
+
+def _check_job_seal(add: Add, asked: request.CaptureRequest, meta: Metadata, job_seals: JobSeals) -> None:
+    """A signed request can be carried by more than one bundle (whoever holds a capture
+    system's key can seal it again, elsewhere): the store that recorded the job says which one
+    bundle it was sealed as. A job this store never recorded gets no line."""
+    key = request.claim_key(asked.job_id, meta.run)
+    requested_here, sealed = job_seals(asked.job_id, key)
+    if not requested_here:
+        return
+    if sealed == meta.bundle_id:
+        add("job seal", True, f"the ledger records {key} sealed once, as this bundle")
+    elif sealed is None:
+        add("job seal", False, f"the ledger records no bundle sealed for {key}: this bundle was "
+            "not sealed through this store")  # fmt: skip
+    else:
+        add("job seal", False, f"the ledger records {key} sealed as {sealed}, not as this bundle")
 
 
 def _mismatch(asked: request.CaptureRequest, meta: Metadata, fingerprint: str) -> str | None:

@@ -23,7 +23,7 @@ from collector.errors import CollectorError
 from collector.evidence import files, keys
 from collector.evidence.bundle import layout
 from collector.evidence.bundle.hashing import Digests, digest_file
-from collector.evidence.bundle.request_check import check_request
+from collector.evidence.bundle.request_check import JobSeals, check_request
 from collector.evidence.custody import ChainHead, CustodyEvent, EventType, verify_chain
 from collector.evidence.keys import KeyLookup
 from collector.evidence.model import Metadata, Model, approval_payload, metadata_model
@@ -167,12 +167,14 @@ def verify_bundle(
     time_trust: TimeTrust | None = None,
     agency: AgencyTrust | None = None,
     streamed: Mapping[str, Digests] | None = None,
+    job_seals: JobSeals | None = None,
 ) -> VerifyReport:
     """Run every check on the bag at `bag`; never raises for a bad bundle.
 
     `agency` anchors the signer (format 1.4 on): without it the signer is not anchored and
     the report fails. `streamed` holds the digests of payload files hashed as they were read
-    from elsewhere (a bucket) and not written under `bag`, where each has an empty stand-in."""
+    from elsewhere (a bucket) and not written under `bag`, where each has an empty stand-in.
+    `job_seals` is a store's record of which bundle each capture request was sealed as."""
     c = _Checklist()
     info: dict[str, str] = {}
     tree = _scan(bag)
@@ -186,7 +188,7 @@ def verify_bundle(
     _check_authorization(c, meta, key_lookup, custody, agency, info.get("Bundle-Format"))
     stamped_at = _check_time(bag, c, meta, custody, time_trust, tree)
     sealer_role = _check_signer_certificate(bag, c, info, meta, stamped_at, agency, key_lookup)
-    check_request(bag, c.add, meta, sealer_role, stamped_at, agency)
+    check_request(bag, c.add, meta, sealer_role, stamped_at, agency, job_seals)
     _check_custody(bag, c, info, key_lookup, custody)
     ok = all(check.ok for check in c.checks)
     return VerifyReport(
