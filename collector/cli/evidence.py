@@ -23,7 +23,7 @@ from collector.cli.common import (
     timestamp_app,
     warn,
 )
-from collector.errors import Interrupted, UsageError
+from collector.errors import EXIT_REFUSED, EXIT_TECHNICAL, Interrupted, UsageError
 from collector.evidence.text import brief, shown
 from collector.platforms import summary
 
@@ -196,10 +196,7 @@ def _capture_batch(url: str | None, auth: str | None, from_file: Path | None, re
     if not json_out:
         echo(f"batch {batch_id}: {counts['captured']} captured, {counts['refused']} refused, "
              f"{counts['failed']} failed")  # fmt: skip
-    if counts["failed"]:
-        raise typer.Exit(4)
-    if counts["refused"]:
-        raise typer.Exit(3)
+    _batch_exit(counts)
 
 
 def _queue_batch(store: Store, actor: Actor, batch_id: str, auth: str, items: list[Item], json_out: bool) -> None:
@@ -215,10 +212,15 @@ def _queue_batch(store: Store, actor: Actor, batch_id: str, auth: str, items: li
     if not json_out:
         echo(f"batch {batch_id}: {counts['queued']} queued, {counts['refused']} refused, "
              f"{counts['failed']} failed; `collector jobs` follows them")  # fmt: skip
+    _batch_exit(counts)
+
+
+def _batch_exit(counts: dict[str, int]) -> None:
+    """A batch's exit code: 4 if any URL failed, else 3 if any was refused, else 0."""
     if counts["failed"]:
-        raise typer.Exit(4)
+        raise typer.Exit(EXIT_TECHNICAL)
     if counts["refused"]:
-        raise typer.Exit(3)
+        raise typer.Exit(EXIT_REFUSED)
 
 
 def _batch_line(result: ItemResult, batch_id: str, total: int, json_out: bool) -> None:

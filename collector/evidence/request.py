@@ -23,9 +23,9 @@ from collector.evidence import keys
 from collector.evidence.model import REQUEST_FORMAT, CaptureRequest, Model
 
 
-def new_job_id(at: datetime) -> str:
-    """`J-<UTC time of the request>-<12 random hex digits>`."""
-    return f"J-{at.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(6).upper()}"
+def new_job_id(at: datetime, *, watch: bool = False) -> str:
+    """`J-<UTC time of the request>-<12 random hex digits>`; `W-…` for a watch's standing request."""
+    return f"{'W' if watch else 'J'}-{at.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(6).upper()}"
 
 
 class SignedRequest(Model):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -30,10 +29,6 @@ def parse_every(text: str) -> int:
     if match is None or int(match.group(1)) * _UNIT_S[match.group(2)] < MIN_EVERY_S:
         raise UsageError(f"--every {text!r}: a number and a unit, s, m, h or d (for example 6h)")
     return int(match.group(1)) * _UNIT_S[match.group(2)]
-
-
-def new_watch_id(at: datetime) -> str:
-    return f"W-{at.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(6).upper()}"
 
 
 @dataclass
@@ -86,7 +81,7 @@ def start(store: Store, actor: Actor, url: str, auth_id: str | None, every_s: in
     end = min(until, auth.valid_until) if until is not None else auth.valid_until
     if end <= at:
         raise UsageError("--until is in the past")
-    asked = CaptureRequest(job_id=new_watch_id(at), url=url, authorization_id=auth.id, note=note,
+    asked = CaptureRequest(job_id=requests.new_job_id(at, watch=True), url=url, authorization_id=auth.id, note=note,
                            requested_by=actor.user.name, key_fingerprint=actor.user.key_fingerprint,
                            requested_at=at, repeat=Repeat(every_s=every_s, until=end))  # fmt: skip
     signed = requests.sign(asked, actor.key)
