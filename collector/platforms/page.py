@@ -98,6 +98,7 @@ class PageDoc:
     notes: list[str] = field(default_factory=list)
     tree: Any = None
     _json_ld: list[JsonLd] | None = None
+    _visible: str | None = None
 
     @classmethod
     def parse(cls, page: PageInput) -> PageDoc:
@@ -175,8 +176,11 @@ class PageDoc:
 
     def visible_text(self) -> str:
         """The body's text as a reader sees it: without scripts, styles, templates, `noscript`
-        and HTML comments."""
-        return clean(" ".join(self.visible_strings())) or ""
+        and HTML comments (read once: the page state, the library reader and the last-resort date
+        all ask)."""
+        if self._visible is None:
+            self._visible = clean(" ".join(self.visible_strings())) or ""
+        return self._visible
 
     def visible_strings(self, node: Any = None) -> list[str]:
         """The text pieces of `node` (default the body) that a reader sees, in order."""

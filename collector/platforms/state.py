@@ -136,7 +136,7 @@ def _is_the_message(doc: PageDoc, phrase: str, page_chars: int) -> bool:
     is left beside it, not counting the site's navigation, header, footer and sidebars, is
     short, or no more than the message itself. A page of more than MESSAGE_MAX_ELEMENTS
     elements is not read so (it is then not taken for the message)."""
-    if doc.tree is None or len(doc.xpath("//body//*")) > MESSAGE_MAX_ELEMENTS:
+    if doc.tree is None or doc.tree.xpath("count(//body//*)") > MESSAGE_MAX_ELEMENTS:
         return False
     upper = "".join(sorted({c.upper() for c in phrase if c.isascii() and c.isalpha()}))
     saying = doc.tree.xpath("//body//*[contains(translate(normalize-space(.), $upper, $lower), $phrase)]",
