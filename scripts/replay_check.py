@@ -1,6 +1,6 @@
-"""Replay a WARC offline in pywb and report which expected texts the replayed page shows.
+"""Replay a WARC or WACZ offline in pywb and report which expected texts the replayed page shows.
 
-    .venv/bin/python scripts/replay_check.py WARC URL --expect TEXT [--expect TEXT ...]
+    .venv/bin/python scripts/replay_check.py WARC-OR-WACZ URL --expect TEXT [--expect TEXT ...]
 
 Builds a throw-away pywb collection (`wb-manager` from .venv-tools), starts `wayback` on a
 free 127.0.0.1 port, opens the archived URL in headless Chromium, scrolls until the last
@@ -11,6 +11,7 @@ Used by scripts/demo and by the replay test: pywb is a replay engine we did not 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -61,9 +63,11 @@ def _start_wayback(root: Path, port: int) -> subprocess.Popen[bytes]:
 
 
 def build_collection(root: Path, warc: Path) -> str:
-    """Make a pywb collection holding `warc` under `root`; return its CDXJ index text."""
+    """Make a pywb collection holding `warc` (a WARC, or a WACZ package: its WARC and its own
+    index) under `root`; return its CDXJ index text."""
     root.mkdir(parents=True, exist_ok=True)
-    for args in (["init", "replay"], ["add", "replay", str(warc)]):
+    unpack = ["--unpack-wacz"] if warc.suffix.lower() == ".wacz" else []
+    for args in (["init", "replay"], ["add", *unpack, "replay", str(warc)]):
         subprocess.run(
             [TOOLS / "wb-manager", *args], cwd=root, check=True, capture_output=True, timeout=120
         )
@@ -72,51 +76,64 @@ def build_collection(root: Path, warc: Path) -> str:
     )
 
 
-def replay_text(
-    warc: Path, url: str, *, chromium: str, scroll_until: str | None = None, seconds: float = 20
-) -> str:
-    """The visible text of `url` as pywb replays it from `warc`, after scrolling."""
+@contextlib.contextmanager
+def _wayback_over(archive: Path) -> Iterator[int]:
+    """pywb serving a throw-away collection of `archive` on 127.0.0.1; yields its port."""
     with tempfile.TemporaryDirectory(prefix="replay-") as tmp:
         root = Path(tmp)
-        build_collection(root, warc)
+        build_collection(root, archive)
         port = _free_port()
         proc = _start_wayback(root, port)
         try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(
-                    executable_path=chromium,
-                    headless=True,
-                    args=[f"--host-resolver-rules={HERMETIC}"],
-                )
-                try:
-                    page = browser.new_page(viewport={"width": 1280, "height": 900})
-                    page.goto(f"http://127.0.0.1:{port}/replay/{url}", wait_until="load")
-                    # pywb shows the archived page in an iframe (mp_ mode) under its banner.
-                    page.wait_for_selector("iframe#replay_iframe", timeout=15_000)
-                    deadline = time.monotonic() + seconds
-                    frame = None
-                    while frame is None and time.monotonic() < deadline:
-                        frame = next((f for f in page.frames if "/mp_/" in f.url), None)
-                        page.wait_for_timeout(100)
-                    if frame is None:
-                        raise RuntimeError("pywb did not open the archived page")
-                    frame.wait_for_load_state("load")
-                    while time.monotonic() < deadline:
-                        if scroll_until is None or scroll_until in frame.inner_text("body"):
-                            break
-                        frame.evaluate(
-                            "() => window.scrollTo(0, document.documentElement.scrollHeight)"
-                        )
-                        page.wait_for_timeout(200)
-                    return frame.inner_text("body")
-                finally:
-                    browser.close()
+            yield port
         finally:
             proc.terminate()
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def replay_raw(archive: Path, url: str) -> bytes:
+    """The archived response body pywb serves for `url` from `archive` (its `id_` mode: the
+    bytes as recorded, no rewriting and no browser)."""
+    with _wayback_over(archive) as port, urllib.request.urlopen(
+        f"http://127.0.0.1:{port}/replay/2id_/{url}", timeout=30
+    ) as response:
+        return bytes(response.read())
+
+
+def replay_text(
+    warc: Path, url: str, *, chromium: str, scroll_until: str | None = None, seconds: float = 20
+) -> str:
+    """The visible text of `url` as pywb replays it from `warc`, after scrolling."""
+    with _wayback_over(warc) as port, sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=chromium,
+            headless=True,
+            args=[f"--host-resolver-rules={HERMETIC}"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"http://127.0.0.1:{port}/replay/{url}", wait_until="load")
+            # pywb shows the archived page in an iframe (mp_ mode) under its banner.
+            page.wait_for_selector("iframe#replay_iframe", timeout=15_000)
+            deadline = time.monotonic() + seconds
+            frame = None
+            while frame is None and time.monotonic() < deadline:
+                frame = next((f for f in page.frames if "/mp_/" in f.url), None)
+                page.wait_for_timeout(100)
+            if frame is None:
+                raise RuntimeError("pywb did not open the archived page")
+            frame.wait_for_load_state("load")
+            while time.monotonic() < deadline:
+                if scroll_until is None or scroll_until in frame.inner_text("body"):
+                    break
+                frame.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+                page.wait_for_timeout(200)
+            return frame.inner_text("body")
+        finally:
+            browser.close()
 
 
 def main() -> int:

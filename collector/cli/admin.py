@@ -411,6 +411,29 @@ def keys_export(
         echo(f"wrote {out} (sha256 {digest})")
 
 
+@keys_app.command("archive-signer")
+def keys_archive_signer(json_out: JsonOpt = False) -> None:
+    """Make (or replace) the store's WACZ signing key, ECDSA P-256, certified by the issuing
+    CA with the role archive-signer (administration; a store made by this version has one)."""
+    from collector.evidence.pki import ARCHIVE_SIGNER_ROLE
+    from collector.store import archive_signer
+    from collector.store.pki import certificate_sha256
+
+    store = open_store()
+    actor = acting_user(store, required=False)
+    if actor is not None:
+        store.require(actor, Action.store_admin)
+    issuer = store.pki.unlock(admin_passphrase())
+    certificate = archive_signer.make(store, issuer, actor.user.name if actor else None)
+    result = {"role": ARCHIVE_SIGNER_ROLE, "serial": str(certificate.serial_number),
+              "subject": certificate.subject.rfc4514_string(),
+              "sha256": certificate_sha256(certificate)}  # fmt: skip
+    if json_out:
+        emit(result)
+        return
+    echo(f"certified the store's WACZ signing key: {result['subject']} (serial {result['serial']})")
+
+
 @root_app.command("export")
 def root_export(
     out: Annotated[Path, typer.Option(help="File to write: the root's key (still encrypted "

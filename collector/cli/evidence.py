@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -240,18 +241,19 @@ def _batch_line(result: ItemResult, batch_id: str, total: int, json_out: bool) -
 def verify(
     target: Annotated[
         str,
-        typer.Argument(metavar="PATH-OR-ID", help="Bundle directory, bundle id, or export .zip."),
+        typer.Argument(metavar="PATH-OR-ID", help="Bundle directory, bundle id, export .zip or WACZ package."),
     ],
     trust: Annotated[
         Path | None,
         typer.Option(
-            help="The agency's key list (`collector keys export`) to check an export or a "
-            "bundle directory against, with no store."
+            help="The agency's key list (`collector keys export`) to check an export, a WACZ "
+            "package or a bundle directory against, with no store."
         ),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Verify a bundle or an export: hashes, signatures, time-stamps, custody. Exit 0 only if all pass.
+    """Verify a bundle, an export or a WACZ package: hashes, signatures, time-stamps, custody.
+    Exit 0 only if all pass.
 
     With --as (and the passphrase) verifying a stored bundle is also a signed `verified`
     custody event. An export .zip is verified without any store.
@@ -260,6 +262,10 @@ def verify(
 
     if target.lower().endswith(".zip") and Path(target).is_file():
         _verify_export(Path(target), trust, json_out)
+    if target.lower().endswith(".wacz") and Path(target).is_file():
+        from collector.cli.wacz import verify_package
+
+        verify_package(Path(target), trust, json_out)
     if trust is not None:
         from collector.disclosure.export.verify import verify_bundle_dir
         from collector.disclosure.keylist import load_trust
@@ -342,6 +348,11 @@ def _verify_export(path: Path, trust_path: Path | None, json_out: bool) -> None:
     raise typer.Exit(0 if report.ok else 1)
 
 
+class ExportFormat(StrEnum):
+    bags = "bags"
+    wacz = "wacz"
+
+
 @app.command("export")
 def export_cmd(
     bundle_ids: Annotated[list[str], typer.Argument(metavar="ID...", help="Bundles to export.")],
@@ -349,11 +360,16 @@ def export_cmd(
     reason: Annotated[str, typer.Option(help="Why (need to know / right to know).")],
     out: Annotated[Path, typer.Option(help="The .zip to write (never overwritten).")],
     agency: Annotated[str | None, typer.Option(help="The recipient's agency.")] = None,
+    format_: Annotated[
+        ExportFormat,
+        typer.Option("--format", help="bags: the bags only; wacz: also each bundle's signed WACZ."),
+    ] = ExportFormat.bags,
     json_out: JsonOpt = False,
 ) -> None:
     """Export bundles for a recipient (custodian): a zip they can verify without a store.
 
-    Recorded as a signed `exported` custody event in each bundle (the dissemination record).
+    Recorded as a signed `exported` custody event in each bundle (the dissemination record);
+    with --format wacz each package made is also a signed `derived` event.
     """
     from collector.disclosure.export.build import export
 
@@ -367,6 +383,7 @@ def export_cmd(
         recipient_agency=agency,
         reason=reason,
         out=out,
+        packages=format_ is ExportFormat.wacz,
     )
     for warning in result.warnings:
         warn(warning)
@@ -376,6 +393,8 @@ def export_cmd(
         echo(f"exported {len(result.bundles)} bundle(s) as {result.export_id}")
         echo(f"  file     {result.path}")
         echo(f"  sha256   {result.sha256}")
+        for package in result.packages:
+            echo(f"  package  {package}")
 
 
 @app.command()

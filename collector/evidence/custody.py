@@ -30,6 +30,7 @@ class EventType(StrEnum):
     viewed = "viewed"
     transferred = "transferred"
     exported = "exported"
+    derived = "derived"  # a package made from the bundle (a signed WACZ), with its SHA-256
     disseminated = "disseminated"
     graded = "graded"
     reviewed = "reviewed"

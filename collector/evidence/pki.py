@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 
@@ -167,6 +168,43 @@ def issue_user(
             x509.NameAttribute(NameOID.SERIAL_NUMBER, badge[:64] or "-"),
         ],
     )
+    return _leaf(subject, public_key, issuer_key, issuer, now, commitment=True)
+
+
+ARCHIVE_SIGNER_ROLE = "archive-signer"
+"""The `OU` of the certificate of a store's WACZ signing key (ECDSA P-256, as the WACZ signing
+specification requires): it signs web-archive packages made from sealed bundles, nothing else."""
+
+
+def issue_archive_signer(
+    *,
+    agency: str,
+    host: str,
+    public_key: EllipticCurvePublicKey,
+    issuer_key: Ed25519PrivateKey,
+    issuer: x509.Certificate,
+    now: datetime,
+) -> x509.Certificate:
+    """A certificate for a store's WACZ signing key, naming the agency, the role
+    `archive-signer` and the machine; usable only for signatures."""
+    subject = _name(
+        agency,
+        f"{agency} WACZ signing key ({host})",
+        [x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, ARCHIVE_SIGNER_ROLE)],
+    )
+    return _leaf(subject, public_key, issuer_key, issuer, now, commitment=False)
+
+
+def _leaf(
+    subject: x509.Name,
+    public_key: Ed25519PublicKey | EllipticCurvePublicKey,
+    issuer_key: Ed25519PrivateKey,
+    issuer: x509.Certificate,
+    now: datetime,
+    *,
+    commitment: bool,
+) -> x509.Certificate:
+    """An end-entity certificate for signatures (with non-repudiation when `commitment`)."""
     return (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -178,7 +216,7 @@ def issue_user(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=True, key_encipherment=False,
+                digital_signature=True, content_commitment=commitment, key_encipherment=False,
                 data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
                 encipher_only=False, decipher_only=False,
             ),
@@ -191,6 +229,12 @@ def issue_user(
         )
         .sign(issuer_key, algorithm=None)
     )
+
+
+def role_of(certificate: x509.Certificate) -> str | None:
+    """The certificate's `OU` (the role it was issued for), or None."""
+    found = certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
+    return str(found[0].value) if found else None
 
 
 @dataclass(frozen=True)

@@ -129,13 +129,16 @@ def request_timestamp(
     raise TimestampUnavailable(f"no time-stamp authority gave a valid token ({detail})", attempts)
 
 
-def verify_timestamp(tsr: bytes, data: bytes, roots_pem: list[bytes]) -> TimestampInfo:
+def verify_timestamp(
+    tsr: bytes, data: bytes, roots_pem: list[bytes], carried: list[x509.Certificate] | None = None
+) -> TimestampInfo:
     """Check that ``tsr`` (a DER ``TimeStampResp``) is a valid token over ``data``.
 
-    Raises `TimestampInvalid` with a one-line reason: malformed, not granted, for other data,
-    not signed by a trusted authority, or a bad signature.
+    ``carried`` are certificates given beside the token (its signer's and intermediates') for a
+    token that does not carry them itself. Raises `TimestampInvalid` with a one-line reason:
+    malformed, not granted, for other data, not signed by a trusted authority, or a bad signature.
     """
-    return _verify(tsr, data, _load_roots(roots_pem), nonce=None)
+    return _verify(tsr, data, _load_roots(roots_pem), nonce=None, carried=carried or [])
 
 
 def check_time_window(
@@ -267,7 +270,11 @@ def _load_roots(roots_pem: list[bytes]) -> list[x509.Certificate]:
 
 
 def _verify(
-    tsr: bytes, data: bytes, roots: list[x509.Certificate], nonce: int | None
+    tsr: bytes,
+    data: bytes,
+    roots: list[x509.Certificate],
+    nonce: int | None,
+    carried: list[x509.Certificate] | None = None,
 ) -> TimestampInfo:
     """Every check, cheapest and clearest first; the CMS signature check last."""
     try:
@@ -291,6 +298,8 @@ def _verify(
             x509.load_der_x509_certificate(c) for c in response.signed_data.certificates
         ]
         signer_infos = list(response.signed_data.signer_infos)
+        in_token = list(certificates)
+        certificates += [c for c in carried or [] if c not in certificates]
     except Exception as exc:
         raise TimestampInvalid(f"malformed time-stamp token: {_one_line(str(exc))}") from exc
 
@@ -334,7 +343,12 @@ def _verify(
             "which is not a configured root"
         )
 
-    verifier = tsp.VerifierBuilder(roots=list(roots), nonce=nonce).build()
+    given = [c for c in path if c not in in_token]
+    verifier = tsp.VerifierBuilder(
+        roots=list(roots), nonce=nonce,
+        tsa_certificate=leaf if leaf in given else None,
+        intermediates=[c for c in given if c is not leaf] or None,
+    ).build()  # fmt: skip
     try:
         verifier.verify(response, digest)
     except tsp.VerificationError as exc:

@@ -29,6 +29,7 @@ class LedgerAction(StrEnum):
     pki_issued = "pki.issued"
     pki_revoked = "pki.revoked"
     pki_root_exported = "pki.root-exported"
+    pki_archive_signer = "pki.archive-signer"  # the store's WACZ signing key certified
     key_rewrapped = "key.rewrapped"
     ledger_checkpoint_copy = "ledger.checkpoint-copy"  # a checkpoint not written where configured
     ledger_verify = "ledger.verify"
@@ -81,6 +82,7 @@ class LedgerAction(StrEnum):
     custody_viewed = "custody.viewed"
     custody_transferred = "custody.transferred"
     custody_exported = "custody.exported"
+    custody_derived = "custody.derived"  # a signed WACZ package made from the bundle
     custody_disseminated = "custody.disseminated"
     custody_graded = "custody.graded"
     custody_reviewed = "custody.reviewed"

@@ -290,6 +290,7 @@ class Store:
             issuer = store.pki.create(admin, db, actor=None)
         store._make_system_key(issuer)
         store._make_local_capture(issuer)
+        store._make_archive_signer(issuer)
         if location.shared:  # pinned outside the database every workstation may write
             store.config.agency_root_sha256 = certificate_sha256(store.pki.root_certificate())
             (root / CONFIG_NAME).write_text(dump_config(store.config), encoding="utf-8")
@@ -359,6 +360,7 @@ class Store:
         if issuer is not None:
             self._make_system_key(issuer)
             self._make_local_capture(issuer)
+            self._make_archive_signer(issuer)
         return details
 
     def close(self) -> None:
@@ -515,6 +517,12 @@ class Store:
             public_key_pem=public.decode(),
         )  # fmt: skip
         self.ledger.add_user(user, actor=None, also=lambda db: self.pki.issue(user, issuer, db, None))
+
+    def _make_archive_signer(self, issuer: Issuer) -> None:
+        """The store's WACZ signing key (`collector.store.archive_signer`), certified."""
+        from collector.store import archive_signer
+
+        archive_signer.make(self, issuer, None)
 
     def _local_capture_key(self) -> Ed25519PrivateKey | None:
         entry = self.private_key_entry(LOCAL_CAPTURE)

@@ -166,7 +166,7 @@ def test_an_export_manifest_names_bundles_by_id_only(sealed: dict[str, Any], tmp
 def test_a_bomb_that_lies_about_its_size_is_stopped_within_its_budget(tmp_path: Path) -> None:
     """The central directory says 1 000 bytes; the member inflates to 256 MiB. Extraction
     stops at the declared size (the CRC then fails), and nothing past it is on disk."""
-    from collector.disclosure.export.verify import _safe_extract
+    from collector.disclosure.safezip import safe_extract
     from collector.errors import UsageError
 
     liar = tmp_path / "liar.zip"
@@ -184,6 +184,6 @@ def test_a_bomb_that_lies_about_its_size_is_stopped_within_its_budget(tmp_path: 
     target = tmp_path / "out"
     target.mkdir()
     with pytest.raises(UsageError, match=r"cannot extract 'bundles/zeros.bin' \(Bad CRC-32"):
-        _safe_extract(liar, target)
+        safe_extract(liar, target)
     written = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
     assert written <= 1000

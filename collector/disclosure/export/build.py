@@ -15,6 +15,8 @@ FILE.zip
                              during the export (`collector ledger verify --against` it later)
   bundles/<id>/              each BagIt bag, byte for byte
   custody/<id>.jsonl         each bundle's custody log, one event per line
+  wacz/<id>.wacz             (with --format wacz) each bundle's signed WACZ package, whose
+                             making is a `derived` event in that log
 ```
 The export is itself a signed `exported` custody event in each bundle's log, included in
 the exported log; the signed head in the manifest makes a log cut short detectable.
@@ -26,6 +28,7 @@ import hashlib
 import json
 import os
 import secrets
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -52,6 +55,8 @@ from collector.store.store import Actor, Store
 from collector.store.verify import verify_in_store
 
 CHECKPOINT = "checkpoint.json"
+PACKAGES = "wacz"
+"""The export's folder of signed WACZ packages (`--format wacz`)."""
 FORMAT = "collector-export/1.1"
 MOVED_FORMAT = "collector-export/1.2"
 """An export holding a bundle moved in from a workstation store (its entries name their origin)."""
@@ -94,6 +99,8 @@ class ExportResult(Model):
     sha256: str
     export_id: str
     bundles: list[str]
+    packages: list[str] = Field(default_factory=list)
+    """The signed WACZ packages inside (`--format wacz`)."""
     timestamp: StampOutcome
     warnings: list[str]
 
@@ -107,8 +114,10 @@ def export(
     recipient_agency: str | None,
     reason: str,
     out: Path,
+    packages: bool = False,
 ) -> ExportResult:
-    """Write the export zip; refuses (fails closed) if any bundle does not verify."""
+    """Write the export zip; refuses (fails closed) if any bundle does not verify. With
+    `packages`, each bundle's signed WACZ goes beside its bag (`wacz/<id>.wacz`)."""
     store.require(actor, Action.export, subject=",".join(bundle_ids))
     if not recipient.strip() or not reason.strip():
         raise UsageError("--recipient and --reason must not be empty")
@@ -136,6 +145,29 @@ def export(
             failed = "; ".join(failures(report.checks))
             raise IntegrityError(f"{row.id} does not verify, nothing exported: {failed}")
 
+    if not packages:
+        return _export(store, actor, rows, recipient, recipient_agency, reason, out, {})
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as staging:
+        made = _make_packages(store, actor, rows, Path(staging))
+        return _export(store, actor, rows, recipient, recipient_agency, reason, out, made)
+
+
+def _make_packages(store: Store, actor: Actor, rows: list[Any], staging: Path) -> dict[str, Path]:
+    """Each bundle's signed WACZ (a `derived` custody event each), in a private directory."""
+    from collector.disclosure.wacz.build import make_wacz
+
+    made = {}
+    for row in rows:
+        made[row.id] = staging / f"{row.id}.wacz"
+        make_wacz(store, actor, row.id, made[row.id])
+    return made
+
+
+def _export(
+    store: Store, actor: Actor, rows: list[Any], recipient: str, recipient_agency: str | None,
+    reason: str, out: Path, packages: dict[str, Path],
+) -> ExportResult:
+    bundle_ids = [row.id for row in rows]
     export_id = f"X-{now().strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4).upper()}"
     heads = {row.id: store.ledger.custody_head(row.id) for row in rows}
     details = {
@@ -144,6 +176,7 @@ def export(
         "recipient_agency": recipient_agency,
         "reason": reason.strip(),
         "file": out.name,
+        **({"packages": PACKAGES} if packages else {}),
     }
     events: dict[str, CustodyEvent] = {}
     for row in rows:
@@ -193,7 +226,7 @@ def export(
     partial = out.with_name(f".{out.name}.partial")
     try:
         _write_zip(store, partial, rows, events, manifest, manifest_bytes, signature, token,
-                   checkpoint.checkpoint)  # fmt: skip
+                   checkpoint.checkpoint, packages)  # fmt: skip
         store.ledger.append_custody_many(
             [(bundle_id, _prebuilt(event)) for bundle_id, event in events.items()],
             expected=heads,
@@ -212,6 +245,7 @@ def export(
         warnings.append(f"the export's signature could not be time-stamped: {stamped.error}")
     return ExportResult(
         path=str(out), sha256=digest, export_id=export_id, bundles=bundle_ids,
+        packages=[f"{PACKAGES}/{bundle_id}.wacz" for bundle_id in packages],
         timestamp=stamped, warnings=warnings,
     )  # fmt: skip
 
@@ -246,6 +280,7 @@ def _write_zip(
     signature: bytes,
     token: bytes | None,
     checkpoint: Checkpoint,
+    packages: dict[str, Path],
 ) -> None:
     fingerprints: set[str] = {manifest.exporter_key_fingerprint, checkpoint.key_fingerprint}
     with zipfile.ZipFile(path, "x", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -264,6 +299,8 @@ def _write_zip(
                 "".join(e.model_dump_json() + "\n" for e in log),
             )
             fingerprints |= _signer_fingerprints(store, row.id, log)
+            if row.id in packages:
+                zf.write(packages[row.id], f"{PACKAGES}/{row.id}.wacz")
         registry = []
         known = {k["fingerprint"]: k for k in store.ledger.key_registry()}
         for origin in sorted({o for row in rows if (o := imports.origin(store, row.id))}):

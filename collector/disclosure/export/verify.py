@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import stat
 import tempfile
-import zipfile
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import rfc8785
 from pydantic import ValidationError
 
-from collector.disclosure.export.build import CHECKPOINT, FORMAT, FORMATS, ExportManifest
+from collector.disclosure.export.build import CHECKPOINT, FORMAT, FORMATS, PACKAGES, ExportManifest
 from collector.disclosure.keylist import KeyList
+from collector.disclosure.safezip import safe_extract
 from collector.errors import CollectorError, UsageError
 from collector.evidence import keys
 from collector.evidence.bundle import layout
@@ -32,24 +31,13 @@ from collector.evidence.bundle.verify import (
     verify_bundle,
 )
 from collector.evidence.checkpoint import Checkpoint, check
-from collector.evidence.custody import ChainHead, CustodyEvent
+from collector.evidence.custody import ChainHead, CustodyEvent, EventType
 from collector.evidence.keys import KeyLookup, SignerKey
 from collector.evidence.model import Model
 from collector.evidence.timestamp import TimestampInvalid, verify_timestamp
 from collector.evidence.trust import AgencyTrust
 from collector.store.pki import certificate_sha256
 
-MAX_TOTAL_BYTES = 64 * 1024**3
-"""The most an export may expand to."""
-MAX_RATIO = 100
-"""How many times its compressed size a member may expand to, beyond RATIO_FREE_BYTES:
-deflate reaches about 1000:1 on repeated bytes; evidence (PNG, gzip WARC, HTML, JSON) stays
-far below 100:1."""
-RATIO_FREE_BYTES = 1024 * 1024
-MAX_ENTRIES = 1_000_000
-MAX_NAME = 1024
-MAX_DEPTH = 32
-CHUNK = 1024 * 1024
 TOP_LEVEL = {
     "VERIFY.txt",
     "manifest.json",
@@ -61,6 +49,7 @@ TOP_LEVEL = {
     "custody",
     "pki",
     "checkpoint.json",
+    PACKAGES,
 }
 
 
@@ -74,64 +63,10 @@ class ExportReport(Model):
     bundles: list[VerifyReport]
 
 
-def _safe_extract(zip_path: Path, target: Path) -> None:
-    """Extract a hostile zip into `target`: only plain relative paths, no links, bounded depth
-    and name length, and every member streamed with a byte budget checked while it is
-    decompressed (its declared size, and `MAX_RATIO` times its compressed size beyond
-    `RATIO_FREE_BYTES`), within `MAX_TOTAL_BYTES` in all."""
-    try:
-        zf = zipfile.ZipFile(zip_path)
-    except (OSError, zipfile.BadZipFile, ValueError) as exc:
-        raise UsageError(f"{zip_path}: not a readable zip file ({exc})") from exc
-    with zf:
-        infos = zf.infolist()
-        if len(infos) > MAX_ENTRIES:
-            raise UsageError(f"{zip_path}: more than {MAX_ENTRIES} entries")
-        if sum(i.file_size for i in infos) > MAX_TOTAL_BYTES:
-            raise UsageError(f"{zip_path}: uncompressed size is over {MAX_TOTAL_BYTES // 1024**3} GiB")
-        written = 0
-        for info in infos:
-            name = info.filename
-            pure = PurePosixPath(name)
-            if (
-                not name
-                or len(name) > MAX_NAME
-                or len(pure.parts) > MAX_DEPTH
-                or "\\" in name
-                or pure.is_absolute()
-                or ".." in pure.parts
-                or ":" in pure.parts[0]
-                or stat.S_ISLNK(info.external_attr >> 16)
-            ):
-                raise UsageError(f"{zip_path}: unsafe entry {name[:200]!r}")
-            budget = min(info.file_size, RATIO_FREE_BYTES + MAX_RATIO * info.compress_size)
-            if info.file_size > budget:
-                raise UsageError(f"{zip_path}: entry {name[:200]!r} expands implausibly (zip bomb?)")
-            destination = target.joinpath(*pure.parts)
-            try:
-                if info.is_dir():
-                    destination.mkdir(parents=True, exist_ok=True)
-                    continue
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, destination.open("xb") as dst:
-                    size = 0
-                    while chunk := src.read(CHUNK):
-                        size += len(chunk)
-                        written += len(chunk)
-                        if size > budget or written > MAX_TOTAL_BYTES:
-                            raise UsageError(f"{zip_path}: entry {name[:200]!r} is larger than "
-                                             "it declares (zip bomb?)")  # fmt: skip
-                        dst.write(chunk)
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError,
-                    NotImplementedError, RuntimeError, ValueError) as exc:  # fmt: skip
-                why = getattr(exc, "strerror", None) or exc
-                raise UsageError(f"{zip_path}: cannot extract {name[:200]!r} ({why})") from exc
-
-
 def verify_export(zip_path: Path, trust: KeyList | None) -> ExportReport:
     with tempfile.TemporaryDirectory(prefix="collector-export-") as tmp:
         root = Path(tmp)
-        _safe_extract(zip_path, root)
+        safe_extract(zip_path, root)
         return _verify_tree(zip_path, root, trust)
 
 
@@ -269,6 +204,10 @@ def _verify_tree(zip_path: Path, root: Path, trust: KeyList | None) -> ExportRep
         problems.append("custody logs differ from the manifest's bundles")
     if extra:
         problems.append(f"unexpected entries: {', '.join(extra)}")
+    packaged = sorted(p.name for p in (root / PACKAGES).iterdir()) if (root / PACKAGES).is_dir() else []
+    strays = sorted(set(packaged) - {f"{i}.wacz" for i in ids})
+    if strays:
+        problems.append(f"packages of no exported bundle: {', '.join(strays)}")
     add(
         "export contents",
         not problems,
@@ -303,6 +242,12 @@ def _verify_tree(zip_path: Path, root: Path, trust: KeyList | None) -> ExportRep
             )
             report.ok = False
         reports.append(report)
+        if f"{entry.id}.wacz" in packaged:
+            _check_package(root / PACKAGES / f"{entry.id}.wacz", entry.id, events, trust, add)
+        elif any(e.type is EventType.exported and e.details.get("export_id") == manifest.export_id
+                 and e.details.get("packages") == PACKAGES for e in events):  # fmt: skip
+            add(f"package {PACKAGES}/{entry.id}.wacz", False, "missing: the export was made with "
+                "a signed WACZ of each bundle")  # fmt: skip
 
     untrusted = sorted(fp for fp, owner in signers.items() if owner.startswith("UNTRUSTED"))
     if trust is not None:
@@ -314,6 +259,31 @@ def _verify_tree(zip_path: Path, root: Path, trust: KeyList | None) -> ExportRep
             else f"all {len(signers)} signers are in the trusted list",
         )
     return done(manifest.export_id, signers, reports)
+
+
+def _check_package(
+    path: Path, bundle_id: str, events: list[CustodyEvent], trust: KeyList | None,
+    add: Callable[..., None],
+) -> None:
+    """A bundle's WACZ in the export: it verifies, is of that bundle, and its making is a
+    `derived` event, with the package's SHA-256, in the exported custody log."""
+    from collector.disclosure.wacz.verify import verify_wacz
+
+    name = f"package {PACKAGES}/{path.name}"
+    report = verify_wacz(path, trust)
+    if report.bundle_id != bundle_id:
+        add(name, False, f"a package of {report.bundle_id or 'no bundle'}, not of {bundle_id}")
+        return
+    if not report.ok:
+        add(name, False, "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok))
+        return
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    made = next((e for e in events if e.type is EventType.derived and e.details.get("sha256") == digest), None)
+    if made is None:
+        add(name, False, "the package verifies, but no derived event of the custody log records it")
+        return
+    add(name, True, f"signed WACZ of {bundle_id} ({len(report.checks)} checks pass), made by "
+        f"{made.actor.full_name} at {made.at} (custody event {made.seq})")  # fmt: skip
 
 
 def _check_checkpoint(
