@@ -9,6 +9,7 @@ import re
 import shutil
 import struct
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from playwright.async_api import (
     BrowserContext,
@@ -186,13 +187,18 @@ class ArtifactSteps(SessionBase):
         """Read the post and the page state from the stored response and rendered DOM."""
         main = self._main()
         with self.journal.step("post") as step:
+            fragment = urlsplit(self.url).fragment if "#" not in main.url else ""
             page = PageInput(
                 url=main.url,
                 raw=(self.workdir / RESPONSE_HTML).read_bytes(),
                 rendered=(self.workdir / PAGE_HTML).read_text(encoding="utf-8", errors="replace"),
                 status=main.status,
                 content_type=main.headers.get("content-type"),
+                fragment=fragment or None,
             )
+            if fragment:
+                step.note(f"read with the requested URL's fragment #{fragment[:200]} (HTTP does not "
+                          "send it): it says which post of the page was asked for")  # fmt: skip
             budget = max(1.0, self.deadline.budget(READ_TIMEOUT_S, self.reserve))
             try:
                 reading = await asyncio.wait_for(asyncio.to_thread(read_page, page), budget)

@@ -56,7 +56,11 @@ class Conflict(_Model):
     """One field the page states more than once, differently."""
 
     field: str
-    chosen: str = Field(description="The value written to the field (the most direct source).")
+    chosen: str = Field(
+        description="The value written to the field (the most direct source); empty when nothing "
+        "on the page decides between the values (a numbers-only date that reads either way) and "
+        "the field was left empty."
+    )
     values: list[Candidate]
     note: str
 

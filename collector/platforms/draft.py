@@ -68,6 +68,7 @@ class Draft:
     counts: dict[str, tuple[int, str, int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     missing: dict[str, str] = field(default_factory=dict)
+    undecided: list[Conflict] = field(default_factory=list)
 
     def offer(self, name: str, value: Any, source: str, rank: int) -> None:
         """Propose `value` for field `name`; empty values are ignored."""
@@ -87,6 +88,17 @@ class Draft:
         if name == "author_handle" and not text.startswith("@") and "/" not in text:
             text = "@" + text
         self._offers.setdefault(name, []).append(_Offer(text, source, rank))
+
+    def undecide(self, name: str, readings: list[tuple[str, str]], reason: str) -> None:
+        """The page gives `name` in a form that reads more than one way (03/04/2016): each
+        reading (value, how it was read) is kept as a conflict with nothing chosen, and the field
+        stays empty unless another source gives it."""
+        if name not in FIELDS:
+            raise ValueError(f"unknown post field {name!r}")
+        values = [Candidate(value=v, source=how) for v, how in readings]
+        self.undecided.append(Conflict(field=name, chosen="", values=values, note=reason))
+        self.missing.setdefault(name, reason)
+        self.notes.append(f"{name}: {reason}")
 
     def set_kind(self, kind: PostKind, rank: int) -> None:
         if rank > self._kind_rank:
@@ -156,6 +168,7 @@ class Draft:
                 conflict = _conflict(name, chosen, ordered)
                 if conflict is not None:
                     conflicts.append(conflict)
+        conflicts += [c for c in self.undecided if c.field not in values]
         counts = Counts(**{k: v[0] for k, v in self.counts.items()})
         sources.update({f"counts.{k}": v[1] for k, v in self.counts.items()})
         missing = {

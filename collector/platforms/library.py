@@ -85,8 +85,9 @@ def _date(doc: PageDoc, draft: Draft) -> None:
         reason = (f"the page writes the date {shown!r}, which reads {ambiguous[0][0]} day first and "
                   f"{ambiguous[1][0]} month first; {label} took one, but nothing on the page says "
                   "which: not taken")  # fmt: skip
-        draft.missing["published_at"] = reason
-        draft.notes.append(f"published_at: {reason}")
+        draft.undecide("published_at", [(ambiguous[0][0], f"{label}: {shown!r} read day first"),
+                                        (ambiguous[1][0], f"{label}: {shown!r} read month first")],
+                       reason)  # fmt: skip
         return
     draft.notes.append(
         f"published_at: {label} reads {day}, which is not found in a date attribute of the page; "

@@ -32,6 +32,10 @@ class PageInput:
     rendered: str | None = None
     status: int | None = None
     content_type: str | None = None
+    fragment: str | None = None
+    """The requested URL's fragment (`#p123`) when the final URL has none: HTTP never sends a
+    fragment and a browser keeps it across redirects, so it still says which part of the page
+    (which post of a thread) was asked for."""
 
 
 @dataclass
@@ -97,6 +101,7 @@ class PageDoc:
     status: int | None = None
     notes: list[str] = field(default_factory=list)
     tree: Any = None
+    fragment: str | None = None
     _json_ld: list[JsonLd] | None = None
     _visible: str | None = None
 
@@ -110,9 +115,16 @@ class PageDoc:
             html = page.rendered
         elif page.rendered is not None:
             notes.append("read from the response bytes, not the rendered DOM, for the charset")
-        doc = cls(url=page.url, html=html, status=page.status, notes=notes)
+        fragment = page.fragment if page.fragment and "#" not in page.url else None
+        doc = cls(url=page.url, html=html, status=page.status, notes=notes, fragment=fragment)
         doc.tree = _parse_html(html, notes)
         return doc
+
+    @property
+    def addressed_url(self) -> str:
+        """The final URL with the requested fragment: which part of the page was asked for.
+        Only for choosing among a page's parts; `url` stays the URL the page was served under."""
+        return f"{self.url}#{self.fragment}" if self.fragment else self.url
 
     # ------------------------------------------------------------------ markup
 

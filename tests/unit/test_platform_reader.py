@@ -9,7 +9,7 @@ import pytest
 from collector.evidence.post import PlatformId
 from collector.platforms import PageInput, read_page
 from collector.platforms.draft import Draft, normalise_time, parse_count
-from collector.platforms.page import decide_charset
+from collector.platforms.page import PageDoc, decide_charset
 
 STATUS = Path(__file__).resolve().parents[2] / "fixtures" / "site" / "mastodon" / "status.html"
 
@@ -232,6 +232,15 @@ BLOG_POST = """<div class="post hentry"><h3 class="post-title entry-title">Five 
 rel="author" title="author profile"><span>Jo Park</span></a></span></div></div>"""
 
 
+def test_the_requested_fragment_is_kept_for_choosing_not_as_the_url() -> None:
+    """HTTP never sends `#p2`: the capture hands it over beside the final URL. It addresses a
+    part of the page; the URL the page was served under is unchanged."""
+    doc = PageDoc.parse(PageInput(url="https://forum.example/t/1", raw=b"<p>x</p>", fragment="p2"))
+    assert doc.url == "https://forum.example/t/1" and doc.addressed_url == "https://forum.example/t/1#p2"
+    served = PageDoc.parse(PageInput(url="https://forum.example/t/1#p9", raw=b"<p>x</p>", fragment="p2"))
+    assert served.addressed_url == "https://forum.example/t/1#p9"  # the final URL's own fragment wins
+
+
 def test_author_and_date_no_reader_found_come_from_the_libraries_with_the_element() -> None:
     """Blogger-style markup (no JSON-LD, no <time>): trafilatura names the author and htmldate
     the day; each is taken only as found on the page, and the source says library, version and
@@ -250,6 +259,10 @@ def test_a_numbers_only_date_that_reads_either_way_is_not_taken() -> None:
     post = read(page("<h1>Notes</h1><p>Posted 03/04/2016 by the harbour master.</p>"), url="https://forum.example/t/1").post
     assert post.published_at is None
     assert "2016-04-03" in post.missing["published_at"] and "2016-03-04" in post.missing["published_at"]
+    conflict = next(c for c in post.conflicts if c.field == "published_at")
+    assert conflict.chosen == ""
+    assert [c.value for c in conflict.values] == ["2016-04-03", "2016-03-04"]
+    assert "day first" in conflict.values[0].source and "month first" in conflict.values[1].source
     unambiguous = read(page("<h1>Notes</h1><p>Posted 25/04/2016.</p>"), url="https://forum.example/t/2").post
     assert unambiguous.published_at is None  # htmldate's day is in no date attribute: not taken either
     assert any("not found in a date attribute" in note for note in unambiguous.notes)
