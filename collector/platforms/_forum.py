@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 from collector.platforms.draft import MARKUP, Draft
 from collector.platforms.page import PageDoc, clean
@@ -115,21 +115,21 @@ def choose(
     return None
 
 
-def read(doc: PageDoc, draft: Draft, shape: Shape) -> None:
-    """Offer the values of the post the URL names (or the first)."""
+def read(doc: PageDoc, draft: Draft, shape: Shape) -> Post | None:
+    """Offer the values of the post the URL names (or the first); returns that post."""
     posts = shape.posts(doc)
     for expr, label in shape.title:
         if _offer_text(draft, "title", doc.xpath(expr), label):
             break
     post = choose(doc, draft, posts, shape.name, shape.by_url)
     if post is None:
-        return
+        return None
     draft.set_kind("post", 50)
     draft.offer("post_id", post.post_id, f"{post.where} (the post's id)", MARKUP)
     for expr, label in shape.permalink:
         hrefs = [h for h in post.node.xpath(expr) if isinstance(h, str) and h.strip()]
         if hrefs:
-            draft.offer("url", doc.absolute(hrefs[0]), f"{post.where} {label}", MARKUP)
+            draft.offer("url", absolute(doc, hrefs[0]), f"{post.where} {label}", MARKUP)
             break
     _author(doc, draft, shape, post)
     for expr, label in shape.times:
@@ -138,6 +138,7 @@ def read(doc: PageDoc, draft: Draft, shape: Shape) -> None:
     for expr, label in shape.text:
         if _offer_text(draft, "text", post.node.xpath(expr), f"{post.where} {label}"):
             break
+    return post
 
 
 def _author(doc: PageDoc, draft: Draft, shape: Shape, post: Post) -> None:
@@ -152,11 +153,21 @@ def _author(doc: PageDoc, draft: Draft, shape: Shape, post: Post) -> None:
             inner = node.xpath("ancestor-or-self::a[@href][1]/@href | .//a[@href][1]/@href")
             href = str(inner[0]) if inner else None
         if href:
-            draft.notes.append(f"{shape.name}: the author's profile link is {doc.absolute(href)}")
+            draft.notes.append(f"{shape.name}: the author's profile link is {absolute(doc, href)}")
             match = shape.author_id.search(href) if shape.author_id else None
             if match:
                 draft.offer("author_id", match.group(1), f"{post.where} {label} @href", MARKUP)
         return
+
+
+def absolute(doc: PageDoc, href: str) -> str:
+    """`href` resolved as the browser resolves it: against the page's `<base href>` where it
+    has one (vBulletin 4 writes relative links under one), else against the page's URL."""
+    bases = [str(b).strip() for b in doc.xpath("//head/base/@href") if str(b).strip()]
+    try:
+        return urljoin(urljoin(doc.url, bases[0]) if bases else doc.url, href.strip())
+    except ValueError:
+        return href.strip()
 
 
 def offer_time(draft: Draft, found: list[Any], label: str, name: str) -> bool:
@@ -185,14 +196,17 @@ _MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _CLOCK = r"(?:,?\s*(?:at\s+)?(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([ap]\.?m\.?)?)?"
 _MONTH_FIRST = re.compile(rf"{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}}){_CLOCK}", re.I)
 _DAY_FIRST = re.compile(rf"(\d{{1,2}})(?:st|nd|rd|th)?\.?\s+{_MONTH},?\s+(\d{{4}}){_CLOCK}", re.I)
-_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?")
+_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:(?:T|,?\s+)(\d{2}):(\d{2})(?::(\d{2}))?\s*([ap]\.?m\.?)?)?", re.I)
 _NUMERIC = re.compile(r"\b(\d{1,2})[./-](\d{1,2})[./-](\d{2,4})\b")
+_NUMERIC_FULL = re.compile(rf"\b(\d{{1,2}})([./-])(\d{{1,2}})\2(\d{{4}})\b{_CLOCK}", re.I)
 _RELATIVE = re.compile(r"\b(today|yesterday|ago|just now)\b", re.I)
 
 
 def visible_time(text: str) -> tuple[str | None, str | None]:
     """A date (and time) written with the month's name or in ISO order -> ISO 8601 without a
-    zone; (None, reason) for a relative or numbers-only date, which is not guessed."""
+    zone; a numbers-only date with a four-digit year only when one of its first two numbers is
+    over 12 (`06-15-2016` can only be June 15); (None, reason) for a relative date or any other
+    numbers-only date, which is not guessed."""
     for pattern, order in ((_MONTH_FIRST, "mdy"), (_DAY_FIRST, "dmy")):
         match = pattern.search(text)
         if match:
@@ -202,9 +216,16 @@ def visible_time(text: str) -> tuple[str | None, str | None]:
     match = _ISO.search(text)
     if match:
         g = match.groups()
-        return _moment(int(g[0]), int(g[1]), int(g[2]), (g[3], g[4], g[5], None)), None
+        return _moment(int(g[0]), int(g[1]), int(g[2]), (g[3], g[4], g[5], g[6])), None
     if _RELATIVE.search(text):
         return None, "is relative to the day the page was served"
+    match = _NUMERIC_FULL.search(text)
+    if match:
+        first, _, second, year = match.groups()[:4]
+        a, b = int(first), int(second)
+        if (a > 12) != (b > 12):
+            month, day = (b, a) if a > 12 else (a, b)
+            return _moment(int(year), month, day, match.groups()[4:]), None
     if _NUMERIC.search(text):
         return None, "is numbers only: day and month could be either way round"
     return None, "is in no form the reader knows" if text else None

@@ -2,8 +2,8 @@
 
 Recognised by MyBB's `my_post_key` script variable or its "Powered by MyBB" link. Posts
 are `div.post#post_<id>`; the author is `.author_information a` (its `uid=` is the id); the
-time is `span.post_date` (its `span[title]` when MyBB shows "Today"/"Yesterday"), read only
-when unambiguous; the text `div.post_body`; the permalink the `pid` link in `.post_head`.
+time is `span.post_date`, read only when unambiguous (when MyBB shows "Today"/"Yesterday"
+the date is the word's `span[title]`, joined to the clock after it); the text `div.post_body`; the permalink the `pid` link in `.post_head`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 
 from collector.platforms import _forum
 from collector.platforms._forum import has_class
-from collector.platforms.draft import Draft
+from collector.platforms.draft import MARKUP, Draft
 from collector.platforms.page import PageDoc
 from collector.platforms.registry import Platform
 
@@ -27,10 +27,7 @@ SHAPE = _forum.Shape(
         (f".//*[{has_class('post_author')}]//a", ".post_author a"),
     ),
     author_id=re.compile(r"[?&](?:amp;)?uid=(\d+)"),
-    times=(
-        (f".//span[{has_class('post_date')}]//span/@title", "span.post_date span[title]"),
-        (f".//span[{has_class('post_date')}]", "span.post_date"),
-    ),
+    times=((f".//span[{has_class('post_date')}]", "span.post_date"),),
     text=((f".//div[{has_class('post_body')}]", "div.post_body"),),
     permalink=(
         (f".//*[{has_class('post_head')}]//a[contains(@href, 'pid')]/@href", ".post_head a[href*=pid]"),
@@ -43,7 +40,24 @@ SHAPE = _forum.Shape(
 
 def extract(doc: PageDoc, draft: Draft) -> None:
     """Offer the id, author, time, permalink, title and text of the post the URL names."""
-    _forum.read(doc, draft, SHAPE)
+    post = _forum.read(doc, draft, SHAPE)
+    if post is not None and not draft.has("published_at"):
+        _relative_day(draft, post)
+
+
+def _relative_day(draft: Draft, post: _forum.Post) -> None:
+    """MyBB writes "Yesterday, 10:12 PM" with the date in the word's `title` ("03-15-2021"):
+    the date from the title and the clock from the words, read only when unambiguous."""
+    spans = post.node.xpath(f".//span[{has_class('post_date')}]/span[@title]")
+    if not spans:
+        return
+    date = (spans[0].get("title") or "").strip()
+    clock = (spans[0].tail or "").strip(" ,")
+    moment, _ = _forum.visible_time(f"{date}, {clock}" if clock else date)
+    if moment:
+        label = f"{post.where} span.post_date span[title] {date!r} with the clock {clock!r}"
+        draft.offer("published_at", moment, label, MARKUP)
+        draft.missing.pop("published_at", None)
 
 
 def claims(doc: PageDoc) -> str | None:

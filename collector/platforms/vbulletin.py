@@ -3,9 +3,13 @@
 Recognised by `<meta name="generator" content="vBulletin …">` or vBulletin's
 `clientscript/vbulletin*.js`. Posts are vB5's `li.b-post[data-node-id]`, vB4's
 `li.postcontainer#post_<id>`, vB3's `table#post<id>`; the author is `a.username` /
-`a.bigusername` (its `u=` or `/member/<id>` is the id), vB5's `.author a`; the time is vB5's
-`time[datetime]`, else vB4's `span.date` / vB3's header cell, read only when the month is
-named (vBulletin often writes `05-26-2019` or "Today"); the text `div#post_message_<id>`.
+`a.bigusername` (its `u=`, `member.php/<id>-` or `/member/<id>` is the id), vB5's `.author a`;
+the time is vB5's `li.b-post[data-node-publishdate]` (epoch seconds: its `time[datetime]` is
+the server's wall time with no zone, hours off the instant), else `time[datetime]`, else vB4's
+`span.date` / vB3's header cell, read only when unambiguous (a month name, year-first digits, or
+digits with a part over 12; never "Today" or `05-06-2019`); the text `div#post_message_<id>`; the
+permalink vB3's `a#postlink…`, vB4's `a.postcounter`, vB5's `a.b-post__count`, resolved against
+the page's `<base href>`.
 """
 
 from __future__ import annotations
@@ -37,8 +41,9 @@ SHAPE = _forum.Shape(
         (f".//a[{has_class('username')}]", "a.username"),
         (f".//a[{has_class('bigusername')}]", "a.bigusername"),
     ),
-    author_id=re.compile(r"(?:[?&](?:amp;)?u=|/member/)(\d+)"),
+    author_id=re.compile(r"(?:[?&](?:amp;)?u=|/member/|member\.php/)(\d+)"),
     times=(
+        ("./@data-node-publishdate", "[data-node-publishdate] (epoch seconds)"),
         (".//time[@datetime]/@datetime", "time[datetime]"),
         (f".//span[{has_class('date')}]", "span.date"),
         (f".//td[{has_class('thead')}][1]", "td.thead (post header)"),
@@ -48,6 +53,7 @@ SHAPE = _forum.Shape(
         (".//*[starts-with(@id, 'post_message_')]", "div#post_message_…"),
     ),
     permalink=(
+        (".//a[starts-with(@id, 'postlink')]/@href", "a#postlink… (vB3 permanent link)"),
         (f".//a[{has_class('postcounter')}]/@href", "a.postcounter"),
         (f".//a[{has_class('b-post__count')}]/@href", "a.b-post__count"),
         (".//a[starts-with(@id, 'postcount')]/@href", "a#postcount…"),
