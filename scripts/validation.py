@@ -213,7 +213,7 @@ def table_cases() -> list[Case]:
         raise UsageError(f"the saved real pages are not at {pages}")
     cases = []
     for row in corpus.rows():
-        path = pages / row.file
+        path = row.path
         case = Case(part="real page", id=row.id, source=row.file, read_as=row.url, checks=[])
         try:
             raw = path.read_bytes()

@@ -1,4 +1,6 @@
-"""Expected readings of the real saved pages in ../shared/real-pages, one table per group.
+"""Expected readings of the real saved pages, one table per group: the shared corpus
+../shared/real-pages (`root="shared"`) and the repository's own tests/data/real_pages
+(`root="repo"`).
 
 Each row says under which URL the page is read (a platform host makes the platform
 *established*), and what the reader must find. Values were established by reading each
@@ -15,6 +17,8 @@ from pathlib import Path
 from collector.evidence.post import Post
 
 REAL_PAGES = Path(__file__).resolve().parents[2].parent / "shared" / "real-pages"
+REPO_PAGES = Path(__file__).resolve().parents[1] / "data" / "real_pages"
+ROOTS = {"shared": REAL_PAGES, "repo": REPO_PAGES}
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ Value = str | Prefix | Contains | None
 @dataclass(frozen=True)
 class Expect:
     file: str
-    """Path under real-pages/."""
+    """Path under the row's root."""
     url: str
     """The final URL the page is read under."""
     platform: str | None
@@ -53,12 +57,22 @@ class Expect:
     """At least this many media items."""
     notes: tuple[str, ...] = ()
     """Substrings that must appear in Post.notes."""
+    root: str = "shared"
+    """Which corpus holds the page: "shared" (../shared/real-pages) or "repo"
+    (tests/data/real_pages)."""
+
+    @property
+    def path(self) -> Path:
+        return ROOTS[self.root] / self.file
 
     @property
     def id(self) -> str:
         from urllib.parse import urlsplit
 
-        return f"{self.file}@{urlsplit(self.url).hostname}"
+        parts = urlsplit(self.url)
+        query = f"?{parts.query}" if parts.query and self.root == "repo" else ""
+        anchor = f"#{parts.fragment}" if parts.fragment else ""
+        return f"{self.root}:{self.file}@{parts.hostname}{query}{anchor}"
 
 
 LOCAL = "http://127.0.0.1:8000/real/"
@@ -72,6 +86,24 @@ def rows() -> list[Expect]:
         module = importlib.import_module(f"{__name__}.{info.name}")
         found += getattr(module, "EXPECTED", [])
     return found
+
+
+SCORED = ("author_name", "author_handle", "published_at", "url", "title", "post_id")
+"""The fields the real-page score counts."""
+
+
+def field_right(name: str, expected: Value, post: Post) -> bool:
+    """Whether the reading's `name` is what the row states (the comparison `check` makes)."""
+    actual = getattr(post, name)
+    if expected is None:
+        return actual is None and name in post.missing
+    if not post.sources.get(name) or actual is None:
+        return False
+    if isinstance(expected, Prefix):
+        return bool(actual.startswith(expected.text))
+    if isinstance(expected, Contains):
+        return expected.text in actual
+    return bool(actual == expected)
 
 
 def check(row: Expect, post: Post, state: str) -> None:

@@ -22,6 +22,10 @@ pages, checked against readability's expected-metadata.json next to them):
   0 comments), captured by a logged-in member ("Ian Taylor", not the author).
 * Hacker News: item 36817231 by toombowoombo, span.age title 2023-07-21T18:04:01 (no zone),
   225 points, 100 comments, Ask HN text in div.toptext.
+* XenForo (katzen-forum.net, `<html id="XF">`): the first post `article[data-content=post-6331411]`
+  by `a.username` Pepemaus (`/members/pepemaus.81656/`), `time.u-dt[datetime]`
+  2018-09-27T14:51:09+0200, its share link `/threads/…230143/post-6331411`; the canonical names
+  the thread, so the url conflict is expected.
 * Generic pages: only fields the generic reader gets right are asserted; see the report for
   the ones it gets wrong (Stack Exchange author, Substack/Pikabu/Lifehacker gaps).
 """
@@ -312,12 +316,14 @@ EXPECTED: list[Expect] = [
     Expect(
         file="forums/katzen-forum.net-Pepe.html",
         url="https://www.katzen-forum.net/threads/jede-nacht-verliert-pepe-soviel-dreck-aus-dem-fell.230143/",
-        platform=None,
-        basis="none",
+        platform="xenforo",
+        basis="claimed",
         kind="post",
         fields={
-            "url": "https://www.katzen-forum.net/threads/jede-nacht-verliert-pepe-soviel-dreck-aus-dem-fell.230143/",
+            "url": "https://www.katzen-forum.net/threads/jede-nacht-verliert-pepe-soviel-dreck-aus-dem-fell.230143/post-6331411",
+            "post_id": "6331411",
             "author_name": "Pepemaus",
+            "author_id": "81656",
             "published_at": "2018-09-27T12:51:09Z",
             "title": "Jede Nacht verliert Pepe soviel Dreck aus dem Fell",
             "text": Prefix("Hallo,\nPepe schläft nachts mit mir im Schlafzimmer"),

@@ -6,13 +6,13 @@ import pytest
 
 from collector.evidence.post import Post
 from collector.platforms import PageInput, read_page
-from tests.real_pages import REAL_PAGES, Expect, check, rows
+from tests.real_pages import REAL_PAGES, REPO_PAGES, Expect, check, rows
 
 ROWS = rows()
 
 
 def _read(row: Expect) -> tuple[Post, str]:
-    raw = (REAL_PAGES / row.file).read_bytes()
+    raw = row.path.read_bytes()
     reading = read_page(PageInput(url=row.url, raw=raw, status=200))
     return reading.post, reading.page_state.state
 
@@ -25,8 +25,11 @@ def test_real_page_reading(row: Expect) -> None:
 
 def test_every_real_page_has_a_row_and_every_row_its_page() -> None:
     assert REAL_PAGES.is_dir(), f"the real-page corpus is part of the suite: {REAL_PAGES}"
-    pages = {str(p.relative_to(REAL_PAGES)) for p in REAL_PAGES.rglob("*.html")}
-    covered = {row.file for row in ROWS}
+    pages = {("shared", str(p.relative_to(REAL_PAGES))) for p in REAL_PAGES.rglob("*.html")}
     assert len(pages) >= 40
+    repo = {("repo", str(p.relative_to(REPO_PAGES))) for p in REPO_PAGES.rglob("*.html")}
+    assert repo, f"the repository's own real pages are part of the suite: {REPO_PAGES}"
+    pages |= repo
+    covered = {(row.root, row.file) for row in ROWS}
     assert sorted(pages - covered) == [], "pages without expected values"
     assert sorted(covered - pages) == [], "rows whose page is missing"
