@@ -96,7 +96,7 @@ def choose(
     doc: PageDoc, draft: Draft, posts: list[Post], name: str, by_url: bool = True
 ) -> Post | None:
     """The post the URL names, else the first; a named post missing from the page: none."""
-    targets = url_targets(doc.url) if by_url else []
+    targets = url_targets(doc.addressed_url) if by_url else []
     for post_id, how in targets:
         for post in posts:
             if post.post_id == post_id:
@@ -110,7 +110,8 @@ def choose(
         draft.missing["post_id"] = f"the URL names post {post_id}, which this page does not show"
         return None
     if posts:
-        draft.notes.append(f"{name}: the URL names no post; the first post on the page is read")
+        if by_url:
+            draft.notes.append(f"{name}: the URL names no post; the first post on the page is read")
         return posts[0]
     return None
 
@@ -139,6 +140,14 @@ def read(doc: PageDoc, draft: Draft, shape: Shape) -> Post | None:
         if _offer_text(draft, "text", post.node.xpath(expr), f"{post.where} {label}"):
             break
     return post
+
+
+def read_article(doc: PageDoc, draft: Draft, shape: Shape) -> None:
+    """A blog's post page: the post read as an article (its URL's `#comment-…` names a
+    comment, not another post)."""
+    read(doc, draft, shape)
+    if draft.has("post_id"):
+        draft.set_kind("article", 60)
 
 
 def _author(doc: PageDoc, draft: Draft, shape: Shape, post: Post) -> None:
@@ -186,9 +195,32 @@ def offer_time(draft: Draft, found: list[Any], label: str, name: str) -> bool:
     if moment:
         draft.offer("published_at", moment, f"{label} (visible text {shown!r})", MARKUP)
     elif why:
-        draft.notes.append(f"{name}: the post's time {shown!r} ({label}) {why}; not read")
-        draft.missing["published_at"] = f"the page shows the time only as {shown!r}, which {why}"
+        reason = f"the page shows the time only as {shown!r} ({label}), which {why}: not read"
+        readings = numeric_readings(shown)
+        if readings is not None:
+            day_first, month_first = readings
+            draft.undecide("published_at", [(day_first, f"{label} {shown!r} read day first"),
+                                            (month_first, f"{label} {shown!r} read month first")],
+                           reason)  # fmt: skip
+        else:
+            draft.notes.append(f"{name}: {reason}")
+            draft.missing["published_at"] = reason
     return True
+
+
+def numeric_readings(text: str) -> tuple[str, str] | None:
+    """Both calendar days a numbers-only date with a four-digit year can mean (day first,
+    month first), when both exist and differ."""
+    match = _NUMERIC_FULL.search(text)
+    if match is None:
+        return None
+    first, _, second, year = match.groups()[:4]
+    a, b, y = int(first), int(second), int(year)
+    try:
+        day_first, month_first = datetime(y, b, a).date(), datetime(y, a, b).date()
+    except ValueError:
+        return None
+    return (day_first.isoformat(), month_first.isoformat()) if day_first != month_first else None
 
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")

@@ -51,10 +51,7 @@ SHAPE = _forum.Shape(
 
 def extract(doc: PageDoc, draft: Draft) -> None:
     """Offer the post id, author, time, permalink, title and text."""
-    _forum.read(doc, draft, SHAPE)
-    if draft.has("post_id"):
-        draft.set_kind("article", 60)
-        draft.notes[:] = [n for n in draft.notes if "the URL names no post" not in n]
+    _forum.read_article(doc, draft, SHAPE)
 
 
 def claims(doc: PageDoc) -> str | None:

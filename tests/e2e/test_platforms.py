@@ -116,3 +116,17 @@ def test_real_page_captured_through_chromium_reads_as_established_by_hand(
     assert "post" in [s.name for s in record.steps]
     if record.page_width > 16_384:  # unstyled saved pages can be far wider than one PNG holds
         assert "screenshot-clipped" in [c.kind for c in record.changes]
+
+
+def test_the_post_a_url_fragment_names_is_read_though_http_never_sends_it(
+    site: FixtureServer, tmp_path: Path
+) -> None:
+    """A real phpBB thread page captured as `…#p2729871`: the request carries no fragment, the
+    capture hands it to the reader, and the second post (not the first) is the one read."""
+    page = "/real-repo/phpbb/ilovephilosophy-biological-will-p2.html"
+    record = capture(site.http_url(f"{page}#p2729871"), settings(scroll_max_time_s=1.0), tmp_path)
+    assert record.post is not None and record.post.platform.id == "phpbb"
+    assert record.post.post_id == "2729871" and record.post.author_name == "promethean75"
+    assert "#" not in record.final_url
+    step = next(s for s in record.steps if s.name == "post")
+    assert "#p2729871" in step.detail

@@ -401,3 +401,24 @@ def test_screenshot_clip_only_for_documents_too_large_for_one_png() -> None:
     endless = screenshot_clip(1280, 200_000, 1280, 2.0)
     assert endless is not None and endless["width"] == 1280
     assert endless["height"] * endless["width"] * 4 <= MAX_SCREENSHOT_PIXELS
+
+
+def test_a_forum_post_time_written_numbers_only_either_way_is_a_conflict_with_nothing_chosen() -> None:
+    """A vBulletin-style visible time `05-06-2019, 03:03 PM`: May 6 or June 5. Both readings
+    are kept as a conflict; the field stays empty. `06-15-2016` can only be June 15."""
+    from lxml import html
+
+    from collector.platforms._forum import offer_time
+
+    draft = Draft()
+    offer_time(draft, [html.fromstring("<span class='date'>05-06-2019, 03:03 PM</span>")],
+               "li#post_1 span.date", "vBulletin")  # fmt: skip
+    post = draft.finish(PlatformId(basis="none", evidence="test"), "vbulletin")
+    assert post.published_at is None and "either way" in post.missing["published_at"]
+    conflict = next(c for c in post.conflicts if c.field == "published_at")
+    assert conflict.chosen == "" and [c.value for c in conflict.values] == ["2019-06-05", "2019-05-06"]
+    draft = Draft()
+    offer_time(draft, [html.fromstring("<span class='date'>06-15-2016, 03:03 PM</span>")],
+               "li#post_1 span.date", "vBulletin")  # fmt: skip
+    post = draft.finish(PlatformId(basis="none", evidence="test"), "vbulletin")
+    assert post.published_at == "2016-06-15T15:03:00" and post.conflicts == []
