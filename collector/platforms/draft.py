@@ -248,6 +248,9 @@ def normalise_time(value: Any) -> str | None:
         return None
     if text.isdigit() and 9 <= len(text) <= 13:
         return normalise_time(int(text))
+    slashed = _YEAR_FIRST_SLASHES.fullmatch(text)
+    if slashed:  # 2019/07/26: year, month, day (citation and Dublin Core tags write it so)
+        text = f"{slashed.group(1)}-{int(slashed.group(2)):02d}-{int(slashed.group(3)):02d}"
     moment = _iso_moment(text) or _rfc2822_moment(text)
     if moment is None:
         return None
@@ -257,6 +260,7 @@ def normalise_time(value: Any) -> str | None:
 
 
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_YEAR_FIRST_SLASHES = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})")
 _SPACED_OFFSET = re.compile(r"(\d)\s+([+-]\d{2}:?\d{2})$")
 _RFC2822 = re.compile(r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{2}:\d{2}")
 

@@ -80,9 +80,11 @@ def _open_graph(doc: PageDoc, draft: Draft) -> None:
     for key in ("og:description", "twitter:description", "description"):
         draft.offer("text", doc.meta(key), f'meta[name="{key}"]', META - 5)
     for key in ("article:published_time", "og:published_time", "datePublished",
-                "date", "pubdate", "publish-date", "sailthru.date", "parsely-pub-date"):
+                "date", "pubdate", "publish-date", "sailthru.date", "parsely-pub-date",
+                "dc.date.issued", "dcterms.issued", "citation_publication_date"):
         draft.offer("published_at", doc.meta(key), f'meta[name="{key}"]', META)
-    for key in ("author", "article:author", "parsely-author", "sailthru.author"):
+    for key in ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator",
+                "dcterms.creator", "citation_author"):
         value = doc.meta(key)
         if value and not value.lower().startswith("http"):
             draft.offer("author_name", value, f'meta[name="{key}"]', META - 5)

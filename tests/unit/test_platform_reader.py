@@ -365,6 +365,8 @@ def test_a_huge_short_page_is_not_searched_element_by_element() -> None:
         ("26 Jul 2022 14:51:36 GMT", "2022-07-26T14:51:36Z"),
         ("2022-07-26 10:51:36", "2022-07-26T10:51:36"),
         ("03/04/2016", None),  # day or month first: never guessed
+        ("2019/07/26", "2019-07-26"),  # year first: always year, month, day
+        ("2019/13/26", None),
         (1580398783, "2020-01-30T15:39:43Z"),
         ("1580398783000", "2020-01-30T15:39:43Z"),
         ("yesterday", None),
@@ -422,3 +424,14 @@ def test_a_forum_post_time_written_numbers_only_either_way_is_a_conflict_with_no
                "li#post_1 span.date", "vBulletin")  # fmt: skip
     post = draft.finish(PlatformId(basis="none", evidence="test"), "vbulletin")
     assert post.published_at == "2016-06-15T15:03:00" and post.conflicts == []
+
+
+def test_dublin_core_and_citation_meta_tags_give_author_and_date_with_their_source() -> None:
+    """Repositories, journals and many CMSs name the author and date only in Dublin Core or
+    citation meta tags."""
+    head = ('<meta name="DC.creator" content="Dana Reyes">'
+            '<meta name="citation_publication_date" content="2019/07/26">')  # fmt: skip
+    post = read(page("<h1>Field notes</h1><p>Text.</p>", head=head)).post
+    assert post.author_name == "Dana Reyes" and post.sources["author_name"] == 'meta[name="dc.creator"]'
+    assert post.published_at == "2019-07-26"
+    assert post.sources["published_at"] == 'meta[name="citation_publication_date"]'
