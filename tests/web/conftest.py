@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
@@ -66,15 +67,14 @@ class Server:
         return self.cli.events()
 
 
-@pytest.fixture(scope="session")
-def server(web_store: dict[str, Any]) -> Iterator[Server]:
-    """`collector serve` in its own process, as an operator starts it."""
-    cli: Cli = web_store["cli"]
+@contextmanager
+def serving(cli: Cli, *extra: str, scheme: str = "http", info: dict[str, Any] | None = None) -> Iterator[Server]:
+    """`collector serve` in its own process, as an operator starts it; stopped afterwards."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
     env["PYTHONPATH"] = str(REPO)  # this checkout's package, whichever is installed
     process = subprocess.Popen(
-        [sys.executable, "-m", "collector", "--store", str(cli.store), "serve", "--port", str(port)],
+        [sys.executable, "-m", "collector", "--store", str(cli.store), "serve", "--port", str(port), *extra],
         env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 30
@@ -89,7 +89,7 @@ def server(web_store: dict[str, Any]) -> Iterator[Server]:
                 raise RuntimeError(f"collector serve did not start: {out}") from None
             time.sleep(0.1)
     try:
-        yield Server(f"http://127.0.0.1:{port}", cli, process, web_store)
+        yield Server(f"{scheme}://127.0.0.1:{port}", cli, process, info or {})
     finally:
         process.terminate()
         try:
@@ -97,6 +97,12 @@ def server(web_store: dict[str, Any]) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def server(web_store: dict[str, Any]) -> Iterator[Server]:
+    with serving(web_store["cli"], info=web_store) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
