@@ -30,6 +30,7 @@ from collector.cli import (  # noqa: F401 - importing registers the commands
     policy,
     queue,
     retention,
+    serve,
     wacz,
     watch,
 )

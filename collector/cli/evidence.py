@@ -400,26 +400,13 @@ def export_cmd(
 @app.command()
 def show(bundle_id: str, json_out: JsonOpt = False) -> None:
     """Show a bundle's metadata summary; recorded as a signed `viewed` custody event."""
-    from collector.evidence.bundle.layout import METADATA
     from collector.evidence.custody import EventType
-    from collector.evidence.model import Metadata
+    from collector.policy.viewing import open_metadata
     from collector.store import custody_log as services
-    from collector.store.roles import Action
 
     store = open_store()
     actor = require_actor(store)
-    store.require(actor, Action.read, subject=bundle_id)
-    row = store.ledger.bundle(bundle_id)
-    if row is None:
-        raise UsageError(f"unknown bundle {bundle_id!r}")
-    from collector.policy import protected
-    from collector.store import storage, tombstones
-
-    gone = tombstones.tombstone(store.ledger, bundle_id)
-    if gone is not None:
-        raise UsageError(f"{bundle_id} was purged on {gone.purged_at}: only its tombstone remains")
-    protected.require_visible(store, actor, bundle_id, "view")
-    meta = Metadata.model_validate_json(storage.bundle_file(store, row, f"data/{METADATA}"))
+    _row, meta = open_metadata(store, actor, bundle_id)
     if store.read_only:
         warn("this view could not be recorded: the store is on read-only media")
     else:

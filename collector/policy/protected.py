@@ -20,7 +20,7 @@ from collector.store import storage
 from collector.store.actions import LedgerAction
 from collector.store.ledger import now
 from collector.store.model import BundleRow, Role
-from collector.store.store import Actor, Store
+from collector.store.store import Actor, Identity, Store
 
 State = Literal["none", "pending", "approved", "rejected"]
 
@@ -69,7 +69,7 @@ def overdue(store: Store) -> list[tuple[str, datetime]]:
     return [(b, due) for b, due in pending(store) if due is not None and due < moment]
 
 
-def require_visible(store: Store, actor: Actor, bundle_id: str, what: str) -> None:
+def require_visible(store: Store, actor: Identity, bundle_id: str, what: str) -> None:
     """While quarantined or rejected, only the bundle's investigators and supervisors may see it."""
     if state(store, bundle_id) not in ("pending", "rejected"):
         return

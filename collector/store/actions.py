@@ -133,6 +133,7 @@ class LedgerAction(StrEnum):
     denied_retention_release = "denied.retention.release"
     denied_purge_request = "denied.purge.request"
     denied_purge_approve = "denied.purge.approve"
+    denied_request = "denied.request"  # a web request refused before any action (no CSRF token)
 
     @property
     def is_denial(self) -> bool:

@@ -65,10 +65,17 @@ USER_NAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 
 
 @dataclass(frozen=True)
-class Actor:
-    """A user who proved who they are by unlocking their private key."""
+class Identity:
+    """A user known by name and certified role, holding no key: a web session between the
+    requests that prove it with the passphrase. May read and be refused; signs nothing."""
 
     user: User
+
+
+@dataclass(frozen=True)
+class Actor(Identity):
+    """A user who proved who they are by unlocking their private key."""
+
     key: Ed25519PrivateKey
 
 
@@ -613,6 +620,23 @@ class Store:
         self._rewrap_if_weak(name, key, passphrase)
         return Actor(user=user, key=key)
 
+    def identify(self, name: str) -> Identity:
+        """The user a session names, as the ledger and the PKI say now (a retired user, or a
+        role no longer certified, ends the session): a refusal is recorded like a log-in's."""
+        user = self.ledger.user(name)
+        role = self.certified_role(name) if user is not None else None
+        reason: str | None = None
+        if user is None or user.role is Role.system or name == LOCAL_CAPTURE:
+            reason = f"{name!r} may not log in"
+        elif user.retired_at is not None:
+            reason = f"user {name!r} is retired"
+        elif self.pki.exists() and role is None:
+            reason = f"{name!r} has no valid certificate"
+        if user is None or reason is not None:
+            self._login_refused(actor=name, details={"reason": f"session ended: {reason}"})
+            raise Refused(reason or "refused")
+        return Identity(user=user.model_copy(update={"role": role}) if role else user)
+
     def certified_role(self, name: str, at: datetime | None = None) -> Role | None:
         """The role a certificate gives `name` at `at` (default now): how the tool judges
         anyone's role other than the acting user's (who proved theirs at log-in)."""
@@ -684,7 +708,7 @@ class Store:
             details={"from": before, "to": f"scrypt N={wanted.n} r={wanted.r} p={wanted.p}"},
         )
 
-    def require(self, actor: Actor, action: Action, *, subject: str | None = None) -> None:
+    def require(self, actor: Identity, action: Action, *, subject: str | None = None) -> None:
         """Refuse (and record) when the actor's role does not allow the action."""
         if not allowed(actor.user.role, action):
             reason = f"role {actor.user.role.value!r} may not {action.value}"

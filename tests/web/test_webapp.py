@@ -1,0 +1,160 @@
+"""The web application in a real browser: the authorization workflow across three people, the
+bundle page's verification, refusals recorded in the ledger, CSRF, cookies, headers, hostile
+titles kept inert, and accessibility on every page visited."""
+
+from __future__ import annotations
+
+import re
+
+from tests.helpers import FACTS, PASSPHRASES
+from tests.web.conftest import Server, Visitor
+
+
+def _denials(server: Server, action: str, actor: str | None) -> list[dict[str, object]]:
+    return [e for e in server.events() if e["action"] == action and e["actor"] == actor
+            and e["outcome"] == "refused"]  # fmt: skip
+
+
+def test_investigator_requests_supervisor_approves_and_investigator_sees_it_approved(
+    visitor: Visitor, second: Visitor, server: Server
+) -> None:
+    alice, bob = visitor, second
+    alice.log_in("alice")
+    alice.check("dashboard-investigator")
+    alice.go("/authorizations/new")
+    page = alice.page
+    assert "28 CFR 23.20(c)" in page.locator("#facts-reminder").inner_text()
+    alice.check("authorization-request")
+    page.get_by_label("Case number").fill("HPD-2026-000777")
+    page.get_by_label("Articulable facts").fill(FACTS)
+    page.get_by_label("Scopes: http(s) URL globs, one a line").fill("https://social.example/@seller/*")
+    page.get_by_label("Your passphrase (the request is signed)").fill(PASSPHRASES["alice"])
+    page.get_by_role("button", name="Request").click()
+    page.wait_for_url(re.compile(r".*/authorizations/AUTH-[0-9A-F]{8}$"))
+    auth_id = page.url.rsplit("/", 1)[1]
+    assert page.locator("#status").inner_text() == "pending"
+    alice.check("authorization-pending")
+
+    bob.log_in("bob")
+    assert bob.page.get_by_role("link", name=auth_id).count() == 1  # owed on his dashboard
+    bob.check("dashboard-supervisor")
+    bob.go(f"/authorizations/{auth_id}/decision")
+    bob.check("authorization-decision")
+    bob.page.get_by_label("Your passphrase").first.fill("not-his-passphrase")
+    bob.page.get_by_role("button", name="Approve and sign").click()
+    assert bob.page.get_by_role("alert").count() == 1  # refused: the key did not unlock
+    bob.page.get_by_label("Your passphrase").first.fill(PASSPHRASES["bob"])
+    bob.page.get_by_role("button", name="Approve and sign").click()
+    bob.page.wait_for_url(server.url + f"/authorizations/{auth_id}")
+    assert bob.page.locator("#status").inner_text() == "approved"
+
+    alice.go(f"/authorizations/{auth_id}")
+    assert alice.page.locator("#status").inner_text() == "approved"
+    assert alice.page.get_by_text("bob at").inner_text().startswith("bob at ")  # the approver
+    alice.check("authorization-approved")
+    approvals = [e for e in server.events() if e["action"] == "auth.approve" and e["subject"] == auth_id]
+    assert [(e["actor"], e["outcome"]) for e in approvals] == [("bob", "ok")]
+    assert approvals[0]["signer"] is not None  # signed with bob's key, unlocked by the form
+
+
+def test_custodian_sees_the_bundle_verified_with_its_post_artifacts_and_custody(
+    visitor: Visitor, server: Server
+) -> None:
+    erin, bundle_id = visitor, server.info["bundle"]
+    erin.log_in("erin")
+    assert erin.page.get_by_role("link", name=bundle_id).count() == 1  # in her custody
+    erin.go("/bundles")
+    erin.check("bundles")
+    erin.go(f"/bundles/{bundle_id}")
+    checks = erin.page.locator("#checks li").all_inner_texts()
+    assert checks and all(line.strip()[0] in "✓!" for line in checks), checks
+    assert erin.page.locator("#verdict").inner_text() == "VERIFIED"
+    assert "CONTENT" in erin.page.locator("#page-state").inner_text()
+    assert erin.page.get_by_role("cell", name="screenshot.png").count() == 1
+    assert "transferred" in erin.page.locator(".timeline").inner_text()
+    erin.check("bundle")
+    verified = [e for e in server.events() if e["action"] == "bundle.verify" and e["subject"] == bundle_id]
+    assert verified and verified[-1]["outcome"] == "ok"
+
+    download = erin.context.request.get(f"{server.url}/bundles/{bundle_id}/files/page.html")
+    assert download.status == 200
+    assert download.headers["content-disposition"].startswith("attachment;")
+    assert download.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in download.headers["content-security-policy"]
+
+
+def test_an_investigator_is_refused_the_approval_page_and_the_approval_and_both_are_recorded(
+    visitor: Visitor, server: Server
+) -> None:
+    dave = visitor
+    dave.log_in("dave")
+    token = dave.page.locator("input[name=csrf_token]").first.get_attribute("value")  # log-out form
+    auth_id = server.info["cli"].request(["https://social.example/*"], as_user="alice")
+    before = len(_denials(server, "denied.auth.decide", "dave"))
+    response = dave.go(f"/authorizations/{auth_id}/decision")
+    assert response.status == 403
+    assert "may not auth.decide" in dave.page.locator(".problem").inner_text()
+    dave.check("refused")
+    posted = dave.context.request.post(f"{server.url}/authorizations/{auth_id}/approve",
+                                       form={"csrf_token": token or "", "passphrase": PASSPHRASES["dave"]})  # fmt: skip
+    assert posted.status == 403
+    assert len(_denials(server, "denied.auth.decide", "dave")) == before + 2
+    assert server.info["cli"].json("auth", "show", auth_id)["status"] == "pending"
+
+
+def test_a_form_without_its_csrf_token_is_refused_and_recorded(visitor: Visitor, server: Server) -> None:
+    bob = visitor
+    bob.log_in("bob")
+    auth_id = server.info["cli"].request(["https://social.example/*"], as_user="alice")
+    url = f"{server.url}/authorizations/{auth_id}/approve"
+    missing = bob.context.request.post(url, form={"passphrase": PASSPHRASES["bob"]})
+    wrong = bob.context.request.post(url, form={"passphrase": PASSPHRASES["bob"], "csrf_token": "0" * 64})
+    assert (missing.status, wrong.status) == (403, 403)
+    refused = [e for e in _denials(server, "denied.request", "bob") if e["subject"] == f"/authorizations/{auth_id}/approve"]
+    assert [e["details"]["reason"] for e in refused] == ["form posted without its CSRF token", "wrong CSRF token"]
+    assert server.info["cli"].json("auth", "show", auth_id)["status"] == "pending"
+
+
+def test_the_session_cookie_and_the_security_headers(visitor: Visitor, server: Server) -> None:
+    response = visitor.go("/login")
+    headers = response.headers
+    assert headers["content-security-policy"].startswith("default-src 'self'; script-src 'self'")
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["cache-control"] == "no-store"
+    assert "strict-transport-security" not in headers  # no TLS here
+    visitor.check("login")
+    visitor.log_in("alice")
+    (cookie,) = visitor.context.cookies()
+    assert cookie["name"] == "collector-session"
+    assert (cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == (True, "Strict", "/")
+    assert "alice-passphrase" not in cookie["value"]
+    visitor.page.get_by_role("button", name="Log out").click()
+    assert visitor.page.get_by_role("status").inner_text() == "you have logged out"
+    assert visitor.go("/bundles").status == 401  # the log-in page again
+
+
+def test_a_wrong_passphrase_at_log_in_is_refused_and_recorded(visitor: Visitor, server: Server) -> None:
+    before = len(_denials(server, "auth.login", "carol"))
+    visitor.go("/login")
+    visitor.page.get_by_label("User name").fill("carol")
+    visitor.page.get_by_label("Passphrase").fill("wrong")
+    visitor.page.get_by_role("button", name="Log in").click()
+    assert "Log-in refused" in visitor.page.get_by_role("alert").inner_text()
+    assert len(_denials(server, "auth.login", "carol")) == before + 1
+
+
+def test_a_captured_title_with_markup_is_shown_as_text_and_runs_nothing(visitor: Visitor, server: Server) -> None:
+    hostile, title = server.info["hostile"], server.info["hostile_title"]
+    assert "<" in title
+    visitor.log_in("alice")
+    visitor.go(f"/bundles/{hostile}")
+    visitor.page.wait_for_load_state("networkidle")
+    assert visitor.page.locator("#page-title").inner_text() == title
+    assert visitor.page.locator("#page-title img, #post-text img, #post-text script").count() == 0
+    assert visitor.dialogs == []
+    assert all(url.startswith(server.url + "/") for url in visitor.requests), visitor.requests
+    assert not any(url.endswith("/x") for url in visitor.requests)
+    visitor.check("bundle-hostile")
