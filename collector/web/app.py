@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,22 +16,33 @@ from starlette.staticfiles import StaticFiles
 
 from collector.web.errors import HANDLERS
 from collector.web.middleware import SessionAndHeaders
-from collector.web.routes import authorizations, bundles, dashboard, login
+from collector.web.routes import authorizations, bundles, dashboard, login, screenshots
 from collector.web.settings import WebConfig
 
 STATIC = Path(__file__).resolve().parent / "static"
 
 
 def create_app(config: WebConfig) -> Starlette:
+    tiles = Path(tempfile.mkdtemp(prefix="collector-tiles-"))  # private (0700), this process only
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            shutil.rmtree(tiles, ignore_errors=True)
+
     routes = [
         *login.ROUTES,
         *dashboard.ROUTES,
         *authorizations.ROUTES,
         *bundles.ROUTES,
+        *screenshots.ROUTES,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     handlers: Any = HANDLERS
-    app = Starlette(routes=routes, exception_handlers=handlers,
+    app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan,
                     middleware=[Middleware(SessionAndHeaders, config=config)])  # fmt: skip
     app.state.config = config
+    app.state.tiles = tiles
     return app
