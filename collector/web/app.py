@@ -45,4 +45,5 @@ def create_app(config: WebConfig) -> Starlette:
                     middleware=[Middleware(SessionAndHeaders, config=config)])  # fmt: skip
     app.state.config = config
     app.state.tiles = tiles
+    app.state.ended_sessions = set()  # sessions logged out while this server runs
     return app

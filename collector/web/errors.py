@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from collector.errors import CollectorError, Refused, UsageError
 from collector.store.tombstones import BundlePurged
+from collector.web import sessions
 from collector.web.context import NotSignedIn, session_of
 from collector.web.render import page
 
@@ -32,10 +33,7 @@ async def not_signed_in(request: Request, exc: Exception) -> Response:
 def login_page(request: Request, *, status: int = 200, error: str | None = None,
                next_path: str | None = None) -> Response:  # fmt: skip
     """The log-in form; it returns to the page asked for (a path of this site only)."""
-    wanted = next_path if next_path is not None else request.url.path
-    safe = wanted if wanted.startswith("/") and not wanted.startswith("//") else "/"
-    if safe in ("/login", "/logout"):
-        safe = "/"
+    safe = sessions.local_path(next_path if next_path is not None else request.url.path)
     return page(request, "login.html", status=status, error=error, next_path=safe,
                 ended=session_of(request).ended)  # fmt: skip
 

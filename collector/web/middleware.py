@@ -20,9 +20,10 @@ class SessionAndHeaders(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         at = sessions.now()
-        request.state.session = sessions.unseal(
-            request.cookies.get(self.config.cookie_name), self.config.secret, at
-        )
+        given = sessions.unseal(request.cookies.get(self.config.cookie_name), self.config.secret, at)
+        if given.sid in request.app.state.ended_sessions:
+            given = sessions.fresh(ended="this session was logged out")
+        request.state.session = given
         response = await call_next(request)
         session: sessions.Session = request.state.session
         response.set_cookie(

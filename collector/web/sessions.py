@@ -38,6 +38,20 @@ def fresh(user: str | None = None, ended: str | None = None) -> Session:
     return Session(user=user, sid=secrets.token_urlsafe(24), issued_at=at, seen_at=at, ended=ended)
 
 
+def local_path(wanted: str | None) -> str:
+    """A path of this site to return to after the log-in; anything else (another host, `//x`,
+    `/\\x` that browsers read as `//x`, control characters) is the dashboard."""
+    if (
+        not wanted
+        or not wanted.startswith("/")
+        or wanted[1:2] in ("/", "\\")
+        or any(ord(c) < 0x20 or c == "\\" for c in wanted)
+        or wanted in ("/login", "/logout")
+    ):
+        return "/"
+    return wanted
+
+
 def _mac(secret: bytes, payload: bytes) -> str:
     return base64.urlsafe_b64encode(hmac.new(secret, payload, hashlib.sha256).digest()).decode()
 

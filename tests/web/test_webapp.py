@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.helpers import FACTS, PASSPHRASES
 from tests.web.conftest import Server, Visitor
 
@@ -158,3 +160,25 @@ def test_a_captured_title_with_markup_is_shown_as_text_and_runs_nothing(visitor:
     assert all(url.startswith(server.url + "/") for url in visitor.requests), visitor.requests
     assert not any(url.endswith("/x") for url in visitor.requests)
     visitor.check("bundle-hostile")
+
+
+def test_a_copy_of_a_logged_out_sessions_cookie_is_refused(visitor: Visitor, server: Server) -> None:
+    """Someone who kept the cookie (a shared machine, a stolen copy) gets nothing after the
+    log-out, though its signature and times are still good."""
+    visitor.log_in("alice")
+    (kept,) = visitor.context.cookies()
+    assert visitor.go("/bundles").status == 200
+    visitor.page.get_by_role("button", name="Log out").click()
+    visitor.context.clear_cookies()
+    visitor.context.add_cookies([kept])  # type: ignore[list-item]
+    assert visitor.go("/bundles").status == 401
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example/", "https://evil.example/"])
+def test_the_log_in_returns_only_to_a_page_of_this_site(visitor: Visitor, server: Server, target: str) -> None:
+    visitor.go("/login")
+    visitor.page.evaluate("(t) => { document.querySelector('input[name=next]').value = t }", target)
+    visitor.page.get_by_label("User name").fill("alice")
+    visitor.page.get_by_label("Passphrase").fill(PASSPHRASES["alice"])
+    visitor.page.get_by_role("button", name="Log in").click()
+    visitor.page.wait_for_url(server.url + "/")

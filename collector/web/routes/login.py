@@ -36,11 +36,12 @@ def log_in(request: Request, form: FormData) -> Response:
         except (Refused, UsageError):
             return login_page(request, status=401, error=REFUSED, next_path=next_path)
     request.state.session = sessions.fresh(user=name)  # a new id: no session fixation
-    safe = next_path if next_path.startswith("/") and not next_path.startswith("//") else "/"
-    return RedirectResponse(safe, status_code=303)
+    return RedirectResponse(sessions.local_path(next_path), status_code=303)
 
 
 def log_out(request: Request, form: FormData) -> Response:
+    ended: set[str] = request.app.state.ended_sessions
+    ended.add(session_of(request).sid)  # a copy of the old cookie is refused from now on
     request.state.session = sessions.fresh(ended="you have logged out")
     return login_page(request, next_path="/")
 
