@@ -22,7 +22,7 @@ from playwright.sync_api import Browser
 from collector import capture
 from tests.fakes import browser as fake
 from tests.helpers import PASSPHRASES, Cli, make_store, sealed_capture
-from tests.web.conftest import Server, Visitor, serving
+from tests.web.conftest import CHROMIUM, Server, Visitor, serving
 
 THREAT = (
     "A post threatens to open fire at the City Hall steps at noon today and shows a rifle; "
@@ -36,7 +36,7 @@ def custody_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     player = fake.FakeBrowser()
     with (mock.patch.object(capture, "browser_capture", player),
           mock.patch.object(capture, "shared_browser", lambda store: fake.FakeShared(player))):  # fmt: skip
-        template = make_store(tmp_path_factory.mktemp("custody-template"))
+        template = make_store(tmp_path_factory.mktemp("custody-template"), chromium=CHROMIUM)
         made = sealed_capture(template, tmp_path_factory.mktemp("custody") / "store", fake.url)
         cli: Cli = made["cli"]
         exigent = cli.json("capture", fake.url("/s/abc123"), "--exigent", "--case", "HPD-2026-000777",
@@ -45,6 +45,9 @@ def custody_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     cli.ok("custody", "transfer", bundle_id, "--to", "erin", "--reason", "evidence room", as_user="alice")
     keys = tmp_path_factory.mktemp("recipient") / "agency-keys.json"
     cli.ok("keys", "export", "--out", str(keys))
+    cli.ok("user", "profile", "erin", "--title", "Evidence Custodian, Digital Evidence Unit",
+           "--qualifications", "Nine years handling digital evidence; custodian of the evidence store",
+           as_user="erin")  # fmt: skip
     meta = json.loads((cli.store / "bundles" / exigent["bundle_id"] / "data" / "metadata.json").read_text())
     return {"cli": cli, "bundle": bundle_id, "exigent": exigent["bundle_id"], "keys": keys,
             "exigent_auth": meta["authorization"]["id"]}  # fmt: skip
@@ -212,3 +215,29 @@ def test_the_other_new_pages_pass_axe(person: Visitor, custody_server: Server) -
                        ("/downloads", "downloads")):  # fmt: skip
         assert erin.go(path).status == 200
         erin.check(name)
+
+
+def test_a_custodian_makes_an_exhibit_packet_and_downloads_it(
+    person: Visitor, custody_server: Server, tmp_path: Path
+) -> None:
+    erin, bundle_id, cli = person, custody_server.info["bundle"], custody_server.info["cli"]
+    erin.log_in("erin")
+    erin.go(f"/exhibits/new?bundle={bundle_id}")
+    page = erin.page
+    page.get_by_label("Exhibit number").fill("12")
+    page.get_by_label("Recipient").fill("ADA Jane Roe")
+    page.get_by_label("Reason").fill("Trial exhibit")
+    page.get_by_label("Bates prefix").fill("HPD-")
+    page.get_by_label("Your passphrase (the dissemination is signed)").fill(PASSPHRASES["erin"])
+    page.get_by_role("button", name="Make the exhibit").click()
+    page.wait_for_url(re.compile(r".*/downloads/[0-9a-f]{32}$"), timeout=180_000)
+    erin.check("exhibit-result")
+    assert "Bates HPD-000001" in page.locator("#summary").inner_text()
+    with page.expect_download() as started:
+        page.locator("#download").click()
+    saved = tmp_path / started.value.suggested_filename
+    started.value.save_as(saved)
+    assert saved.name == "exhibit-12.pdf" and saved.read_bytes().startswith(b"%PDF")
+    assert hashlib.sha256(saved.read_bytes()).hexdigest() == page.locator("#sha256").inner_text().strip()
+    sent = [e for e in cli.json("custody", "show", bundle_id) if e["type"] == "disseminated"]
+    assert sent and sent[-1]["details"]["recipient"] == "ADA Jane Roe"
