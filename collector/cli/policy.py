@@ -172,16 +172,11 @@ def review_protected(
 @review_app.command("pending")
 def review_pending(json_out: JsonOpt = False) -> None:
     """Reviews owed: exigent captures and quarantined bundles, with their deadlines."""
-    from collector.policy import exigent, protected
+    from collector.policy import reviews
 
-    store = open_for_reading()
     owed = [
-        {"kind": "exigent", "id": a.id, "due": exigent.review_due(store, a).isoformat()}
-        for a in store.ledger.authorizations()
-        if a.status.value == "exigent"
-    ] + [
-        {"kind": "protected", "id": b, "due": due.isoformat() if due else None}
-        for b, due in protected.pending(store)
+        {"kind": r.kind, "id": r.id, "due": r.due.isoformat() if r.due else None}
+        for r in reviews.owed(open_for_reading())
     ]
     if json_out:
         emit(owed)

@@ -75,6 +75,7 @@ class LedgerAction(StrEnum):
     custody_transfer = "custody.transfer"  # a refused transfer (a done one is custody.transferred)
     export = "export"
     audit_report = "audit.report"
+    web_download = "web.download"  # an export, package or exhibit made in the web application, downloaded
     # custody events, one per custody.EventType (`custody_action` maps them)
     custody_captured = "custody.captured"
     custody_timestamped = "custody.timestamped"

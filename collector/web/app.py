@@ -16,7 +16,16 @@ from starlette.staticfiles import StaticFiles
 
 from collector.web.errors import HANDLERS
 from collector.web.middleware import SessionAndHeaders
-from collector.web.routes import authorizations, bundles, dashboard, login, screenshots
+from collector.web.routes import (
+    authorizations,
+    bundles,
+    custody,
+    dashboard,
+    disclosures,
+    login,
+    reviews,
+    screenshots,
+)
 from collector.web.settings import WebConfig
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -38,6 +47,7 @@ def create_app(config: WebConfig) -> Starlette:
         *authorizations.ROUTES,
         *bundles.ROUTES,
         *screenshots.ROUTES,
+        *custody.ROUTES, *disclosures.ROUTES, *reviews.ROUTES,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     handlers: Any = HANDLERS

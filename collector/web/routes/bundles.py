@@ -13,7 +13,8 @@ from collector.policy.viewing import open_metadata
 from collector.store import custody_log, storage
 from collector.store import verify as verification
 from collector.store.roles import Action, allowed
-from collector.web import views
+from collector.store.store import Identity, Store
+from collector.web import bundle_actions, views
 from collector.web.context import opened, signed_in
 from collector.web.render import page
 from collector.web.settings import DOWNLOAD_CSP
@@ -37,14 +38,21 @@ def bundle(request: Request) -> Response:
     bundle_id = request.path_params["bundle_id"]
     with opened(request) as store:
         who = signed_in(store, request)
-        row, meta = open_metadata(store, who, bundle_id)
-        report: VerifyReport | None = None
-        if allowed(who.user.role, Action.verify):  # recorded in the ledger, as `collector verify`
-            report = verification.verify_in_store(store, bundle_id, None)
-        return page(request, "bundle.html", who, row=row, meta=meta, report=report,
-                    post=views.post_card(meta), state=views.page_state(meta),
-                    custody=store.ledger.custody(bundle_id),
-                    holder=custody_log.holder(store, bundle_id))  # fmt: skip
+        return bundle_page(request, store, who, bundle_id)
+
+
+def bundle_page(request: Request, store: Store, who: Identity, bundle_id: str, *,
+                error: str | None = None, status: int = 200) -> Response:  # fmt: skip
+    """The bundle page; `error` is a refused or rejected action of one of its forms."""
+    row, meta = open_metadata(store, who, bundle_id)
+    report: VerifyReport | None = None
+    if allowed(who.user.role, Action.verify):  # recorded in the ledger, as `collector verify`
+        report = verification.verify_in_store(store, bundle_id, None)
+    return page(request, "bundle.html", who, status=status, row=row, meta=meta, report=report,
+                post=views.post_card(meta), state=views.page_state(meta),
+                custody=store.ledger.custody(bundle_id),
+                holder=custody_log.holder(store, bundle_id), error=error,
+                **bundle_actions.context(store, who, bundle_id))  # fmt: skip
 
 
 def download(request: Request) -> Response:

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from collector.errors import CollectorError
-from collector.policy import standing
+from collector.policy import reviews, standing
 from collector.store import custody_log, stamping
 from collector.store.model import AuthStatus
 from collector.store.roles import Action, allowed
@@ -33,7 +33,8 @@ def dashboard(request: Request) -> Response:
                     held.append(row)
             except CollectorError:
                 continue  # no custody log: `verify` says why
-        return page(request, "dashboard.html", who, to_decide=to_decide, mine=mine, held=held,
+        owed = reviews.owed(store) if allowed(who.user.role, Action.auth_decide) else []
+        return page(request, "dashboard.html", who, to_decide=to_decide, mine=mine, held=held, reviews_owed=owed,
                     pending_stamps=stamping.pending(store), warnings=standing.warnings(store))  # fmt: skip
 
 

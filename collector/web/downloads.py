@@ -1,0 +1,123 @@
+"""Files the web application makes for a user (an export, a WACZ package, an exhibit packet):
+written into the store's work area, `work/downloads/<id>/`, each with a small record of who
+made it and its SHA-256. Only its maker (or a custodian) may download it; each download is a
+`web.download` ledger row.
+
+The id is 128 random bits; the record and the file are checked again at every download (a
+file whose SHA-256 changed since it was made is refused, not served)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from collector.errors import IntegrityError, Refused, UsageError
+from collector.store.actions import LedgerAction
+from collector.store.model import Role
+from collector.store.roles import Action
+from collector.store.store import Identity, Store
+
+FOLDER = "downloads"
+RECORD = "download.json"
+ID = re.compile(r"^[0-9a-f]{32}$")
+Kind = Literal["export", "wacz", "exhibit"]
+
+
+class Made(BaseModel):
+    """What was made, by whom, and its digest (the file itself sits beside this record)."""
+
+    id: str
+    kind: Kind
+    owner: str
+    made_at: datetime
+    file: str
+    sha256: str
+    size: int
+    subjects: list[str]
+    summary: list[str]
+    """Lines for the result page (export id, packages, pages and Bates range…)."""
+    extra: list[str] = []
+    """Further files of the same making (a redacted exhibit), beside the main one."""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A new, empty directory for one making, and its id."""
+
+    id: str
+    directory: Path
+
+
+def root(store: Store) -> Path:
+    return store.work_dir / FOLDER
+
+
+def new_slot(store: Store) -> Slot:
+    ident = secrets.token_hex(16)
+    directory = root(store) / ident
+    directory.mkdir(parents=True, mode=0o700)
+    return Slot(ident, directory)
+
+
+def discard(slot: Slot) -> None:
+    shutil.rmtree(slot.directory, ignore_errors=True)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def record(slot: Slot, who: Identity, kind: Kind, file: Path, subjects: list[str],
+           summary: list[str], extra: list[Path] | None = None) -> Made:  # fmt: skip
+    """Write the record of a file made in `slot` (its SHA-256 read from the file written)."""
+    made = Made(id=slot.id, kind=kind, owner=who.user.name, made_at=datetime.now(UTC), file=file.name,
+                sha256=sha256_file(file), size=file.stat().st_size, subjects=subjects, summary=summary,
+                extra=[p.name for p in extra or []])  # fmt: skip
+    (slot.directory / RECORD).write_text(made.model_dump_json(indent=2))
+    return made
+
+
+def may_fetch(who: Identity, made: Made) -> bool:
+    return who.user.name == made.owner or who.user.role is Role.custodian
+
+
+def find(store: Store, who: Identity, ident: str) -> Made:
+    """The record of a download this user may have: its maker or a custodian (refusals are
+    recorded as `denied.export`, the role that makes downloads)."""
+    store.require(who, Action.export, subject=f"download {ident}")
+    if not ID.match(ident) or not (root(store) / ident / RECORD).is_file():
+        raise UsageError(f"no download {ident!r}")
+    made = Made.model_validate(json.loads((root(store) / ident / RECORD).read_text()))
+    if not may_fetch(who, made):
+        reason = f"download {ident} was made by {made.owner}: {who.user.name} may not fetch it"
+        store.ledger.record(LedgerAction.denied_export, "refused", actor=who.user.name,
+                            subject=f"download {ident}", details={"reason": reason})  # fmt: skip
+        raise Refused(reason)
+    return made
+
+
+def fetch(store: Store, who: Identity, made: Made, name: str) -> tuple[Path, str]:
+    """The path of one of the download's files and its SHA-256, checked; recorded as a `web.download` row."""
+    if name not in (made.file, *made.extra):
+        raise UsageError(f"download {made.id} has no file {name!r}")
+    path = root(store) / made.id / name
+    digest = sha256_file(path)
+    if name == made.file and digest != made.sha256:
+        raise IntegrityError(f"{name} changed since it was made (sha256 {digest}, made {made.sha256})")
+    store.ledger.record(LedgerAction.web_download, actor=who.user.name, subject=",".join(made.subjects),
+                        details={"kind": made.kind, "download": made.id, "file": name, "sha256": digest,
+                                 "made_by": made.owner})  # fmt: skip
+    return path, digest
