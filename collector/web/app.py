@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 from collector.web.errors import HANDLERS
 from collector.web.middleware import SessionAndHeaders
 from collector.web.routes import authorizations, bundles, dashboard, login
+from collector.web.routes import capture as capturing
 from collector.web.settings import WebConfig
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -24,6 +25,7 @@ def create_app(config: WebConfig) -> Starlette:
         *dashboard.ROUTES,
         *authorizations.ROUTES,
         *bundles.ROUTES,
+        *capturing.ROUTES,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     handlers: Any = HANDLERS

@@ -11,6 +11,7 @@ from collector.policy import standing
 from collector.store import custody_log, stamping
 from collector.store.model import AuthStatus
 from collector.store.roles import Action, allowed
+from collector.web import progress
 from collector.web.context import opened, signed_in
 from collector.web.render import page
 
@@ -34,7 +35,8 @@ def dashboard(request: Request) -> Response:
             except CollectorError:
                 continue  # no custody log: `verify` says why
         return page(request, "dashboard.html", who, to_decide=to_decide, mine=mine, held=held,
-                    pending_stamps=stamping.pending(store), warnings=standing.warnings(store))  # fmt: skip
+                    pending_stamps=stamping.pending(store), warnings=standing.warnings(store),
+                    batches=progress.unfinished(store, who) if allowed(who.user.role, Action.capture) else [])  # fmt: skip
 
 
 ROUTES: list[BaseRoute] = [Route("/", dashboard, methods=["GET"])]
