@@ -73,7 +73,11 @@ class ItemResult:
 def read_list(path: Path) -> list[Item]:
     """The URLs of a list file: one a line (blank lines and `#` comments skipped), or CSV whose
     header is `url,note`. Bad input is one line naming the line number."""
-    text = files.read_text(path, "--from", MAX_LIST)
+    return parse_list(files.read_text(path, "--from", MAX_LIST), f"--from {path}")
+
+
+def parse_list(text: str, where: str) -> list[Item]:
+    """The URLs of a list's text (as `read_list`); errors name `where` and the line number."""
     lines = text.splitlines()
     first = next((line.strip() for line in lines if line.strip()), "")
     items: list[Item] = []
@@ -85,26 +89,26 @@ def read_list(path: Path) -> list[Item]:
             if [c.strip().lower() for c in row] == ["url", "note"]:
                 continue
             if len(row) > 2:
-                raise UsageError(f"--from {path} line {number}: expected url,note (quote a note with commas)")
-            items.append(_item(path, number, row[0], row[1] if len(row) > 1 else None))
+                raise UsageError(f"{where} line {number}: expected url,note (quote a note with commas)")
+            items.append(_item(where, number, row[0], row[1] if len(row) > 1 else None))
     else:
         for number, line in enumerate(lines, 1):
             if line.strip() and not line.strip().startswith("#"):
-                items.append(_item(path, number, line, None))
+                items.append(_item(where, number, line, None))
     if not items:
-        raise UsageError(f"--from {path}: no URLs in it")
+        raise UsageError(f"{where}: no URLs in it")
     if len(items) > MAX_URLS:
-        raise UsageError(f"--from {path}: {len(items)} URLs; a batch holds at most {MAX_URLS}")
+        raise UsageError(f"{where}: {len(items)} URLs; a batch holds at most {MAX_URLS}")
     return items
 
 
-def _item(path: Path, number: int, url: str, note: str | None) -> Item:
+def _item(where: str, number: int, url: str, note: str | None) -> Item:
     url, note = url.strip(), (note.strip() or None) if note is not None else None
     for value in (url, note or ""):
         if len(value) > MAX_LINE or any(ord(c) < 32 or ord(c) == 127 for c in value):
-            raise UsageError(f"--from {path} line {number}: too long, or holds control characters")
+            raise UsageError(f"{where} line {number}: too long, or holds control characters")
     if " " in url:
-        raise UsageError(f"--from {path} line {number}: a URL holds no spaces")
+        raise UsageError(f"{where} line {number}: a URL holds no spaces")
     return Item(url, note)
 
 
@@ -112,12 +116,12 @@ def new_batch_id(at: datetime) -> str:
     return f"BATCH-{at.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4).upper()}"
 
 
-def start(store: Store, actor: Actor, items: list[Item], auth_id: str, source: Path) -> str:
-    """Record a new batch; its id."""
+def start(store: Store, actor: Actor, items: list[Item], auth_id: str, source: str) -> str:
+    """Record a new batch (its list from `source`: a file's name, or the web form); its id."""
     batch_id = new_batch_id(now())
     listing = "".join(f"{i.url}\t{i.note or ''}\n" for i in items)
     store.ledger.record(LedgerAction.batch_started, actor=actor.user.name, subject=batch_id,
-                        details={"authorization": auth_id, "file": source.name, "count": len(items),
+                        details={"authorization": auth_id, "file": source, "count": len(items),
                                  "items": [{"url": i.url, "note": i.note} for i in items],
                                  "items_sha256": hashlib.sha256(listing.encode()).hexdigest()})  # fmt: skip
     return batch_id
@@ -164,27 +168,57 @@ def run(store: Store, actor: Actor, batch_id: str, auth_id: str, items: list[Ite
             todo.append((number, item))
     if not todo:
         return
-    system = store.local_capture_actor() if store.config.ledger.url is None else None
+    system = local_system(store)
     jobs_of: dict[int, str] = {}
     with capturing.shared_browser(store) as host:
         if system is not None:
-            for number, item in list(todo):
-                try:
-                    jobs_of[number] = requests.make(store, actor, item.url, auth_id, item.note, batch_id).request.job_id
-                except CollectorError as exc:
-                    refused = isinstance(exc, Refused | UsageError)
-                    result = ItemResult(number, item.url, "refused" if refused else "failed", detail=str(exc))
-                    _record(store, user, batch_id, number, item, result)
-                    todo.remove((number, item))
-                    yield result
-                else:
-                    if len(jobs_of) == 1:  # a gate has passed: the browser starts while the rest are signed
-                        host.start_early()
+            yield from request_items(store, actor, batch_id, auth_id, todo, jobs_of, host.start_early)
             store.ledger.signers.people.pop(user, None)
             del actor  # the investigator's key is not needed again: the local capture system seals
         sealer = system or actor
         if todo:
             yield from _run_captures(store, sealer, batch_id, auth_id, todo, jobs_of, host, on_start, concurrency)
+
+
+def local_system(store: Store) -> Actor | None:
+    """Who seals a batch's requests on this store: a workstation's local capture system, or None
+    (an agency store, whose capture workers seal queued requests; an old workstation store)."""
+    return store.local_capture_actor() if store.config.ledger.url is None else None
+
+
+def request_items(store: Store, actor: Actor, batch_id: str, auth_id: str, todo: list[tuple[int, Item]],
+                  jobs_of: dict[int, str], on_first: Callable[[], None] | None = None) -> Iterator[ItemResult]:  # fmt: skip
+    """The investigator signs a capture request for every item of `todo`, each judged by the gate
+    now (its job id into `jobs_of`); an item refused is recorded, yielded and taken out of `todo`.
+    `on_first` hears of the first request signed (a gate has passed)."""
+    user = actor.user.name
+    for number, item in list(todo):
+        try:
+            jobs_of[number] = requests.make(store, actor, item.url, auth_id, item.note, batch_id).request.job_id
+        except CollectorError as exc:
+            refused = isinstance(exc, Refused | UsageError)
+            result = ItemResult(number, item.url, "refused" if refused else "failed", detail=str(exc))
+            _record(store, user, batch_id, number, item, result)
+            todo.remove((number, item))
+            yield result
+        else:
+            if len(jobs_of) == 1 and on_first is not None:
+                on_first()
+
+
+def capture_requested(store: Store, system: Actor, batch_id: str, auth_id: str, todo: list[tuple[int, Item]],
+                      jobs_of: dict[int, str], concurrency: int = 1,
+                      on_start: Callable[[int, str], None] | None = None) -> Iterator[ItemResult]:  # fmt: skip
+    """The local capture system `system` captures and seals the signed requests `jobs_of` of
+    `todo` (`request_items`), `concurrency` at a time in a browser of its own; each outcome as
+    it is known. The investigator's key is not needed: the web application runs this after the
+    request that signed them has ended."""
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise UsageError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}")
+    if not todo:
+        return
+    with capturing.shared_browser(store) as host:
+        yield from _run_captures(store, system, batch_id, auth_id, todo, jobs_of, host, on_start, concurrency)
 
 
 def _run_captures(store: Store, sealer: Actor, batch_id: str, auth_id: str, todo: list[tuple[int, Item]],

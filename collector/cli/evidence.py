@@ -171,7 +171,7 @@ def _capture_batch(url: str | None, auth: str | None, from_file: Path | None, re
         batch_id = resume
     else:
         assert from_file is not None and auth is not None
-        batch_id = batch.start(store, actor, items, auth, from_file)
+        batch_id = batch.start(store, actor, items, auth, from_file.name)
     if not json_out:
         echo(f"batch {batch_id}: {len(items)} URLs under {auth}")
     if queue_it:

@@ -7,7 +7,7 @@ from collector.jobs import queue
 from collector.store import schema
 from collector.store.actions import LedgerAction
 from collector.store.roles import Action
-from collector.store.store import Actor, Store
+from collector.store.store import Identity, Store
 
 
 class JobRow(Model):
@@ -24,7 +24,7 @@ class JobRow(Model):
     detail: str | None = None
 
 
-def jobs(store: Store, actor: Actor, status: str | None = None) -> list[JobRow]:
+def jobs(store: Store, actor: Identity, status: str | None = None) -> list[JobRow]:
     """The queue's jobs, oldest first; readable by whoever may read the store."""
     store.require(actor, Action.read, subject="jobs")
     with queue.opened(store) as app:

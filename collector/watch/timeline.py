@@ -8,7 +8,7 @@ from collector.errors import Refused, UsageError
 from collector.evidence.model import Model
 from collector.store.model import LedgerEvent, Role
 from collector.store.roles import Action
-from collector.store.store import Actor, Store
+from collector.store.store import Actor, Identity, Store
 from collector.watch import run, watches
 
 
@@ -40,7 +40,7 @@ class Summary(Model):
     stopped: bool
 
 
-def timeline(store: Store, actor: Actor, watch_id: str) -> Timeline:
+def timeline(store: Store, actor: Identity, watch_id: str) -> Timeline:
     """The watch's runs and changes in order."""
     store.require(actor, Action.read, subject=watch_id)
     watch = watches.recorded(store, watch_id)
@@ -63,7 +63,7 @@ def timeline(store: Store, actor: Actor, watch_id: str) -> Timeline:
                     entries=entries, stopped=stopped)  # fmt: skip
 
 
-def summaries(store: Store, actor: Actor) -> list[Summary]:
+def summaries(store: Store, actor: Identity) -> list[Summary]:
     store.require(actor, Action.read, subject="watches")
     out = []
     for w in watches.all_watches(store):

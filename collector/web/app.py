@@ -26,6 +26,7 @@ from collector.web.routes import (
     reviews,
     screenshots,
 )
+from collector.web.routes import capture as capturing
 from collector.web.settings import WebConfig
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -48,6 +49,7 @@ def create_app(config: WebConfig) -> Starlette:
         *bundles.ROUTES,
         *screenshots.ROUTES,
         *custody.ROUTES, *disclosures.ROUTES, *reviews.ROUTES,
+        *capturing.ROUTES,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     handlers: Any = HANDLERS

@@ -11,6 +11,7 @@ from collector.policy import reviews, standing
 from collector.store import custody_log, stamping
 from collector.store.model import AuthStatus
 from collector.store.roles import Action, allowed
+from collector.web import progress
 from collector.web.context import opened, signed_in
 from collector.web.render import page
 
@@ -35,7 +36,8 @@ def dashboard(request: Request) -> Response:
                 continue  # no custody log: `verify` says why
         owed = reviews.owed(store) if allowed(who.user.role, Action.auth_decide) else []
         return page(request, "dashboard.html", who, to_decide=to_decide, mine=mine, held=held, reviews_owed=owed,
-                    pending_stamps=stamping.pending(store), warnings=standing.warnings(store))  # fmt: skip
+                    pending_stamps=stamping.pending(store), warnings=standing.warnings(store),
+                    batches=progress.unfinished(store, who) if allowed(who.user.role, Action.capture) else [])  # fmt: skip
 
 
 ROUTES: list[BaseRoute] = [Route("/", dashboard, methods=["GET"])]

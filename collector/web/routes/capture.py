@@ -1,0 +1,110 @@
+"""Capture: the form that signs a batch of capture requests under an approved authorization,
+and each batch's progress. The requests are signed exactly as `collector capture --from` signs
+them (`collector.batch`); no investigator's key stays unlocked while a capture runs: on an
+agency store they are queued for the capture workers (`--queue`), on a workstation store the
+store's local capture system captures them in a thread of this server after the request ends."""
+
+from __future__ import annotations
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from collector import batch
+from collector.errors import Refused, UsageError
+from collector.jobs import queue
+from collector.store.roles import Action
+from collector.store.store import Identity, Store
+from collector.web import progress, runner
+from collector.web.context import config_of, opened, proven, signed_in
+from collector.web.forms import checked, text
+from collector.web.render import page
+from collector.web.routes import watches
+
+FIELDS = ("auth", "urls", "note", "concurrency")
+SOURCE = "web form"
+"""What a batch started here records as its list's source (a file name for the command line)."""
+
+
+def _form(request: Request, store: Store, who: Identity, status: int = 200,
+          values: dict[str, str] | None = None, error: str | None = None) -> Response:  # fmt: skip
+    return page(request, "capture.html", who, status=status, auths=progress.usable(store, who), values=values or {},
+                error=error, queued=store.config.ledger.url is not None, max_concurrency=batch.MAX_CONCURRENCY,
+                batches=progress.batches_of(store, who.user.name))  # fmt: skip
+
+
+def form(request: Request) -> Response:
+    with opened(request) as store:
+        who = signed_in(store, request)
+        store.require(who, Action.capture)
+        return _form(request, store, who)
+
+
+def _items(form: FormData) -> tuple[list[batch.Item], int]:
+    """The list as `collector capture --from` reads a file; the form's note for lines without one."""
+    items = batch.parse_list(text(form, "urls"), "the list of URLs")
+    note = " ".join(text(form, "note").split()) or None
+    given = text(form, "concurrency").strip() or "1"
+    if not given.isdigit() or not 1 <= int(given) <= batch.MAX_CONCURRENCY:
+        raise UsageError(f"concurrency must be between 1 and {batch.MAX_CONCURRENCY}")
+    return [batch.Item(i.url, i.note or note) for i in items], int(given)
+
+
+def submit(request: Request, form: FormData) -> Response:
+    values = {name: text(form, name) for name in FIELDS}
+    with opened(request) as store:
+        who = signed_in(store, request)
+        store.require(who, Action.capture)  # refused before any passphrase
+        try:
+            batch_id = _sign(request, store, form)
+        except (UsageError, Refused) as exc:
+            status = 403 if isinstance(exc, Refused) else 400
+            return _form(request, store, who, status, values, str(exc))
+    return RedirectResponse(f"/capture/{batch_id}", status_code=303)
+
+
+def _sign(request: Request, store: Store, form: FormData) -> str:
+    """Record the batch and sign each URL's capture request (each judged by the gate now); queue
+    them (agency) or hand them to the local capture system (workstation). The batch's id."""
+    items, concurrency = _items(form)
+    auth_id = text(form, "auth").strip()
+    if not auth_id:
+        raise UsageError("choose the authorization every URL is judged against")
+    agency = store.config.ledger.url is not None
+    if not agency and batch.local_system(store) is None:
+        raise UsageError("this workstation store has no local capture system to run captures without your "
+                         "key: an administrator runs `collector store upgrade`")  # fmt: skip
+    actor = proven(store, request, text(form, "passphrase"))
+    batch_id = batch.start(store, actor, items, auth_id, SOURCE)
+    if agency:
+        with queue.opened(store) as app:
+            for _result in batch.queue(store, actor, batch_id, auth_id, items, app):
+                pass  # each outcome is recorded; the progress page reads them
+        return batch_id
+    todo, jobs_of = list(enumerate(items, 1)), dict[int, str]()
+    for _result in batch.request_items(store, actor, batch_id, auth_id, todo, jobs_of):
+        pass  # a refusal is recorded with the gate's reason
+    store.ledger.signers.people.pop(actor.user.name, None)
+    del actor  # the investigator's key goes with this request: the local capture system seals
+    if todo:
+        runner.start(config_of(request).store_path, batch_id, auth_id, todo, jobs_of, concurrency)
+    return batch_id
+
+
+def batch_page(request: Request) -> Response:
+    batch_id = request.path_params["batch_id"]
+    with opened(request) as store:
+        who = signed_in(store, request)
+        store.require(who, Action.read, subject=batch_id)
+        view = progress.batch_view(store, who, batch_id)
+        stalled = not view.finished and not view.queued_for_workers and not runner.running(batch_id)
+        return page(request, "batch.html", who, batch=view, stalled=stalled)
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/capture", form, methods=["GET"]),
+    Route("/capture", checked(submit), methods=["POST"]),
+    Route("/capture/{batch_id}", batch_page, methods=["GET"]),
+    *watches.ROUTES,
+]
