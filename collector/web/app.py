@@ -10,9 +10,19 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from collector.web.api.app import create_api
 from collector.web.errors import HANDLERS
 from collector.web.middleware import SessionAndHeaders
-from collector.web.routes import authorizations, bundles, dashboard, login
+from collector.web.routes import (
+    admin,
+    audit,
+    authorizations,
+    bundles,
+    dashboard,
+    login,
+    policy,
+    tokens,
+)
 from collector.web.settings import WebConfig
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -24,6 +34,8 @@ def create_app(config: WebConfig) -> Starlette:
         *dashboard.ROUTES,
         *authorizations.ROUTES,
         *bundles.ROUTES,
+        *tokens.ROUTES, *policy.ROUTES, *audit.ROUTES, *admin.ROUTES,
+        Mount("/api", app=create_api(config), name="api"),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     handlers: Any = HANDLERS
