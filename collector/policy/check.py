@@ -45,9 +45,13 @@ def problems(config: StoreConfig) -> list[str]:
     return found
 
 
+REVIEWERS: frozenset[Role] = frozenset({Role.supervisor, Role.admin})
+"""Who may record the policy's periodic review."""
+
+
 def record_review(store: Store, actor: Actor, reason: str, version: str | None) -> PolicyStamp:
     """A supervisor or admin records the annual review; the config file is rewritten."""
-    if actor.user.role not in (Role.supervisor, Role.admin):
+    if actor.user.role not in REVIEWERS:
         why = f"role {actor.user.role.value!r} may not record a policy review"
         store.ledger.record(
             LedgerAction.denied_policy_review, "refused", actor=actor.user.name, details={"reason": why}

@@ -24,6 +24,8 @@ from collector.store.store import Actor, Store
 
 EQUIPMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MACHINE_ID_FILES = (Path("/etc/machine-id"), Path("/var/lib/dbus/machine-id"))
+REGISTRARS: frozenset[Role] = frozenset({Role.admin, Role.supervisor})
+"""Who may register equipment (besides the store's owner, with no acting user)."""
 
 
 class Equipment(Model):
@@ -59,7 +61,7 @@ def register(
     assigned_to: str | None,
 ) -> Equipment:
     """Register a machine; administration (no actor, or an admin or supervisor)."""
-    if actor is not None and actor.user.role not in (Role.admin, Role.supervisor):
+    if actor is not None and actor.user.role not in REGISTRARS:
         reason = f"role {actor.user.role.value!r} may not register equipment"
         store.ledger.record(LedgerAction.denied_equipment, "refused", actor=actor.user.name,
                             subject=equipment_id, details={"reason": reason})  # fmt: skip

@@ -33,6 +33,8 @@ class LedgerAction(StrEnum):
     key_rewrapped = "key.rewrapped"
     ledger_checkpoint_copy = "ledger.checkpoint-copy"  # a checkpoint not written where configured
     ledger_verify = "ledger.verify"
+    token_created = "token.created"  # noqa: S105 - a user made an API token (its id, label, scopes, expiry)
+    token_revoked = "token.revoked"  # noqa: S105 - a user revoked one of their API tokens
     # authorizations
     auth_request = "auth.request"
     auth_approve = "auth.approve"

@@ -21,7 +21,7 @@ from sqlalchemy import (
     Text,
 )
 
-HEAD = "0008"
+HEAD = "0009"
 """The schema revision this version of the tool writes and reads (the newest migration)."""
 
 metadata = MetaData()
@@ -270,6 +270,28 @@ job_seals = Table(
     Column("sealed_at", Text, nullable=False),
 )
 
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Text, primary_key=True),  # T-…: the token's public name, never the token
+    Column("user", Text, ForeignKey("users.name"), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("scopes", Text, nullable=False),  # space-separated, e.g. "read verify"
+    Column("token_sha256", Text, nullable=False, unique=True),  # the token itself is never kept
+    Column("created_at", Text, nullable=False),
+    Column("expires_at", Text, nullable=False),
+    Column("ledger_seq", Integer, nullable=False),  # its `token.created` event
+)
+
+api_token_revocations = Table(
+    "api_token_revocations",
+    metadata,
+    Column("token_id", Text, ForeignKey("api_tokens.id"), primary_key=True),
+    Column("revoked_at", Text, nullable=False),
+    Column("revoked_by", Text, nullable=False),
+    Column("ledger_seq", Integer, nullable=False),  # its `token.revoked` event
+)
+
 APPEND_ONLY: dict[str, str] = {
     "events": "ledger events",
     "custody": "custody events",
@@ -287,6 +309,8 @@ APPEND_ONLY: dict[str, str] = {
     "imported_stores": "imported stores",
     "imported_bundles": "imported bundles",
     "job_seals": "sealed jobs",
+    "api_tokens": "API tokens",
+    "api_token_revocations": "API token revocations",
 }
 """Tables no code path updates or deletes, and what their rows are called in the refusal."""
 

@@ -14,17 +14,22 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from collector.web.api.app import create_api
 from collector.web.errors import HANDLERS
 from collector.web.middleware import SessionAndHeaders
 from collector.web.routes import (
+    admin,
+    audit,
     authorizations,
     bundles,
     custody,
     dashboard,
     disclosures,
     login,
+    policy,
     reviews,
     screenshots,
+    tokens,
 )
 from collector.web.routes import capture as capturing
 from collector.web.settings import WebConfig
@@ -50,6 +55,8 @@ def create_app(config: WebConfig) -> Starlette:
         *screenshots.ROUTES,
         *custody.ROUTES, *disclosures.ROUTES, *reviews.ROUTES,
         *capturing.ROUTES,
+        *tokens.ROUTES, *policy.ROUTES, *audit.ROUTES, *admin.ROUTES,
+        Mount("/api", app=create_api(config), name="api"),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     handlers: Any = HANDLERS

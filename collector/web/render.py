@@ -9,6 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from collector.disclosure.audit.model import AUDITORS
 from collector.store.roles import Action, allowed
 from collector.store.store import Identity
 from collector.web import csrf
@@ -24,6 +25,7 @@ def mark(ok: bool, warning: bool) -> str:
 
 
 _env.globals["mark"] = mark
+_env.globals["auditors"] = AUDITORS  # who the navigation offers the audit report (checked again)
 
 
 def page(request: Request, name: str, who: Identity | None = None, status: int = 200,

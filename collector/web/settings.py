@@ -18,8 +18,13 @@ CSP = (
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 HSTS = "max-age=31536000"
+API_PREFIX = "/api/"
+"""The JSON API's paths: token-authenticated, no session cookie read or set."""
 DOWNLOAD_CSP = "sandbox; default-src 'none'"
 """A downloaded artifact, should a browser show it anyway, runs nothing and fetches nothing."""
+REPORT_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
+"""The audit report's HTML, shown as it is: its own inline style, no script, nothing fetched,
+in an opaque origin (`sandbox`) that cannot reach the application."""
 
 
 @dataclass(frozen=True)

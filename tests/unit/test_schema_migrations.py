@@ -104,8 +104,9 @@ def test_old_store_is_refused_until_upgraded_then_everything_verifies(tmp_path: 
 
     done = cli.json("store", "upgrade")
     assert done["from"] is None and done["to"] == schema.HEAD and done["upgraded"] is True
-    assert done["tables_created"] == ["alembic_version", "authorities", "bundle_objects", "certificates", "checkpoints",
-                                      "imported_bundles", "imported_stores", "job_seals", "revocations", "vault"]
+    assert done["tables_created"] == ["alembic_version", "api_token_revocations", "api_tokens", "authorities",
+                                      "bundle_objects", "certificates", "checkpoints", "imported_bundles",
+                                      "imported_stores", "job_seals", "revocations", "vault"]
     users = cli.json("user", "list")
     assert sorted(done["pki"]["certified"]) == sorted(u["name"] for u in users if u["name"] not in ("system", "local-capture"))
     assert {u["name"]: u["role"] for u in users}["local-capture"] == "capture-system"  # made with the PKI
@@ -147,6 +148,8 @@ def test_every_append_only_table_refuses_update_and_delete_after_upgrade(tmp_pat
     db.execute("INSERT INTO imported_stores VALUES ('s', 'a', 'imports/s', 'ab', 1, 'cd', 'ef', 'pem', 'now', 'erin')")
     db.execute("INSERT INTO imported_bundles VALUES ('B-1', 's')")  # as agency stores do
     db.execute("INSERT INTO job_seals VALUES ('J-1', 'B-1', 'alice', 'cap-01', 'now')")  # as workers do
+    db.execute("INSERT INTO api_tokens VALUES ('T-1', 'frank', 'a script', 'read', 'ab', 'now', 'later', 1)")
+    db.execute("INSERT INTO api_token_revocations VALUES ('T-1', 'now', 'frank', 2)")  # as /tokens does
     db.commit()
     for table in schema.APPEND_ONLY:
         rows = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -208,9 +211,10 @@ def test_store_made_before_feature_tables_existed_gets_them_with_their_triggers(
             db.execute(f"DROP TABLE {table}")
     db.close()
     done = cli.json("store", "upgrade")
-    assert done["tables_created"] == ["alembic_version", "alias_decisions", "alias_requests", "authorities", "bundle_objects",
-                                      "certificates", "checkpoints", "equipment", "imported_bundles", "imported_stores",
-                                      "job_seals", "revocations", "vault"]
+    assert done["tables_created"] == ["alembic_version", "alias_decisions", "alias_requests", "api_token_revocations",
+                                      "api_tokens", "authorities", "bundle_objects", "certificates", "checkpoints",
+                                      "equipment", "imported_bundles", "imported_stores", "job_seals", "revocations",
+                                      "vault"]
     db = sqlite3.connect(cli.store / "ledger.sqlite")
     triggers = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     assert {"alias_requests_no_update", "alias_decisions_no_delete"} <= triggers

@@ -14,7 +14,7 @@ from collector.disclosure.audit.sections import build_report
 from collector.errors import CollectorError, Refused, UsageError
 from collector.evidence.model import Model
 from collector.store.actions import LedgerAction
-from collector.store.store import Actor, Store
+from collector.store.store import Actor, Identity, Store
 
 # --------------------------------------------------------------------- the command
 
@@ -29,7 +29,7 @@ def parse_date(value: str | None, option: str) -> date | None:
         raise UsageError(f"{option} must be a date YYYY-MM-DD, not {value!r}") from exc
 
 
-def require_auditor(store: Store, actor: Actor) -> None:
+def require_auditor(store: Store, actor: Identity) -> None:
     """Refuse (recorded as `denied.audit`) anyone but an auditor, supervisor or admin."""
     if actor.user.role not in AUDITORS:
         allowed = ", ".join(sorted(r.value for r in AUDITORS))
