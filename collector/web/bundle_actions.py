@@ -7,8 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from collector.errors import CollectorError
+from collector.evidence.custody import EventType
 from collector.policy import grading, retention
 from collector.policy.retention.model import HOLDERS, PURGE_REQUESTERS
+from collector.store.jobs import job_of
 from collector.store.model import Role
 from collector.store.roles import Action, allowed
 from collector.store.store import Identity, Store
@@ -27,6 +29,8 @@ def context(store: Store, who: Identity, bundle_id: str) -> dict[str, Any]:
     except CollectorError:
         grade = None
     policy = store.config.policy
+    job = job_of(store, bundle_id)
+    reviewed = any(e.type is EventType.requester_reviewed for e in store.ledger.custody(bundle_id))
     return {
         "retention_state": state,
         "grade": grade,
@@ -39,5 +43,6 @@ def context(store: Store, who: Identity, bundle_id: str) -> dict[str, Any]:
             "purge": role in PURGE_REQUESTERS,
             "grade": allowed(role, Action.grade),
             "disclose": allowed(role, Action.export),
+            "review": job is not None and job[1] == who.user.name and not reviewed,
         },
     }

@@ -145,6 +145,17 @@ def test_an_investigator_captures_three_pages_and_sees_them_sealed_by_the_captur
     requested = [e for e in cli.events() if e["action"] == "capture.requested" and e["details"].get("batch_id") == batch_id]
     assert len(requested) == 3 and {e["actor"] for e in requested} == {"alice"}
 
+    # The requester says she reviewed one capture: a signed requester-reviewed event, once.
+    alice.go(f"/bundles/{bundle_ids[0]}")
+    alice.page.get_by_label("What you looked at (optional)").fill("the post and its replies")
+    alice.page.get_by_label("Your passphrase (this is signed)").first.fill(PASSPHRASES["alice"])
+    alice.page.get_by_role("button", name="Say reviewed and sign").click()
+    alice.page.wait_for_url(re.compile(rf".*/bundles/{bundle_ids[0]}#custody$"))
+    events = cli.json("custody", "show", bundle_ids[0])
+    assert [e["type"] for e in events][-1] == "requester-reviewed"
+    assert events[-1]["actor"]["user"] == "alice" and events[-1]["details"]["note"] == "the post and its replies"
+    assert alice.page.get_by_role("button", name="Say reviewed and sign").count() == 0  # once
+
 
 def test_a_url_outside_the_authorization_is_refused_with_the_gates_reason(
     person: Visitor, capture_server: Server, site: FixtureServer

@@ -182,3 +182,28 @@ def test_the_log_in_returns_only_to_a_page_of_this_site(visitor: Visitor, server
     visitor.page.get_by_label("Passphrase").fill(PASSPHRASES["alice"])
     visitor.page.get_by_role("button", name="Log in").click()
     visitor.page.wait_for_url(server.url + "/")
+
+
+def test_a_supervisor_revokes_an_approved_authorization_and_an_investigator_may_not(
+    visitor: Visitor, server: Server
+) -> None:
+    cli = server.cli
+    auth_id = cli.approved(["https://revoke.example/*"])
+    visitor.log_in("alice")
+    denied = len(_denials(server, "denied.auth.decide", "alice"))
+    response = visitor.page.request.post(f"{server.url}/authorizations/{auth_id}/revoke", form={
+        "reason": "no", "passphrase": PASSPHRASES["alice"],
+        "csrf_token": visitor.page.locator("input[name=csrf_token]").first.get_attribute("value") or "",
+    })  # fmt: skip
+    assert response.status == 403 and len(_denials(server, "denied.auth.decide", "alice")) == denied + 1
+    visitor.page.get_by_role("button", name="Log out").click()
+    visitor.log_in("bob")
+    visitor.go(f"/authorizations/{auth_id}")
+    visitor.page.get_by_role("link", name="Revoke").click()
+    visitor.page.get_by_label("Why it is revoked").fill("The investigation closed on 2026-12-01.")
+    visitor.page.get_by_label("Your passphrase").fill(PASSPHRASES["bob"])
+    visitor.page.get_by_role("button", name="Revoke and sign").click()
+    visitor.page.wait_for_url(f"{server.url}/authorizations/{auth_id}")
+    assert visitor.page.locator("#status").inner_text() == "revoked"
+    revoked = [e for e in server.events() if e["action"] == "auth.revoke" and e["subject"] == auth_id]
+    assert [(e["actor"], e["outcome"]) for e in revoked] == [("bob", "ok")]

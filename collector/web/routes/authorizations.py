@@ -127,6 +127,8 @@ def _decide(request: Request, form: FormData, verb: str) -> Response:
             actor = proven(store, request, text(form, "passphrase"))
             if verb == "approve":
                 authorizations.approve(store, actor, auth_id)
+            elif verb == "revoke":
+                authorizations.revoke(store, actor, auth_id, text(form, "reason"))
             else:
                 authorizations.deny(store, actor, auth_id, text(form, "reason"))
         except (UsageError, Refused) as exc:
@@ -143,6 +145,11 @@ def deny(request: Request, form: FormData) -> Response:
     return _decide(request, form, "deny")
 
 
+def revoke(request: Request, form: FormData) -> Response:
+    """An approved authorization ended early (`collector auth revoke`): no capture under it."""
+    return _decide(request, form, "revoke")
+
+
 ROUTES: list[BaseRoute] = [
     Route("/authorizations", listing, methods=["GET"]),
     Route("/authorizations", checked(submit), methods=["POST"]),
@@ -151,4 +158,5 @@ ROUTES: list[BaseRoute] = [
     Route("/authorizations/{auth_id}/decision", decision, methods=["GET"]),
     Route("/authorizations/{auth_id}/approve", checked(approve), methods=["POST"]),
     Route("/authorizations/{auth_id}/deny", checked(deny), methods=["POST"]),
+    Route("/authorizations/{auth_id}/revoke", checked(revoke), methods=["POST"]),
 ]

@@ -82,7 +82,17 @@ def purge(request: Request, form: FormData) -> Response:
     return _acting(request, form, act)
 
 
+def review(request: Request, form: FormData) -> Response:
+    """The requester of a capture system's capture says they reviewed it (`custody review`)."""
+
+    def act(store: Store, actor: Actor, bundle_id: str, form: FormData) -> object:
+        return custody_log.review_as_requester(store, actor, bundle_id, _optional(form, "note"))
+
+    return _acting(request, form, act, Action.custody)
+
+
 ROUTES: list[BaseRoute] = [
+    Route("/bundles/{bundle_id}/review", checked(review), methods=["POST"]),
     Route("/bundles/{bundle_id}/transfer", checked(transfer), methods=["POST"]),
     Route("/bundles/{bundle_id}/hold", checked(hold), methods=["POST"]),
     Route("/bundles/{bundle_id}/release", checked(release), methods=["POST"]),
