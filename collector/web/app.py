@@ -33,6 +33,7 @@ from collector.web.routes import (
 )
 from collector.web.routes import capture as capturing
 from collector.web.settings import WebConfig
+from collector.web.throttle import AddressThrottle
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -65,4 +66,5 @@ def create_app(config: WebConfig) -> Starlette:
     app.state.config = config
     app.state.tiles = tiles
     app.state.ended_sessions = set()  # sessions logged out while this server runs
+    app.state.login_throttle = AddressThrottle()
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from collector.web import csrf, sessions
 from collector.web.settings import IDLE_TIMEOUT, MAX_SESSION
@@ -37,3 +37,15 @@ def test_the_csrf_token_belongs_to_its_session() -> None:
     assert csrf.valid(SECRET, "sid-1", csrf.token(SECRET, "sid-1"))
     assert not csrf.valid(SECRET, "sid-2", csrf.token(SECRET, "sid-1"))
     assert not csrf.valid(SECRET, "sid-1", None)
+
+
+def test_an_address_with_too_many_failed_log_ins_is_refused_for_the_window() -> None:
+    from collector.web.throttle import FAILURES, WINDOW, AddressThrottle
+
+    throttle, start = AddressThrottle(), datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    for n in range(FAILURES):
+        assert not throttle.blocked("10.0.0.7", start + timedelta(seconds=n))
+        throttle.failed("10.0.0.7", start + timedelta(seconds=n))
+    assert throttle.blocked("10.0.0.7", start + timedelta(seconds=FAILURES))
+    assert not throttle.blocked("10.0.0.8", start + timedelta(seconds=FAILURES))  # per address
+    assert not throttle.blocked("10.0.0.7", start + WINDOW + timedelta(seconds=FAILURES))

@@ -4,12 +4,15 @@ titles kept inert, and accessibility on every page visited."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 
 from tests.helpers import FACTS, PASSPHRASES
-from tests.web.conftest import Server, Visitor
+from tests.web.conftest import Server, Visitor, _visitor, serving
 
 
 def _denials(server: Server, action: str, actor: str | None) -> list[dict[str, object]]:
@@ -207,3 +210,29 @@ def test_a_supervisor_revokes_an_approved_authorization_and_an_investigator_may_
     assert visitor.page.locator("#status").inner_text() == "revoked"
     revoked = [e for e in server.events() if e["action"] == "auth.revoke" and e["subject"] == auth_id]
     assert [(e["actor"], e["outcome"]) for e in revoked] == [("bob", "ok")]
+
+
+def test_a_spray_of_log_ins_from_one_address_is_stopped_and_recorded(
+    browser: Browser, server: Server, tmp_path: Path
+) -> None:
+    """Ten wrong log-ins from one address, each for another name: then even the right
+    passphrase is refused (429) from that address for a while, and the refusal is recorded."""
+    from collector.web.throttle import FAILURES
+
+    with serving(server.cli.copy(tmp_path / "store")) as own, contextlib.closing(_visitor(browser, own)) as made:
+        person = next(made)
+
+        def attempt(user: str, passphrase: str) -> None:
+            person.go("/login")
+            person.page.get_by_label("User name").fill(user)
+            person.page.get_by_label("Passphrase").fill(passphrase)
+            person.page.get_by_role("button", name="Log in").click()
+            person.page.wait_for_load_state()
+
+        for n in range(FAILURES):
+            attempt(f"nobody{n}", "not-a-passphrase")
+        attempt("alice", PASSPHRASES["alice"])
+        assert "Log-in refused" in person.page.get_by_role("alert").inner_text()
+        assert person.page.url.endswith("/login")
+        refused = [e for e in own.events() if e["action"] == "auth.login" and e["actor"] == "alice"]
+        assert refused and refused[-1]["details"]["reason"] == "too many failed log-ins from this address"

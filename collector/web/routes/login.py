@@ -9,11 +9,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from collector.errors import Refused, UsageError
+from collector.store.actions import LedgerAction
 from collector.store.store import USER_NAME
 from collector.web import sessions
 from collector.web.context import opened, session_of
 from collector.web.errors import login_page
 from collector.web.forms import checked, text
+from collector.web.throttle import AddressThrottle
 
 REFUSED = ("Log-in refused: the user name or passphrase was not accepted, or there were too many "
            "wrong passphrases in a row (wait a little and try again).")  # fmt: skip
@@ -28,12 +30,22 @@ def show(request: Request) -> Response:
 def log_in(request: Request, form: FormData) -> Response:
     name, passphrase = text(form, "user").strip(), text(form, "passphrase")
     next_path = text(form, "next") or "/"
+    throttle: AddressThrottle = request.app.state.login_throttle
+    address, at = request.client.host if request.client else "?", sessions.now()
+    if throttle.blocked(address, at):
+        with opened(request) as store:
+            store.ledger.record(LedgerAction.auth_login, "refused", actor=name[:64] or None,
+                                details={"reason": "too many failed log-ins from this address",
+                                         "address": address})  # fmt: skip
+        return login_page(request, status=429, error=REFUSED, next_path=next_path)
     if not USER_NAME.match(name) or not passphrase:
+        throttle.failed(address, at)
         return login_page(request, status=401, error=REFUSED, next_path=next_path)
     with opened(request) as store:
         try:
             store.authenticate(name, passphrase)  # recorded when refused; throttled by the store
         except (Refused, UsageError):
+            throttle.failed(address, at)
             return login_page(request, status=401, error=REFUSED, next_path=next_path)
     request.state.session = sessions.fresh(user=name)  # a new id: no session fixation
     return RedirectResponse(sessions.local_path(next_path), status_code=303)
