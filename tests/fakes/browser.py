@@ -5,7 +5,7 @@ custody, verification, exports, retention, audits) is then tested without starti
 The recordings live in `tests/data/recorded/<name>/`: the files the real browser wrote into
 its work directory and `record.json`, its `CaptureRecord`. They were made by
 
-    .venv/bin/python -m tests.fakes.browser --record
+    .venv/bin/python -m tests.fakes.browser --record [--page NAME ...]
 
 which serves the fixture site on RECORDED_ORIGIN and captures each page of PAGES for real.
 A recording that no longer matches the `CaptureRecord` model fails to load: record again.
@@ -41,6 +41,7 @@ PAGES = {
     "protected-rally": "/protected/rally.html",
     "protected-credit-union": "/protected/credit-union.html",
     "hostile-title": "/hostile-title.html",
+    "hostile-post": "/hostile-post.html",
 }
 TIME_KEYS = ("started_at", "ended_at", "at")
 
@@ -109,8 +110,9 @@ def _moved(text: str, seconds: float) -> str:
     return (moment + timedelta(seconds=seconds)).isoformat()
 
 
-def record(target: Path = RECORDED) -> None:
-    """Capture every page of PAGES with real Chromium and store the recordings."""
+def record(target: Path = RECORDED, only: Sequence[str] = ()) -> None:
+    """Capture every page of PAGES (or those named in `only`) with real Chromium and store the
+    recordings."""
     from collector.browser import capture
     from collector.store.config import StoreConfig
     from fixtures.server import FixtureServer
@@ -126,6 +128,8 @@ def record(target: Path = RECORDED) -> None:
             }
         )
         for name, path in PAGES.items():
+            if only and name not in only:
+                continue
             workdir = Path(tmp) / name
             result = capture(url(path), settings, workdir)
             out = target / name
@@ -144,8 +148,10 @@ def record(target: Path = RECORDED) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--record", action="store_true", help="capture PAGES with real Chromium")
-    if parser.parse_args().record:
-        record()
+    parser.add_argument("--page", action="append", default=[], help="only this page of PAGES")
+    args = parser.parse_args()
+    if args.record:
+        record(only=args.page)
 
 
 class FakeShared:

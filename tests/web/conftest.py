@@ -45,9 +45,12 @@ def web_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         cli: Cli = made["cli"]
         hostile = cli.json("capture", fake.url("/hostile-title.html"), "--auth", made["auth"],
                            as_user="alice")  # fmt: skip
+        scripted = cli.json("capture", fake.url("/hostile-post.html"), "--auth", made["auth"],
+                            as_user="alice")  # fmt: skip
     bundle_id = made["result"]["bundle_id"]
     cli.ok("custody", "transfer", bundle_id, "--to", "erin", "--reason", "evidence room", as_user="alice")
-    return {"cli": cli, "bundle": bundle_id, "hostile": hostile["bundle_id"], "hostile_title": hostile["title"]}
+    return {"cli": cli, "bundle": bundle_id, "hostile": hostile["bundle_id"], "hostile_title": hostile["title"],
+            "scripted": scripted["bundle_id"]}  # fmt: skip
 
 
 def _free_port() -> int:

@@ -165,6 +165,33 @@ def test_a_captured_title_with_markup_is_shown_as_text_and_runs_nothing(visitor:
     visitor.check("bundle-hostile")
 
 
+def test_script_in_a_captured_pages_title_text_author_and_urls_is_shown_as_text_and_runs_nothing(
+    visitor: Visitor, server: Server
+) -> None:
+    """A captured page (fixtures/site/hostile-post.html) whose title, og: tags, author, text
+    and URLs carry script, event handlers, a fetch and `javascript:` URLs: every page that shows
+    it shows the characters, runs nothing, fetches nothing beyond this application."""
+    bundle = server.info["scripted"]
+    visitor.log_in("erin")
+    for path in ("/", "/bundles", f"/bundles/{bundle}", f"/bundles/{bundle}/screenshot"):
+        visitor.go(path)
+        visitor.page.wait_for_load_state("networkidle")
+        page = visitor.page
+        assert page.locator("main script, main img[onerror], main svg, main [onload]").count() == 0
+        assert page.locator("a[href^='javascript:' i]").count() == 0
+    visitor.go(f"/bundles/{bundle}")
+    shown = visitor.page.content()
+    text = visitor.page.locator("main").inner_text()
+    assert "<script>alert('title')</script> bikes \"cheap\" & fast" in text
+    assert "<svg onload=alert('author')>" in text or "author not found" in text
+    assert "<script>fetch('http://127.0.0.1:9/steal')</script>" in text
+    assert "<script>alert" not in shown and "<script>fetch" not in shown  # in the DOM only as text
+    assert "&lt;script&gt;alert('title')" in shown
+    assert visitor.dialogs == []
+    assert all(url.startswith(server.url + "/") for url in visitor.requests), visitor.requests
+    visitor.check("bundle-scripted")
+
+
 def test_a_copy_of_a_logged_out_sessions_cookie_is_refused(visitor: Visitor, server: Server) -> None:
     """Someone who kept the cookie (a shared machine, a stolen copy) gets nothing after the
     log-out, though its signature and times are still good."""
