@@ -25,15 +25,17 @@ def context(store: Store, who: Identity, bundle_id: str) -> dict[str, Any]:
     except CollectorError:
         state = None
     try:
-        grade = grading.grades(store, bundle_id).latest
+        graded = grading.grades(store, bundle_id)
+        grade, links = graded.latest, graded.corroborations
     except CollectorError:
-        grade = None
+        grade, links = None, []
     policy = store.config.policy
     job = job_of(store, bundle_id)
     reviewed = any(e.type is EventType.requester_reviewed for e in store.ledger.custody(bundle_id))
     return {
         "retention_state": state,
         "grade": grade,
+        "corroborations": links,
         "people": [u for u in store.ledger.users() if u.retired_at is None and u.role in PEOPLE],
         "scales": policy.grading_scales,
         "default_scale": policy.default_grading_scale,

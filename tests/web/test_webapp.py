@@ -263,3 +263,24 @@ def test_a_spray_of_log_ins_from_one_address_is_stopped_and_recorded(
         assert person.page.url.endswith("/login")
         refused = [e for e in own.events() if e["action"] == "auth.login" and e["actor"] == "alice"]
         assert refused and refused[-1]["details"]["reason"] == "too many failed log-ins from this address"
+
+
+def test_an_investigator_links_two_bundles_as_corroborating_and_both_pages_show_it(
+    browser: Browser, server: Server, tmp_path: Path
+) -> None:
+    one, other = server.info["bundle"], server.info["hostile"]
+    with serving(server.cli.copy(tmp_path / "store")) as own, contextlib.closing(_visitor(browser, own)) as made:
+        alice = next(made)
+        alice.log_in("alice")
+        alice.go(f"/bundles/{one}")
+        alice.page.get_by_label("The other bundle's id").fill(other)
+        alice.page.get_by_label("How they corroborate each other").fill("same seller, same bike")
+        alice.page.locator("#corroborate-passphrase").fill(PASSPHRASES["alice"])
+        alice.page.get_by_role("button", name="Link and sign").click()
+        alice.page.wait_for_url(re.compile(rf".*/bundles/{one}#custody$"))
+        assert other in alice.page.locator("#corroborations").inner_text()
+        alice.go(f"/bundles/{other}")
+        assert one in alice.page.locator("#corroborations").inner_text()
+        alice.check("bundle-corroborated")
+        for bundle in (one, other):
+            assert own.cli.json("custody", "show", bundle)[-1]["details"]["kind"] == "corroboration"

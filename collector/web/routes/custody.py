@@ -75,6 +75,13 @@ def grade(request: Request, form: FormData) -> Response:
     return _acting(request, form, act, Action.grade)
 
 
+def corroborate(request: Request, form: FormData) -> Response:
+    def act(store: Store, actor: Actor, bundle_id: str, form: FormData) -> object:
+        return grading.corroborate(store, actor, bundle_id, text(form, "other").strip(), text(form, "note"))
+
+    return _acting(request, form, act, Action.grade)
+
+
 def purge(request: Request, form: FormData) -> Response:
     def act(store: Store, actor: Actor, bundle_id: str, form: FormData) -> object:
         return retention.request_purge(store, actor, bundle_id, text(form, "reason"))
@@ -97,5 +104,6 @@ ROUTES: list[BaseRoute] = [
     Route("/bundles/{bundle_id}/hold", checked(hold), methods=["POST"]),
     Route("/bundles/{bundle_id}/release", checked(release), methods=["POST"]),
     Route("/bundles/{bundle_id}/grade", checked(grade), methods=["POST"]),
+    Route("/bundles/{bundle_id}/corroborate", checked(corroborate), methods=["POST"]),
     Route("/bundles/{bundle_id}/purge", checked(purge), methods=["POST"]),
 ]
