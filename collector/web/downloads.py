@@ -117,7 +117,9 @@ def fetch(store: Store, who: Identity, made: Made, name: str) -> tuple[Path, str
     digest = sha256_file(path)
     if name == made.file and digest != made.sha256:
         raise IntegrityError(f"{name} changed since it was made (sha256 {digest}, made {made.sha256})")
-    store.ledger.record(LedgerAction.web_download, actor=who.user.name, subject=",".join(made.subjects),
+    # The server's own statement (signed with the store's key): a web request holds no user key,
+    # so the row names the session's user in its details instead of claiming their signature.
+    store.ledger.record(LedgerAction.web_download, actor=None, subject=",".join(made.subjects),
                         details={"kind": made.kind, "download": made.id, "file": name, "sha256": digest,
-                                 "made_by": made.owner})  # fmt: skip
+                                 "made_by": made.owner, "session_user": who.user.name})  # fmt: skip
     return path, digest

@@ -148,8 +148,12 @@ def test_a_custodian_exports_downloads_and_the_recipient_verifies_the_file(
     assert "VERIFIED" in result.stdout
     if fmt == "wacz":
         assert "wacz" in result.stdout.lower()
-    downloads = [e for e in custody_server.events() if e["action"] == "web.download" and e["actor"] == "erin"]
+    downloads = [e for e in custody_server.events()
+                 if e["action"] == "web.download" and e["details"]["session_user"] == "erin"]  # fmt: skip
     assert downloads and downloads[-1]["details"]["sha256"] == shown
+    assert downloads[-1]["actor"] is None  # the store's statement, not a signature erin made
+    ledger = info["cli"].run("ledger", "verify")
+    assert ledger.returncode == 0, ledger.stdout + ledger.stderr
     exported = [e for e in info["cli"].json("custody", "show", bundle_id) if e["type"] == "exported"]
     assert exported and exported[-1]["actor"]["user"] == "erin"
 

@@ -284,3 +284,14 @@ def test_an_investigator_links_two_bundles_as_corroborating_and_both_pages_show_
         alice.check("bundle-corroborated")
         for bundle in (one, other):
             assert own.cli.json("custody", "show", bundle)[-1]["details"]["kind"] == "corroboration"
+
+
+def test_what_the_web_application_records_keeps_the_ledger_verifiable(visitor: Visitor, server: Server) -> None:
+    """Every row a request writes without a key (a verification shown, a refusal, a log-in) is
+    one the ledger's verification accepts: none claims a person's signature it does not carry."""
+    visitor.log_in("erin")
+    visitor.go(f"/bundles/{server.info['bundle']}")
+    visitor.go(f"/bundles/{server.info['bundle']}/screenshot")
+    visitor.context.request.post(f"{server.url}/bundles/{server.info['bundle']}/transfer", form={"to": "alice"})
+    done = server.cli.run("ledger", "verify")
+    assert done.returncode == 0, done.stdout + done.stderr
