@@ -75,6 +75,7 @@ def serving(cli: Cli, *extra: str, scheme: str = "http", info: dict[str, Any] | 
     """`collector serve` in its own process, as an operator starts it; stopped afterwards."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
+    env.update(cli.env)  # an agency store's database and bucket credentials
     env["PYTHONPATH"] = str(REPO)  # this checkout's package, whichever is installed
     process = subprocess.Popen(
         [sys.executable, "-m", "collector", "--store", str(cli.store), "serve", "--port", str(port), *extra],
