@@ -136,6 +136,7 @@ class LedgerAction(StrEnum):
     denied_retention_release = "denied.retention.release"
     denied_purge_request = "denied.purge.request"
     denied_purge_approve = "denied.purge.approve"
+    denied_watch_stopped = "denied.watch.stopped"
     denied_request = "denied.request"  # a web request refused before any action (no CSRF token)
 
     @property

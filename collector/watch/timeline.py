@@ -6,6 +6,7 @@ from datetime import datetime
 
 from collector.errors import Refused, UsageError
 from collector.evidence.model import Model
+from collector.store.actions import LedgerAction
 from collector.store.model import LedgerEvent, Role
 from collector.store.roles import Action
 from collector.store.store import Actor, Identity, Store
@@ -83,5 +84,8 @@ def stop(store: Store, actor: Actor, watch_id: str, reason: str) -> None:
     if watch.stopped is not None:
         raise UsageError(f"watch {watch_id} was stopped already")
     if actor.user.name != watch.request.requested_by and actor.user.role is not Role.supervisor:
-        raise Refused(f"only {watch.request.requested_by}, who started it, or a supervisor stops {watch_id}")
+        reason = f"only {watch.request.requested_by}, who started it, or a supervisor stops {watch_id}"
+        store.ledger.record(LedgerAction.denied_watch_stopped, "refused", actor=actor.user.name,
+                            subject=watch_id, details={"reason": reason})  # fmt: skip
+        raise Refused(reason)
     run.stop(store, actor, watch, f"stopped by {actor.user.name}: {reason}")

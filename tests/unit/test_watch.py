@@ -53,6 +53,8 @@ def test_a_watch_ends_with_its_authorization_and_is_stopped_by_its_requester_or_
     watch_id = str(started["watch_id"])
     other = cli.run("watch", "stop", watch_id, "--reason", "not mine", as_user="dave")
     assert other.returncode == 3 and "only alice" in other.stderr
+    refused = [(e["actor"], e["subject"]) for e in cli.events() if e["action"] == "denied.watch.stopped"]
+    assert refused == [("dave", watch_id)]  # recorded, as every refusal is
     cli.ok("watch", "stop", watch_id, "--reason", "the account was closed", as_user="bob")
     assert cli.run("watch", "stop", watch_id, "--reason", "again", as_user="bob").returncode == 2
     assert cli.ok("watch", "run", "--once", as_user="alice").stdout == ""
