@@ -102,15 +102,18 @@ def custody_input(store: Store, bundle_id: str) -> CustodyInput:
     )
 
 
-def verify_in_store(store: Store | None, target: str, actor: Actor | None) -> VerifyReport:
+def verify_in_store(
+    store: Store | None, target: str, actor: Actor | None, *, observer: str | None = None
+) -> VerifyReport:
     """Verify a bundle; with a store, against its key registry and custody log.
 
     The result is recorded in the ledger; with an authenticated actor it is also a signed
-    `verified` custody event. A bundle purged under policy raises `BundlePurged` (exit 5)
+    `verified` custody event. `observer` names a user who asked without a key (a web page or an
+    API call): the row is then the store's own statement naming them (`session_user`). A bundle purged under policy raises `BundlePurged` (exit 5)
     when its custody log, `purged` event included, verifies; otherwise the report fails.
     """
     if store is not None and not (Path(target) / "bagit.txt").is_file():
-        purged = _purged_report(store, target, actor)
+        purged = _purged_report(store, target, actor, observer)
         if purged is not None:
             return purged
     if store is not None and not (Path(target) / "bagit.txt").is_file():
@@ -118,22 +121,26 @@ def verify_in_store(store: Store | None, target: str, actor: Actor | None) -> Ve
         found = storage.committed(store, target) if row is not None else None
         if row is not None and found is not None:
             with tempfile.TemporaryDirectory(prefix=f".verify-{row.id}-", dir=store.scratch_dir) as tmp:
-                return _verify_streamed(store, row, found, Path(tmp) / row.id, actor)
+                return _verify_streamed(store, row, found, Path(tmp) / row.id, actor, observer)
     path, row = find_bundle(store, target)
     if store is None:
         return verify_bundle(path)  # nothing anchors the signer: the report says so and fails
-    return _verify_at(store, row, path, actor)
+    return _verify_at(store, row, path, actor, observer=observer)
 
 
 def _verify_streamed(store: Store, row: BundleRow, found: Committed, scratch: Path,
-                     actor: Actor | None) -> VerifyReport:  # fmt: skip
+                     actor: Actor | None, observer: str | None) -> VerifyReport:  # fmt: skip
     """A committed bundle is verified as the bucket holds it: every recorded version read once
     and hashed as it streams; only the tag files and the metadata are written (to a scratch
     directory removed afterwards), so this workstation's own copy plays no part."""
     target, stored = found
     streamed, changed = target.stream_into(row.id, stored, scratch, keep=kept_when_streamed)
     return _verify_at(store, row, scratch, actor, streamed=streamed, found=found, changed=changed,
-                      where=f"{target.url}/{row.id}/")  # fmt: skip
+                      where=f"{target.url}/{row.id}/", observer=observer)  # fmt: skip
+
+
+def _observed(actor: Actor | None, observer: str | None) -> dict[str, str]:
+    return {"session_user": observer} if actor is None and observer else {}
 
 
 def kept_when_streamed(name: str) -> bool:
@@ -174,7 +181,8 @@ def judging(store: Store, bundle_id: str) -> Iterator[Judging]:
 
 def _verify_at(store: Store, row: BundleRow | None, path: Path, actor: Actor | None,
                streamed: dict[str, Digests] | None = None, found: Committed | None = None,
-               changed: Sequence[str] = (), where: str | None = None) -> VerifyReport:  # fmt: skip
+               changed: Sequence[str] = (), where: str | None = None,
+               observer: str | None = None) -> VerifyReport:  # fmt: skip
     if row is None:
         report = verify_bundle(path, store.key_lookup(), None, time_trust(store), store.pki.trust(), streamed,
                                job_seals(store))  # fmt: skip
@@ -197,7 +205,7 @@ def _verify_at(store: Store, row: BundleRow | None, path: Path, actor: Actor | N
         "ok" if report.ok else "failed",
         actor=actor.user.name if actor else None,
         subject=report.bundle_id,
-        details={"path": report.path, "failed": failed},
+        details={"path": report.path, "failed": failed, **_observed(actor, observer)},
     )
     if actor is not None and row is not None:
         services.append(
@@ -213,7 +221,9 @@ def _verify_at(store: Store, row: BundleRow | None, path: Path, actor: Actor | N
 READ_ONLY_NOTE = "this verification could not be recorded: the store is on read-only media"
 
 
-def _purged_report(store: Store, target: str, actor: Actor | None) -> VerifyReport | None:
+def _purged_report(
+    store: Store, target: str, actor: Actor | None, observer: str | None = None
+) -> VerifyReport | None:
     """None unless the target names a purged bundle; a failed report if its log does not hold."""
     bundle_id = target if store.ledger.bundle(target) is not None else Path(target).name
     if store.ledger.bundle(bundle_id) is None:
@@ -237,7 +247,8 @@ def _purged_report(store: Store, target: str, actor: Actor | None) -> VerifyRepo
             "failed" if problems else "ok",
             actor=actor.user.name if actor else None,
             subject=bundle_id,
-            details={"purged": True, "request_id": grave.request_id, "failed": problems},
+            details={"purged": True, "request_id": grave.request_id, "failed": problems,
+                     **_observed(actor, observer)},
         )
     if not problems:
         raise tombstones.BundlePurged(f"{notice}; custody log intact ({chain.reason})")

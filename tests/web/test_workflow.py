@@ -205,6 +205,7 @@ def test_request_approve_capture_hand_over_verify_export_and_audit(
     verified = [e for e in _events(server, "bundle.verify") if e["seq"] > checked_from]
     assert sorted(e["subject"] for e in verified) == sorted(bundle_ids)
     assert {e["outcome"] for e in verified} == {"ok"}
+    assert {(e["actor"], e["details"]["session_user"]) for e in verified} == {(None, "erin")}
     erin.go(f"/bundles/{bundle_ids[0]}")
     erin.page.get_by_role("link", name="View the full-page screenshot").click()
     erin.page.wait_for_url(f"{server.url}/bundles/{bundle_ids[0]}/screenshot")
@@ -241,7 +242,7 @@ def test_request_approve_capture_hand_over_verify_export_and_audit(
     with zipfile.ZipFile(saved) as packed:
         waczs = [n for n in packed.namelist() if n.endswith(".wacz")]
     assert len(waczs) == 3 and all(any(b in n for n in waczs) for b in bundle_ids), waczs
-    downloaded = _events(server, "web.download", "erin")
+    downloaded = [e for e in _events(server, "web.download") if e["details"]["session_user"] == "erin"]
     assert downloaded and downloaded[-1]["details"]["sha256"] == shown_sha
     for bundle_id in bundle_ids:
         exported = [e for e in cli.json("custody", "show", bundle_id) if e["type"] == "exported"]

@@ -97,7 +97,7 @@ def verify_bundle(bundle_id: str, request: Request, credentials: Credentials) ->
     with called(request, credentials, "verify") as (store, who):
         store.require(who, Action.verify, subject=bundle_id)
         _known_bundle(store, bundle_id)
-        return verification.verify_in_store(store, bundle_id, None)
+        return verification.verify_in_store(store, bundle_id, None, observer=who.user.name)
 
 
 def list_authorizations(request: Request, credentials: Credentials) -> list[Authorization]:

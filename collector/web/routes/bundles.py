@@ -47,7 +47,7 @@ def bundle_page(request: Request, store: Store, who: Identity, bundle_id: str, *
     row, meta = open_metadata(store, who, bundle_id)
     report: VerifyReport | None = None
     if allowed(who.user.role, Action.verify):  # recorded in the ledger, as `collector verify`
-        report = verification.verify_in_store(store, bundle_id, None)
+        report = verification.verify_in_store(store, bundle_id, None, observer=who.user.name)
     return page(request, "bundle.html", who, status=status, row=row, meta=meta, report=report,
                 post=views.post_card(meta), state=views.page_state(meta),
                 custody=store.ledger.custody(bundle_id),
