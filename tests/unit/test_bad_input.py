@@ -341,7 +341,23 @@ def test_every_free_text_option_is_bounded_before_the_command_runs(
     assert not (tmp_path / "no-store").exists()
 
 
-@pytest.mark.parametrize("path", [p for p, _ in _leaves()])
+SERVES_UNTIL_STOPPED = {"serve"}
+"""Commands that, given values that are merely plausible, serve until stopped: their bad input
+is tested on its own (tests/web/test_tls.py, `test_serve_refuses_bad_values_in_one_line`)."""
+
+
+def test_serve_refuses_bad_values_in_one_line(tmp_path: Path) -> None:
+    cli = Cli(tmp_path / "no-store")
+    for args, problem in (
+        (["serve", "--tls-cert", str(tmp_path / "none.pem")], "--tls-cert and --tls-key"),
+        (["serve", "--port", "70000"], "port"),
+    ):
+        result = cli.run(*args)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1 and problem in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("path", [p for p, _ in _leaves() if p not in SERVES_UNTIL_STOPPED])
 def test_every_command_with_values_that_name_nothing_is_one_line(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
