@@ -109,8 +109,11 @@ def server(web_store: dict[str, Any]) -> Iterator[Server]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One Chromium per test module: Playwright's synchronous API keeps an event loop running
+    in this thread while it is open, so it must be closed before another module's captures
+    (which run their own event loop) come to this worker."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True,
