@@ -41,7 +41,7 @@ from collector.store.ledger import iso, now
 from collector.store.model import Role
 from collector.store.schema import alias_decisions as decided
 from collector.store.schema import alias_requests as requests
-from collector.store.store import Actor, Store
+from collector.store.store import Actor, Identity, Store
 
 ALIAS_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_NAME = 48
@@ -55,6 +55,11 @@ PROFILE_MAX_COOKIES = 5000
 PROFILE_MAX_ORIGINS = 1000
 PROFILE_MAX_ENTRIES = 10000
 SAME_SITE = ("Strict", "Lax", "None")
+
+REQUESTERS: frozenset[Role] = frozenset({Role.investigator})
+"""Who requests an alias."""
+DECIDERS: frozenset[Role] = frozenset({Role.supervisor})
+"""Who approves or denies an alias (never its requester); they, or its requester, retire one."""
 
 
 class AliasStatus(StrEnum):
@@ -282,7 +287,7 @@ class _Refusal(Exception):
     """Raised inside a transaction so it rolls back; recorded and re-raised as Refused."""
 
 
-def _refuse(store: Store, actor: Actor, name: str, reason: str) -> Refused:
+def _refuse(store: Store, actor: Identity, name: str | None, reason: str) -> Refused:
     store.ledger.record(
         LedgerAction.denied_alias, "refused", actor=actor.user.name, subject=name, details={"reason": reason}
     )
@@ -325,11 +330,9 @@ def request(
     days: int | None = None,
 ) -> Alias:
     """An investigator asks for an alias; it is pending until enough supervisors approve."""
-    if actor.user.role is not Role.investigator:
-        raise _refuse(
-            store, actor, name,
-            f"role {actor.user.role.value!r} may not request an alias: an investigator requests it",
-        )  # fmt: skip
+    why = refusal(actor, "request")
+    if why is not None:
+        raise _refuse(store, actor, name, why)
     policy = store.config.policy
     handle, reason = handle.strip(), " ".join(reason.split())
     days = policy.alias_max_days if days is None else days
@@ -363,26 +366,72 @@ def _for_decision(store: Store, name: str) -> Alias:
     return alias
 
 
+DECISIONS = ("approve", "deny", "retire")
+OPEN_TO: dict[str, tuple[AliasStatus, ...]] = {
+    "approve": (AliasStatus.pending,),
+    "deny": (AliasStatus.pending,),
+    "retire": (AliasStatus.pending, AliasStatus.active, AliasStatus.expired),
+}
+"""The states in which an alias can take each decision."""
+
+
+def refusal(who: Identity, decision: str, alias: Alias | None = None) -> str | None:
+    """Why `who` may not take `decision` ("request", or "approve", "deny", "retire" on `alias`),
+    judged from their role and the alias's rows alone (no key needed); None when they may."""
+    me, role = who.user.name, who.user.role
+    if decision == "request":
+        if role not in REQUESTERS:
+            return f"role {role.value!r} may not request an alias: an investigator requests it"
+        return None
+    assert alias is not None, "a decision is taken on an alias"
+    name, supervisor = alias.name, role in DECIDERS
+    if decision == "retire":
+        if not supervisor and alias.requested_by != me:
+            return (
+                f"role {role.value!r} may not retire alias {name}:"
+                " a supervisor or its requester may"
+            )
+        return None
+    if alias.requested_by == me:
+        return f"separation of duties: {me} requested alias {name} and may not {decision} it"
+    if decision == "deny":
+        return None if supervisor else f"role {role.value!r} may not deny an alias"
+    if not supervisor:
+        return (
+            f"role {role.value!r} may not approve an alias:"
+            f" {alias.approvals_required} different supervisors must"
+        )
+    if any(a.approver == me for a in alias.approvals):
+        return f"{me} has already approved alias {name}: another supervisor must approve it"
+    return None
+
+
+def check(store: Store, who: Identity, decision: str, name: str | None = None) -> Alias | None:
+    """Refuse, and record as `denied.alias`, what `refusal` refuses, before any key is unlocked
+    (the web application asks this before the passphrase; the decision itself asks again).
+    Returns the alias decided on (None for a request)."""
+    alias = None if decision == "request" else _for_decision(store, name or "")
+    why = refusal(who, decision, alias)
+    if why is not None:
+        raise _refuse(store, who, name, why)
+    return alias
+
+
+def offered(who: Identity, alias: Alias) -> list[str]:
+    """The decisions `who` may take on `alias` now (for a page's forms; each is checked again)."""
+    return [d for d in DECISIONS if alias.status in OPEN_TO[d] and refusal(who, d, alias) is None]
+
+
 def approve(store: Store, actor: Actor, name: str) -> Alias:
     """A supervisor other than the requester, who has not approved it yet, signs an approval."""
     me = actor.user.name
     try:
         with store.ledger.transaction() as db:
             alias = _for_decision(store, name)
-            if alias.requested_by == me:
-                raise _Refusal(
-                    f"separation of duties: {me} requested alias {name} and may not approve it"
-                )
-            if actor.user.role is not Role.supervisor:
-                raise _Refusal(
-                    f"role {actor.user.role.value!r} may not approve an alias:"
-                    f" {alias.approvals_required} different supervisors must"
-                )
-            if any(a.approver == me for a in alias.approvals):
-                raise _Refusal(
-                    f"{me} has already approved alias {name}: another supervisor must approve it"
-                )
-            if alias.status is not AliasStatus.pending:
+            why = refusal(actor, "approve", alias)
+            if why is not None:
+                raise _Refusal(why)
+            if alias.status not in OPEN_TO["approve"]:
                 raise UsageError(
                     f"alias {name} is {alias.status.value}; only a pending alias can be approved"
                 )
@@ -430,23 +479,10 @@ def _close(store: Store, actor: Actor, name: str, reason: str, decision: str) ->
     try:
         with store.ledger.transaction() as db:
             alias = _for_decision(store, name)
-            supervisor = actor.user.role is Role.supervisor
-            if decision == "deny":
-                if alias.requested_by == me:
-                    raise _Refusal(
-                        f"separation of duties: {me} requested alias {name} and may not deny it"
-                    )
-                if not supervisor:
-                    raise _Refusal(f"role {actor.user.role.value!r} may not deny an alias")
-                allowed: tuple[AliasStatus, ...] = (AliasStatus.pending,)
-            else:
-                if not supervisor and alias.requested_by != me:
-                    raise _Refusal(
-                        f"role {actor.user.role.value!r} may not retire alias {name}:"
-                        " a supervisor or its requester may"
-                    )
-                allowed = (AliasStatus.pending, AliasStatus.active, AliasStatus.expired)
-            if alias.status not in allowed:
+            why = refusal(actor, decision, alias)
+            if why is not None:
+                raise _Refusal(why)
+            if alias.status not in OPEN_TO[decision]:
                 raise UsageError(f"alias {name} is {alias.status.value}: it cannot be {decision}d")
             db.execute(
                 insert(decided).values(

@@ -19,6 +19,7 @@ from collector.web.errors import HANDLERS
 from collector.web.middleware import SessionAndHeaders
 from collector.web.routes import (
     admin,
+    aliases,
     audit,
     authorizations,
     bundles,
@@ -56,6 +57,7 @@ def create_app(config: WebConfig) -> Starlette:
         *screenshots.ROUTES,
         *custody.ROUTES, *disclosures.ROUTES, *reviews.ROUTES,
         *capturing.ROUTES,
+        *aliases.ROUTES,
         *tokens.ROUTES, *policy.ROUTES, *audit.ROUTES, *admin.ROUTES,
         Mount("/api", app=create_api(config), name="api"),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),

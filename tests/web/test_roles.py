@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from collector import capture
 from collector.disclosure.audit.model import AUDITORS
-from collector.policy import check, equipment
+from collector.policy import aliases, check, equipment
 from collector.policy.retention import model as retention_roles
 from collector.store import tokens
 from collector.store.model import Role
@@ -51,6 +51,8 @@ ANYONE = "anyone logged in"
 """Every logged-in user, whatever the role (their own session, their own tokens)."""
 WATCH_STOPPERS = frozenset({Role.supervisor, Role.investigator})
 """`watch.timeline.stop`: a supervisor, or the user who started the watch (here alice, an investigator)."""
+ALIAS_RETIRERS = aliases.DECIDERS | {Role.investigator}
+"""`aliases.retire`: a supervisor, or the alias's requester (here alice, an investigator)."""
 
 Rule = Action | frozenset[Role] | str
 RULES: dict[tuple[str, str], Rule] = {
@@ -80,6 +82,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/capture/{batch_id}"): Action.read,
     ("GET", "/watches"): Action.read,
     ("GET", "/watches/{watch_id}"): Action.read,
+    ("GET", "/aliases"): Action.read,
+    ("GET", "/aliases/new"): aliases.REQUESTERS,
+    ("GET", "/aliases/{alias}"): Action.read,
     ("GET", "/tokens"): Action.read,
     ("GET", "/policy"): Action.read,
     ("GET", "/audit"): AUDITORS,
@@ -117,6 +122,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/capture"): Action.capture,
     ("POST", "/watches"): Action.capture,
     ("POST", "/watches/{watch_id}/stop"): WATCH_STOPPERS,
+    ("POST", "/aliases"): aliases.REQUESTERS,
+    ("POST", "/aliases/{alias}/approve"): aliases.DECIDERS,
+    ("POST", "/aliases/{alias}/deny"): aliases.DECIDERS,
+    ("POST", "/aliases/{alias}/retire"): ALIAS_RETIRERS,
     ("POST", "/tokens"): Action.read,
     ("POST", "/tokens/{token_id}/revoke"): ANYONE,  # one's own tokens only: not a role's right
     ("POST", "/policy/review"): check.REVIEWERS,
@@ -150,6 +159,10 @@ FORMS: dict[str, dict[str, str]] = {
     "/capture": {"urls": fake.url("/index.html")},
     "/watches": {"url": fake.url("/index.html"), "every": "6h"},
     "/watches/{watch_id}/stop": {"reason": "enough seen"},
+    "/aliases": {"name": "second-watcher", "platform": "mastodon", "handle": "@second_watcher",
+                 "reason": "Observe the closed group that sells stolen bikes."},
+    "/aliases/{alias}/deny": {"reason": "not needed for the case"},
+    "/aliases/{alias}/retire": {"reason": "the operation ended"},
     "/policy/review": {"reason": "Annual review: all areas read, no change."},
     "/audit": {"format": "json", "disposition": "attachment"},
     "/admin/users": {"name": "mallory", "role": "admin", "full_name": "Mallory", "badge": "X-1",
@@ -220,7 +233,8 @@ def test_every_role_is_refused_somewhere_and_allowed_somewhere() -> None:
 @pytest.fixture(scope="module")
 def roles_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Users of every role, a bundle in erin's custody, another with a pending purge request, a
-    batch, a watch and one API token per user with every scope the role allows."""
+    batch, a watch, an alias alice requested and one API token per user with every scope the
+    role allows."""
     player = fake.FakeBrowser()
     with (mock.patch.object(capture, "browser_capture", player),
           mock.patch.object(capture, "shared_browser", lambda store: fake.FakeShared(player))):  # fmt: skip
@@ -244,6 +258,9 @@ def roles_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     watch = cli.run("watch", fake.url("/index.html"), "--auth", auth_id, "--every", "6h", as_user="alice")
     found = re.search(r"watch (W-[0-9A-Z-]+)", watch.stdout)
     assert found, watch.stdout + watch.stderr
+    cli.ok("alias", "request", "river-watcher", "--platform", "mastodon", "--handle", "@river_watcher",
+           "--reason", "Observe the closed group that sells bikes stolen on the river trail.",
+           as_user="alice")  # fmt: skip
     store = Store.open(cli.store)
     try:
         bearer: dict[str, str] = {}
@@ -258,7 +275,7 @@ def roles_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"cli": cli, "bundle": bundle_id, "params": {
         "auth_id": auth_id, "bundle_id": bundle_id, "batch_id": batch_id, "watch_id": found.group(1),
         "request_id": purge["id"], "token_id": token_id, "name": "dave", "number": "1",
-        "path": "screenshot.png"}, "bearer": bearer}  # fmt: skip
+        "path": "screenshot.png", "alias": "river-watcher"}, "bearer": bearer}  # fmt: skip
 
 
 @dataclass

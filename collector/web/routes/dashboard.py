@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from collector.errors import CollectorError
-from collector.policy import reviews, standing
+from collector.policy import aliases, reviews, standing
 from collector.store import custody_log, stamping
 from collector.store.model import AuthStatus
 from collector.store.roles import Action, allowed
@@ -35,7 +35,12 @@ def dashboard(request: Request) -> Response:
             except CollectorError:
                 continue  # no custody log: `verify` says why
         owed = reviews.owed(store) if allowed(who.user.role, Action.auth_decide) else []
+        alias_owed = (
+            [a for a in aliases.aliases(store) if "approve" in aliases.offered(who, a)]
+            if who.user.role in aliases.DECIDERS else None
+        )  # fmt: skip
         return page(request, "dashboard.html", who, to_decide=to_decide, mine=mine, held=held, reviews_owed=owed,
+                    aliases_owed=alias_owed,
                     pending_stamps=stamping.pending(store), warnings=standing.warnings(store),
                     batches=progress.unfinished(store, who) if allowed(who.user.role, Action.capture) else [])  # fmt: skip
 
