@@ -35,7 +35,6 @@ from collector.cli.common import (
 )
 from collector.errors import DamagedStore, UsageError
 from collector.store import checkpoints
-from collector.store.actions import LedgerAction
 from collector.store.model import Role
 from collector.store.roles import Action
 from collector.store.store import Store
@@ -495,7 +494,7 @@ def ledger_verify(
     json_out: JsonOpt = False,
 ) -> None:
     """Check the ledger: hash chain, every event's signature, every checkpoint it keeps."""
-    from collector.evidence.bundle.verify import Check, failures
+    from collector.store import ledger_verify
     from collector.store.ledger_verify import verify_ledger
 
     held = checkpoints.read_file(against) if against is not None else None
@@ -513,17 +512,8 @@ def ledger_verify(
             echo(f"✗ ledger: {exc}")
             echo("LEDGER FAILED")
         raise typer.Exit(1) from None
-    if store.read_only:
-        report.checks.append(Check(name="recorded", ok=True, warning=True, detail=(
-            "this verification could not be recorded: the store is on read-only media")))  # fmt: skip
-    else:
-        store.ledger.record(
-            LedgerAction.ledger_verify, "ok" if report.ok else "failed",
-            actor=state.acting if state.acting in store.ledger.signers.people else None,
-            details={"events": report.event_count, "against": against.name if against else None,
-                     "imported": imported,
-                     "failed": failures(report.checks)},
-        )  # fmt: skip
+    ledger_verify.record(store, report, state.acting if state.acting in store.ledger.signers.people else None,
+                         {"against": against.name if against else None, "imported": imported})
     if json_out:
         emit(report.model_dump(mode="json"))
     else:
@@ -576,7 +566,7 @@ def ledger_checkpoint(
         raise UsageError("this store has no checkpoint yet: pass --new")
     if out.exists():
         raise UsageError(f"{out} exists: a checkpoint is never written over a file")
-    out.write_text(newest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    out.write_text(checkpoints.as_file(newest), encoding="utf-8")
     st = newest.statement
     if json_out:
         emit({"wrote": str(out), "event_count": st.event_count, "head_hash": st.head_hash,

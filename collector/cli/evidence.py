@@ -461,7 +461,7 @@ def timestamp_retry(
 
     store = open_store()
     actor = require_actor(store)
-    targets = bundle_ids or stamping.pending(store)
+    targets = stamping.targets(store, bundle_ids)
     done = []
     for bundle_id in targets:
         event = stamping.retry(store, actor, bundle_id)

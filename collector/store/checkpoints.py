@@ -115,6 +115,11 @@ def newest(store: Store) -> Checkpoint | None:
     return Checkpoint.model_validate_json(rows[0]["body"]) if rows else None
 
 
+def as_file(checkpoint: Checkpoint) -> str:
+    """A checkpoint as it is written out to be kept elsewhere (`ledger checkpoint --out`)."""
+    return checkpoint.model_dump_json(indent=2) + "\n"
+
+
 def every(store: Store) -> list[Checkpoint]:
     cp = schema.checkpoints
     return [Checkpoint.model_validate_json(r["body"]) for r in store.ledger.rows(select(cp.c.body).order_by(cp.c.seq))]

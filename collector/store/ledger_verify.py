@@ -4,8 +4,10 @@ every checkpoint the ledger keeps, and optionally a checkpoint held elsewhere
 
 from __future__ import annotations
 
+from typing import Any
+
 from collector.evidence import keys
-from collector.evidence.bundle.verify import Check
+from collector.evidence.bundle.verify import Check, failures
 from collector.evidence.checkpoint import Checkpoint, check
 from collector.evidence.keys import KeyLookup
 from collector.evidence.model import Model
@@ -22,6 +24,19 @@ class LedgerReport(Model):
     ok: bool
     event_count: int
     checks: list[Check]
+
+
+def record(store: Store, report: LedgerReport, actor: str | None, details: dict[str, Any]) -> None:
+    """Record a verification as a `ledger.verify` event (`actor` only when their key is unlocked
+    to sign it), or, on read-only media, add to the report that it could not be recorded."""
+    if store.read_only:
+        report.checks.append(Check(name="recorded", ok=True, warning=True, detail=(
+            "this verification could not be recorded: the store is on read-only media")))  # fmt: skip
+        return
+    store.ledger.record(
+        LedgerAction.ledger_verify, "ok" if report.ok else "failed", actor=actor,
+        details={"events": report.event_count, **details, "failed": failures(report.checks)},
+    )  # fmt: skip
 
 
 def verify_ledger(store: Store, against: Checkpoint | None = None, source: str = "") -> LedgerReport:

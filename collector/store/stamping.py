@@ -118,6 +118,11 @@ def pending(store: Store) -> list[str]:
     return found
 
 
+def targets(store: Store, bundle_ids: list[str] | None) -> list[str]:
+    """What `timestamp retry` works on: the bundles named, else every pending one."""
+    return list(bundle_ids) if bundle_ids else pending(store)
+
+
 def retry(store: Store, actor: Actor, bundle_id: str) -> CustodyEvent:
     """Obtain the missing token for a pending bundle and append it to its custody log."""
     store.require(actor, Action.timestamp, subject=bundle_id)

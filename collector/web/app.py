@@ -26,10 +26,12 @@ from collector.web.routes import (
     custody,
     dashboard,
     disclosures,
+    ledger,
     login,
     policy,
     reviews,
     screenshots,
+    timestamps,
     tokens,
 )
 from collector.web.routes import capture as capturing
@@ -58,6 +60,7 @@ def create_app(config: WebConfig) -> Starlette:
         *custody.ROUTES, *disclosures.ROUTES, *reviews.ROUTES,
         *capturing.ROUTES,
         *aliases.ROUTES,
+        *timestamps.ROUTES, *ledger.ROUTES,
         *tokens.ROUTES, *policy.ROUTES, *audit.ROUTES, *admin.ROUTES,
         Mount("/api", app=create_api(config), name="api"),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),

@@ -29,7 +29,7 @@ from collector.store.store import Identity, Store
 FOLDER = "downloads"
 RECORD = "download.json"
 ID = re.compile(r"^[0-9a-f]{32}$")
-Kind = Literal["export", "wacz", "exhibit"]
+Kind = Literal["export", "wacz", "exhibit", "keys"]
 
 
 class Made(BaseModel):
@@ -98,15 +98,26 @@ def find(store: Store, who: Identity, ident: str) -> Made:
     """The record of a download this user may have: its maker or a custodian (refusals are
     recorded as `denied.export`, the role that makes downloads)."""
     store.require(who, Action.export, subject=f"download {ident}")
+    made = load(store, ident)
+    refuse_others(store, who, made)
+    return made
+
+
+def load(store: Store, ident: str) -> Made:
+    """The record of the download `ident` (no permission checked: the caller's)."""
     if not ID.match(ident) or not (root(store) / ident / RECORD).is_file():
         raise UsageError(f"no download {ident!r}")
-    made = Made.model_validate(json.loads((root(store) / ident / RECORD).read_text()))
+    return Made.model_validate(json.loads((root(store) / ident / RECORD).read_text()))
+
+
+def refuse_others(store: Store, who: Identity, made: Made) -> None:
+    """Only its maker or a custodian may fetch a download: anyone else is refused, recorded."""
+    ident = made.id
     if not may_fetch(who, made):
         reason = f"download {ident} was made by {made.owner}: {who.user.name} may not fetch it"
         store.ledger.record(LedgerAction.denied_export, "refused", actor=who.user.name,
                             subject=f"download {ident}", details={"reason": reason})  # fmt: skip
         raise Refused(reason)
-    return made
 
 
 def fetch(store: Store, who: Identity, made: Made, name: str) -> tuple[Path, str]:
@@ -119,7 +130,7 @@ def fetch(store: Store, who: Identity, made: Made, name: str) -> tuple[Path, str
         raise IntegrityError(f"{name} changed since it was made (sha256 {digest}, made {made.sha256})")
     # The server's own statement (signed with the store's key): a web request holds no user key,
     # so the row names the session's user in its details instead of claiming their signature.
-    store.ledger.record(LedgerAction.web_download, actor=None, subject=",".join(made.subjects),
+    store.ledger.record(LedgerAction.web_download, actor=None, subject=",".join(made.subjects) or made.kind,
                         details={"kind": made.kind, "download": made.id, "file": name, "sha256": digest,
                                  "made_by": made.owner, "session_user": who.user.name})  # fmt: skip
     return path, digest

@@ -90,6 +90,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/audit"): AUDITORS,
     ("GET", "/admin/users"): Action.user_admin,
     ("GET", "/admin/equipment"): Action.read,
+    ("GET", "/timestamps"): Action.read,
+    ("GET", "/keys"): Action.read,
+    ("GET", "/keys/lists/{download_id}"): Action.read,
+    ("GET", "/keys/lists/{download_id}/file"): Action.read,
+    ("GET", "/ledger"): Action.read,
+    ("GET", "/ledger/verify"): Action.read,
+    ("GET", "/ledger/checkpoint"): Action.read,
+    ("GET", "/store"): Action.read,
     # the JSON API (the token's scope is the same matrix row: tokens.SCOPES)
     ("GET", "/api/openapi.json"): PUBLIC,
     ("GET", "/api/bundles"): Action.read,
@@ -134,6 +142,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/admin/users/{name}/retire"): Action.user_admin,
     ("POST", "/admin/users/{name}/role"): Action.user_admin,
     ("POST", "/admin/equipment"): equipment.REGISTRARS,
+    ("POST", "/timestamps/retry"): Action.timestamp,
+    ("POST", "/keys/export"): Action.read,
+    ("POST", "/ledger/checkpoint"): Action.read,
 }
 
 FORMS: dict[str, dict[str, str]] = {
@@ -170,6 +181,7 @@ FORMS: dict[str, dict[str, str]] = {
                      "admin_passphrase": "agency-admin-passphrase"},
     "/admin/users/{name}/retire": {"admin_passphrase": "agency-admin-passphrase"},
     "/admin/users/{name}/role": {"role": "admin", "admin_passphrase": "agency-admin-passphrase"},
+    "/timestamps/retry": {"bundle": "all"},
     "/admin/equipment": {"id": "MINE-1", "kind": "personal", "description": "my phone",
                          "machine_id": "cd" * 32},
 }  # fmt: skip
