@@ -295,3 +295,19 @@ def test_what_the_web_application_records_keeps_the_ledger_verifiable(visitor: V
     visitor.context.request.post(f"{server.url}/bundles/{server.info['bundle']}/transfer", form={"to": "alice"})
     done = server.cli.run("ledger", "verify")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_viewer_records_a_signed_viewed_event_as_collector_show_does(
+    browser: Browser, server: Server, tmp_path: Path
+) -> None:
+    bundle = server.info["bundle"]
+    with serving(server.cli.copy(tmp_path / "store")) as own, contextlib.closing(_visitor(browser, own)) as made:
+        dana = next(made)
+        dana.log_in("dave")
+        dana.go(f"/bundles/{bundle}")
+        dana.page.locator("#viewed-passphrase").fill(PASSPHRASES["dave"])
+        dana.page.get_by_role("button", name="Sign as viewed").click()
+        dana.page.wait_for_url(re.compile(rf".*/bundles/{bundle}#custody$"))
+        last = own.cli.json("custody", "show", bundle)[-1]
+        assert (last["type"], last["actor"]["user"], last["details"]) == ("viewed", "dave", {"what": "bundle page"})
+        assert own.cli.run("custody", "verify", bundle).returncode == 0

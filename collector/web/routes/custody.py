@@ -89,6 +89,20 @@ def purge(request: Request, form: FormData) -> Response:
     return _acting(request, form, act)
 
 
+def viewed(request: Request, form: FormData) -> Response:
+    """A signed `viewed` custody event, as `collector show` records: the viewer's statement
+    that they looked at the capture (the page itself records views as the store's rows)."""
+
+    def act(store: Store, actor: Actor, bundle_id: str, form: FormData) -> object:
+        from collector.evidence.custody import EventType
+        from collector.policy.viewing import open_metadata
+
+        open_metadata(store, actor, bundle_id)
+        return custody_log.append(store, actor, bundle_id, EventType.viewed, {"what": "bundle page"})
+
+    return _acting(request, form, act, Action.read)
+
+
 def review(request: Request, form: FormData) -> Response:
     """The requester of a capture system's capture says they reviewed it (`custody review`)."""
 
@@ -99,6 +113,7 @@ def review(request: Request, form: FormData) -> Response:
 
 
 ROUTES: list[BaseRoute] = [
+    Route("/bundles/{bundle_id}/viewed", checked(viewed), methods=["POST"]),
     Route("/bundles/{bundle_id}/review", checked(review), methods=["POST"]),
     Route("/bundles/{bundle_id}/transfer", checked(transfer), methods=["POST"]),
     Route("/bundles/{bundle_id}/hold", checked(hold), methods=["POST"]),
