@@ -148,7 +148,7 @@ def test_an_investigator_captures_three_pages_and_sees_them_sealed_by_the_captur
     # The requester says she reviewed one capture: a signed requester-reviewed event, once.
     alice.go(f"/bundles/{bundle_ids[0]}")
     alice.page.get_by_label("What you looked at (optional)").fill("the post and its replies")
-    alice.page.get_by_label("Your passphrase (this is signed)").first.fill(PASSPHRASES["alice"])
+    alice.page.locator("#review-passphrase").fill(PASSPHRASES["alice"])
     alice.page.get_by_role("button", name="Say reviewed and sign").click()
     alice.page.wait_for_url(re.compile(rf".*/bundles/{bundle_ids[0]}#custody$"))
     events = cli.json("custody", "show", bundle_ids[0])
@@ -231,3 +231,34 @@ def test_a_watch_is_started_shown_and_stopped(person: Visitor, capture_server: S
     alice.go("/watches")
     assert page.get_by_role("link", name=watch_id).count() == 1
 
+
+
+def test_an_exigent_capture_is_signed_captured_by_the_capture_system_and_owed_a_review(
+    person: Visitor, capture_server: Server, site: FixtureServer, browser: Browser
+) -> None:
+    cli, alice = capture_server.cli, person
+    _log_in(alice, "alice")
+    alice.go("/capture")
+    alice.page.get_by_label("URL", exact=True).fill(site.http_url("/index.html"))
+    alice.page.get_by_label("Case number").fill("HPD-2026-000123")
+    alice.page.get_by_label("The articulable facts of the threat").fill(
+        "A post names a school and a time for an attack today; the account has posted a weapon."
+    )
+    alice.page.get_by_label("Your passphrase (the exigent authorization and the request are signed)").fill(
+        PASSPHRASES["alice"]
+    )
+    alice.page.get_by_role("button", name="Sign the exigent capture").click()
+    alice.page.wait_for_url(re.compile(r".*/capture/BATCH-[0-9A-Z-]+$"))
+    _finished(alice)
+    item = alice.page.locator("li.item").first
+    assert item.get_attribute("data-state") == "captured", item.inner_text()
+    bundle_id = item.get_by_role("link").first.inner_text()
+    meta = _metadata(cli, bundle_id)
+    auth = cli.json("auth", "show", meta["authorization"]["id"])
+    assert auth["status"] == "exigent" and auth["requested_by"] == "alice"
+    assert meta["operator"]["user"] == LOCAL_CAPTURE and meta["request"]["requested_by"] == "alice"
+    report = cli.json("verify", bundle_id)
+    assert report["ok"], [c for c in report["checks"] if not c["ok"]]
+    owed = cli.json("review", "pending", as_user="bob")
+    assert meta["authorization"]["id"] in json.dumps(owed)
+    alice.check("capture-exigent")

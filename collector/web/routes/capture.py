@@ -14,8 +14,9 @@ from starlette.routing import BaseRoute, Route
 from collector import batch
 from collector.errors import Refused, UsageError
 from collector.jobs import queue
+from collector.policy import exigent
 from collector.store.roles import Action
-from collector.store.store import Identity, Store
+from collector.store.store import Actor, Identity, Store
 from collector.web import progress, runner
 from collector.web.context import config_of, opened, proven, signed_in
 from collector.web.forms import checked, text
@@ -76,7 +77,13 @@ def _sign(request: Request, store: Store, form: FormData) -> str:
         raise UsageError("this workstation store has no local capture system to run captures without your "
                          "key: an administrator runs `collector store upgrade`")  # fmt: skip
     actor = proven(store, request, text(form, "passphrase"))
+    return _run(request, store, actor, items, auth_id, concurrency)
+
+
+def _run(request: Request, store: Store, actor: Actor, items: list[batch.Item], auth_id: str,
+         concurrency: int) -> str:  # fmt: skip
     batch_id = batch.start(store, actor, items, auth_id, SOURCE)
+    agency = store.config.ledger.url is not None
     if agency:
         with queue.opened(store) as app:
             for _result in batch.queue(store, actor, batch_id, auth_id, items, app):
@@ -92,6 +99,34 @@ def _sign(request: Request, store: Store, form: FormData) -> str:
     return batch_id
 
 
+def exigent_submit(request: Request, form: FormData) -> Response:
+    """An exigent capture (`collector capture URL --exigent --case C --facts …`): the
+    investigator's signed exigent authorization for this one URL, made now, then its capture
+    request signed and captured as any other; a supervisor's review is owed."""
+    values = {name: text(form, name) for name in ("exigent_url", "case", "facts")}
+    with opened(request) as store:
+        who = signed_in(store, request)
+        store.require(who, Action.capture)  # refused before any passphrase
+        try:
+            batch_id = _sign_exigent(request, store, form)
+        except (UsageError, Refused) as exc:
+            status = 403 if isinstance(exc, Refused) else 400
+            return _form(request, store, who, status, values, str(exc))
+    return RedirectResponse(f"/capture/{batch_id}", status_code=303)
+
+
+def _sign_exigent(request: Request, store: Store, form: FormData) -> str:
+    url, case, facts = (text(form, n).strip() for n in ("exigent_url", "case", "facts"))
+    if not (url and case and facts):
+        raise UsageError("an exigent capture needs its URL, the case number and the facts of the threat")
+    if store.config.ledger.url is None and batch.local_system(store) is None:
+        raise UsageError("this workstation store has no local capture system to run captures without your "
+                         "key: an administrator runs `collector store upgrade`")  # fmt: skip
+    actor = proven(store, request, text(form, "passphrase"))
+    auth_id = exigent.create(store, actor, url, case, facts).id
+    return _run(request, store, actor, [batch.Item(url, "exigent capture")], auth_id, 1)
+
+
 def batch_page(request: Request) -> Response:
     batch_id = request.path_params["batch_id"]
     with opened(request) as store:
@@ -105,6 +140,7 @@ def batch_page(request: Request) -> Response:
 ROUTES: list[BaseRoute] = [
     Route("/capture", form, methods=["GET"]),
     Route("/capture", checked(submit), methods=["POST"]),
+    Route("/capture/exigent", checked(exigent_submit), methods=["POST"]),
     Route("/capture/{batch_id}", batch_page, methods=["GET"]),
     *watches.ROUTES,
 ]
