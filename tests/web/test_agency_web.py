@@ -67,7 +67,7 @@ def test_a_capture_requested_on_an_agency_store_is_queued_for_the_workers(
         alice = next(made)
         alice.log_in("alice")
         alice.go("/capture")
-        alice.page.get_by_label("Authorization").select_option(agency_server.info["auth"])
+        alice.page.get_by_label("Authorization", exact=True).select_option(agency_server.info["auth"])
         alice.page.get_by_label("URLs to capture").fill(fake.url("/index.html"))
         alice.page.get_by_label("Your passphrase (each capture request is signed)").fill(PASSPHRASES["alice"])
         alice.page.get_by_role("button", name="Sign and capture").click()
