@@ -445,3 +445,44 @@ def test_a_package_removed_from_an_export_is_caught(exported: dict[str, Any]) ->
     del files[f"wacz/{exported['bundle_id']}.wacz"]
     code, report = export_report(write(exported["tmp"] / "cut.zip", files), exported["keys"], exported["tmp"])
     assert code == 1 and "missing" in failed(report)[f"package wacz/{exported['bundle_id']}.wacz"]
+
+
+def test_a_holder_of_the_wacz_key_cannot_make_the_replay_open_another_page(made: dict[str, Any]) -> None:
+    """pages.jsonl is in the signed file list; re-signed with the store's key, a page entry
+    naming another URL still differs from the sealed metadata's."""
+    files = members(made["wacz"])
+    header, page = files["pages/pages.jsonl"].decode().splitlines()
+    forged = json.loads(page) | {"url": "https://elsewhere.example/"}
+    files["pages/pages.jsonl"] = f"{header}\n{json.dumps(forged)}\n".encode()
+    relist(files)
+    resign(files, store_key(made["cli"]))
+    code, report = verify(write(made["tmp"] / "x.wacz", files), "--trust", str(made["keys"]), cwd=made["tmp"])
+    assert code == 1 and set(failed(report)) == {"page"}
+    assert checks(report)["same as sealed"]["ok"]
+
+
+def test_copies_may_name_only_the_files_this_format_copies(made: dict[str, Any]) -> None:
+    """The WARC's place filled with another sealed file (the page's HTML), the file list naming
+    that file as its source and re-signed with the store's key: refused, not "the sealed WARC"."""
+    files = members(made["wacz"])
+    files["archive/traffic.warc.gz"] = (made["bag"] / "data" / "response.html").read_bytes()
+    package = json.loads(files["datapackage.json"])
+    package["collector"]["copies"]["archive/traffic.warc.gz"] = "data/response.html"
+    files["datapackage.json"] = json.dumps(package).encode()
+    relist(files)
+    resign(files, store_key(made["cli"]))
+    code, report = verify(write(made["tmp"] / "x.wacz", files), "--trust", str(made["keys"]), cwd=made["tmp"])
+    assert code == 1 and "names copies this format does not make" in failed(report)["same as sealed"]
+
+
+def test_a_tag_manifest_naming_a_path_outside_the_bag_is_refused(made: dict[str, Any]) -> None:
+    files = members(made["wacz"])
+    outside = hashlib.sha256(files["pages/pages.jsonl"]).hexdigest()  # its true digest
+    files["bag/tagmanifest-sha256.txt"] += f"{outside}  ../pages/pages.jsonl\n".encode()
+    package = json.loads(files["datapackage.json"])
+    package["collector"]["seal_sha256"] = hashlib.sha256(files["bag/tagmanifest-sha256.txt"]).hexdigest()
+    files["datapackage.json"] = json.dumps(package).encode()
+    relist(files)
+    resign(files, store_key(made["cli"]))
+    code, report = verify(write(made["tmp"] / "x.wacz", files), "--trust", str(made["keys"]), cwd=made["tmp"])
+    assert code == 1 and "../pages/pages.jsonl" in failed(report)["sealed bundle"]

@@ -22,7 +22,7 @@ from collector.errors import IntegrityError, Refused, UsageError
 from collector.evidence.bundle import layout as bag
 from collector.evidence.bundle.verify import failures
 from collector.evidence.custody import EventType
-from collector.evidence.model import Model, metadata_model
+from collector.evidence.model import Metadata, Model, metadata_model
 from collector.evidence.timestamp import TimestampInvalid, verify_timestamp
 from collector.policy import protected
 from collector.store import archive_signer, storage
@@ -121,6 +121,22 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def page_of(meta: Metadata) -> dict[str, str]:
+    """The `pages.jsonl` entry of a bundle: every value from its sealed metadata."""
+    capture = meta.capture
+    return {"id": meta.bundle_id, "url": capture.final_url, "ts": _iso(capture.started_at),
+            "title": capture.title}  # fmt: skip
+
+
+def bag_format(bag_dir: Path) -> str | None:
+    """The bag's `Bundle-Format` (bag-info.txt), which says how its metadata is read."""
+    for line in (bag_dir / "bag-info.txt").read_text(encoding="utf-8").splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() == "Bundle-Format":
+            return value.strip()
+    return None
+
+
 def _sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -146,12 +162,10 @@ def write_package(
     if not warc.is_file():
         raise UsageError(f"{bag_dir.name} has no WARC ({bag.WARC}): there is nothing to replay")
     meta_bytes = (bag_dir / "data" / bag.METADATA).read_bytes()
-    meta = metadata_model(_bag_format(bag_dir)).model_validate_json(meta_bytes)
+    meta = metadata_model(bag_format(bag_dir)).model_validate_json(meta_bytes)
     capture = meta.capture
     members = [_Member(layout.WARC, source=warc), _Member(layout.INDEX, _index(warc))]
-    page = {"id": meta.bundle_id, "url": capture.final_url, "ts": _iso(capture.started_at),
-            "title": capture.title}  # fmt: skip
-    pages = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in (layout.PAGES_HEADER, page))
+    pages = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in (layout.PAGES_HEADER, page_of(meta)))
     members.append(_Member(layout.PAGES, pages.encode("utf-8")))
     copies = {}
     for member, source in layout.COPIED.items():
@@ -212,14 +226,6 @@ def write_package(
             info.external_attr = 0o644 << 16
             zf.writestr(info, data)
     return hash_text, stamped is not None
-
-
-def _bag_format(bag_dir: Path) -> str | None:
-    for line in (bag_dir / "bag-info.txt").read_text(encoding="utf-8").splitlines():
-        name, _, value = line.partition(":")
-        if name.strip() == "Bundle-Format":
-            return value.strip()
-    return None
 
 
 def _store_stamp(store: Store) -> tuple[Stamp | None, list[str]]:

@@ -20,10 +20,11 @@ PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}
 BAG_DIR = "bag"
 SIGNER_CHAIN = "signature/archive-signer-chain.pem"
 
+METADATA = f"evidence/{bag.METADATA}"
 COPIED = {
     WARC: f"data/{bag.WARC}",
     f"evidence/{bag.SCREENSHOT}": f"data/{bag.SCREENSHOT}",
-    f"evidence/{bag.METADATA}": f"data/{bag.METADATA}",
+    METADATA: f"data/{bag.METADATA}",
 }
 """Package member -> the bag file it is a byte-for-byte copy of."""
 

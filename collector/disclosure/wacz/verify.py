@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -28,11 +29,11 @@ from collector.errors import UsageError
 from collector.evidence import keys, pki
 from collector.evidence.bundle import layout as bag
 from collector.evidence.bundle.verify import Check
-from collector.evidence.model import Model
+from collector.evidence.model import Model, metadata_model
 from collector.evidence.timestamp import TimestampInvalid, verify_timestamp
 
 from . import layout, signing
-from .build import DataPackage, Digest, SignedData
+from .build import DataPackage, Digest, SignedData, bag_format, page_of
 
 SYSTEM_ROOTS = Path("/etc/ssl/certs/ca-certificates.crt")
 """Public web roots, for a domain-signed package (Debian's ca-certificates)."""
@@ -331,7 +332,9 @@ def _bundle(root: Path, package: DataPackage, trust: KeyList | None, checks: _Ch
         checks.add("sealed bundle", False, "the bag's tag manifest is not the seal the package names")
         return
     listed = _manifest(tagmanifest)
-    wrong = [n for n, d in listed.items() if _read(tags / n) is None or _sha256(tags / n) != d]
+    wrong = [n for n, d in listed.items()  # a tag file is a plain name in the bag's root
+             if "/" in n or "\\" in n or n in (".", "..") or _read(tags / n) is None
+             or _sha256(tags / n) != d]  # fmt: skip
     if wrong or not listed:
         checks.add("sealed bundle", False, f"tag files differ from the sealed tag manifest: {wrong[:5]}")
         return
@@ -355,15 +358,40 @@ def _bundle(root: Path, package: DataPackage, trust: KeyList | None, checks: _Ch
         checks.add("sealed bundle", True, f"{info.bundle_id}: the seal over its tag manifest "
                    f"verifies with {known.owner}'s key (trusted key list)")  # fmt: skip
     payload = _manifest(_read(tags / "manifest-sha256.txt") or b"")
+    foreign = sorted(m for m, src in info.copies.items() if layout.COPIED.get(m) != src)
+    if foreign or layout.WARC not in info.copies or layout.METADATA not in info.copies:
+        checks.add("same as sealed", False, f"{layout.DATAPACKAGE} names copies this format does "
+                   f"not make: {foreign or [layout.WARC, layout.METADATA]}")  # fmt: skip
+        return
     mismatched = [m for m, src in info.copies.items()
                   if payload.get(src) is None or _sha256(root.joinpath(*PurePosixPath(m).parts)) != payload[src]]  # fmt: skip
-    if layout.WARC not in info.copies or mismatched:
-        checks.add("same as sealed", False, f"not the files sealed in {info.bundle_id}: "
-                   f"{mismatched or [layout.WARC]}")  # fmt: skip
+    if mismatched:
+        checks.add("same as sealed", False, f"not the files sealed in {info.bundle_id}: {mismatched}")
         return
     checks.add("same as sealed", True, f"{', '.join(sorted(info.copies))} are byte for byte the "
                f"files sealed in {info.bundle_id}")  # fmt: skip
+    _pages(root, tags, info.bundle_id, checks)
     _seal_stamp(tags, signature, trust, checks)
+
+
+def _pages(root: Path, tags: Path, bundle_id: str, checks: _Checks) -> None:
+    """The page a replay opens (`pages.jsonl`: URL, time, title) is the one the sealed metadata
+    records: the signed file list alone would let a holder of the WACZ key show another."""
+    try:
+        meta = metadata_model(bag_format(tags)).model_validate_json(
+            root.joinpath(*PurePosixPath(layout.METADATA).parts).read_bytes()
+        )
+        lines = (_read(root.joinpath(*PurePosixPath(layout.PAGES).parts)) or b"").decode().splitlines()
+        shown = [json.loads(line) for line in lines[1:] if line.strip()]
+    except (OSError, ValueError, ValidationError) as exc:
+        checks.add("page", False, f"{layout.PAGES} or the sealed metadata unreadable ({exc})"[:300])
+        return
+    expected = page_of(meta)
+    if shown != [expected]:
+        checks.add("page", False, f"{layout.PAGES} does not name the sealed capture's page only "
+                   f"({expected['url']}, {expected['ts']})")  # fmt: skip
+        return
+    checks.add("page", True, f"{layout.PAGES} opens {expected['url']} as captured at {expected['ts']}")
 
 
 def _seal_stamp(tags: Path, signature: bytes, trust: KeyList | None, checks: _Checks) -> None:
