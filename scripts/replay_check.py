@@ -82,8 +82,12 @@ def _wayback_over(archive: Path) -> Iterator[int]:
     with tempfile.TemporaryDirectory(prefix="replay-") as tmp:
         root = Path(tmp)
         build_collection(root, archive)
-        port = _free_port()
-        proc = _start_wayback(root, port)
+        try:
+            port = _free_port()
+            proc = _start_wayback(root, port)
+        except RuntimeError:  # the port picked free was taken meanwhile, or a slow start: once more
+            port = _free_port()
+            proc = _start_wayback(root, port)
         try:
             yield port
         finally:
