@@ -35,7 +35,8 @@ def kind(mode: int) -> str:
     return "not a regular file"
 
 
-def _limit(size: int) -> str:
+def size_text(size: int) -> str:
+    """A limit as people read it: 64 MiB, 1 GiB, 512 KiB."""
     return f"{size // GIB} GiB" if size >= GIB else f"{size // MIB} MiB" if size >= MIB else f"{size // KIB} KiB"
 
 
@@ -68,10 +69,10 @@ def read_regular(path: Path, what: str, max_bytes: int, *, follow: bool = True) 
     fd = open_regular(path, what, follow=follow)
     with os.fdopen(fd, "rb") as handle:
         if os.fstat(handle.fileno()).st_size > max_bytes:
-            raise BadInputFile(f"{what} {path} is larger than {_limit(max_bytes)}")
+            raise BadInputFile(f"{what} {path} is larger than {size_text(max_bytes)}")
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise BadInputFile(f"{what} {path} is larger than {_limit(max_bytes)}")
+        raise BadInputFile(f"{what} {path} is larger than {size_text(max_bytes)}")
     return data
 
 

@@ -134,8 +134,16 @@ def due(store: Store) -> bool:
 
 def read_file(path: Path) -> Checkpoint:
     """A checkpoint file from elsewhere (hostile input: one-line error when it is not one)."""
-    data = files.read_regular(path, "--against", 1 * files.MIB)
+    return parse(files.read_regular(path, "--against", MAX_FILE), str(path))
+
+
+MAX_FILE = 1 * files.MIB
+"""The largest checkpoint file read (one is about 2 KiB)."""
+
+
+def parse(data: bytes, name: str) -> Checkpoint:
+    """A checkpoint's bytes from elsewhere, called `name` in the one-line error."""
     try:
         return Checkpoint.model_validate_json(data)
     except ValueError as exc:
-        raise UsageError(f"{path} is not a ledger checkpoint made by `collector ledger checkpoint`") from exc
+        raise UsageError(f"{name} is not a ledger checkpoint made by `collector ledger checkpoint`") from exc

@@ -211,3 +211,37 @@ def test_an_admin_verifies_the_ledger_and_makes_a_checkpoint(browser: Browser, s
     against.write_bytes(body)
     result = cli.run("ledger", "verify", "--against", str(against))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_ledger_is_verified_against_a_posted_checkpoint(browser: Browser, server: Server, tmp_path: Path) -> None:
+    """`ledger verify --against` in the browser: a kept checkpoint passes, one whose head was
+    changed fails (LEDGER FAILED), a file that is no checkpoint is one line; each verification
+    is recorded with the file's name."""
+    cli = server.cli.copy(tmp_path / "store")
+    kept = tmp_path / "kept-checkpoint.json"
+    cli.ok("ledger", "checkpoint", "--new", "--out", str(kept), as_user="root")
+    forged = tmp_path / "forged-checkpoint.json"
+    data = json.loads(kept.read_text())
+    data["statement"]["head_hash"] = "0" * 64
+    forged.write_text(json.dumps(data))
+    junk = tmp_path / "notes.json"
+    junk.write_text("<script>alert(1)</script>")
+    with serving(cli) as mine, person(browser, mine, "erin") as auditor:
+        verdicts = []
+        for posted in (kept, forged):
+            auditor.go("/ledger/verify")
+            auditor.page.get_by_label("Verify against a checkpoint held elsewhere").set_input_files(str(posted))
+            auditor.page.get_by_role("button", name="Verify against it").click()
+            auditor.page.wait_for_load_state()
+            assert posted.name in auditor.page.locator("main").inner_text()
+            verdicts.append(auditor.page.locator("#verdict").inner_text())
+        assert verdicts == ["LEDGER INTACT", "LEDGER FAILED"]
+        auditor.check("ledger-verify-against")
+        recorded = [e for e in _events(mine, "ledger.verify") if e["details"]["against"]]
+        assert [(e["outcome"], e["details"]["against"]) for e in recorded] == [
+            ("ok", kept.name), ("failed", forged.name)]  # fmt: skip
+        auditor.go("/ledger/verify")
+        auditor.page.get_by_label("Verify against a checkpoint held elsewhere").set_input_files(str(junk))
+        auditor.page.get_by_role("button", name="Verify against it").click()
+        assert auditor.page.locator(".problem").inner_text() == (
+            "notes.json is not a ledger checkpoint made by `collector ledger checkpoint`")

@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -20,6 +21,8 @@ import pytest
 from playwright.sync_api import Browser
 
 from collector import capture
+from tests.exhibit_pki import PASSPHRASE as PKI_PASSPHRASE
+from tests.exhibit_pki import hanko_status, make_pki
 from tests.fakes import browser as fake
 from tests.helpers import PASSPHRASES, Cli, make_store, sealed_capture
 from tests.web.conftest import CHROMIUM, Server, Visitor, serving
@@ -245,3 +248,61 @@ def test_a_custodian_makes_an_exhibit_packet_and_downloads_it(
     assert hashlib.sha256(saved.read_bytes()).hexdigest() == page.locator("#sha256").inner_text().strip()
     sent = [e for e in cli.json("custody", "show", bundle_id) if e["type"] == "disseminated"]
     assert sent and sent[-1]["details"]["recipient"] == "ADA Jane Roe"
+
+
+def test_an_exhibit_is_signed_with_a_posted_certificate_which_is_not_kept(
+    person: Visitor, custody_server: Server, tmp_path: Path
+) -> None:
+    """The PKCS#12 posted with the form signs the PDF (pyHanko validates it against the CA);
+    a wrong passphrase for it is one line on the form again, before anything is made or
+    recorded; the certificate file is written nowhere under the store."""
+    erin, bundle_id, cli = person, custody_server.info["bundle"], custody_server.info["cli"]
+    (tmp_path / "pki").mkdir()
+    pki = make_pki(tmp_path / "pki")
+    before = len([e for e in cli.json("custody", "show", bundle_id) if e["type"] == "disseminated"])
+    erin.log_in("erin")
+
+    def fill(number: str, sign_passphrase: str) -> None:
+        erin.go(f"/exhibits/new?bundle={bundle_id}")
+        page = erin.page
+        page.get_by_label("Exhibit number").fill(number)
+        page.get_by_label("Recipient").fill("ADA Jane Roe")
+        page.get_by_label("Reason").fill("Signed trial exhibit")
+        page.get_by_label("Signing certificate (PKCS#12)").set_input_files(str(pki.p12))
+        page.get_by_label("Passphrase of the certificate file").fill(sign_passphrase)
+        page.get_by_label("Your passphrase (the dissemination is signed)").fill(PASSPHRASES["erin"])
+        page.get_by_role("button", name="Make the exhibit").click()
+
+    fill("13", "not-the-passphrase")
+    assert erin.page.locator("[role=alert]").inner_text().strip() == f"wrong passphrase for {pki.p12.name}"
+    assert len([e for e in cli.json("custody", "show", bundle_id) if e["type"] == "disseminated"]) == before
+
+    fill("14", PKI_PASSPHRASE.decode())
+    erin.page.wait_for_url(re.compile(r".*/downloads/[0-9a-f]{32}$"), timeout=180_000)
+    summary = erin.page.locator("#summary").inner_text()
+    assert "PDF signed (PAdES) by CN=Erin Evans" in summary
+    with erin.page.expect_download() as started:
+        erin.page.locator("#download").click()
+    saved = tmp_path / started.value.suggested_filename
+    started.value.save_as(saved)
+    with ThreadPoolExecutor(1) as pool:  # pyHanko runs its own event loop; Playwright's is running here
+        status = pool.submit(hanko_status, saved, pki.ca_cert).result()
+    assert status.intact and status.valid and status.trusted
+    assert hashlib.sha256(saved.read_bytes()).hexdigest() == erin.page.locator("#sha256").inner_text().strip()
+    p12 = pki.p12.read_bytes()
+    for kept in cli.store.rglob("*"):
+        assert not kept.is_file() or p12 not in kept.read_bytes(), kept
+
+
+def test_a_form_with_a_file_larger_than_allowed_is_refused_before_it_is_read(
+    person: Visitor, custody_server: Server
+) -> None:
+    erin = person
+    erin.log_in("erin")
+    erin.go("/exhibits/new")
+    token = erin.page.locator("input[name=csrf_token]").first.get_attribute("value")
+    sent = erin.page.request.post(custody_server.url + "/exhibits", multipart={
+        "csrf_token": token or "", "passphrase": PASSPHRASES["erin"],
+        "sign": {"name": "big.p12", "mimeType": "application/x-pkcs12", "buffer": b"0" * (2 * 1024 * 1024)},
+    })  # fmt: skip
+    assert sent.status == 413 and "larger than 256 KiB" in sent.text()

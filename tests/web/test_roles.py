@@ -147,6 +147,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/timestamps/retry"): Action.timestamp,
     ("POST", "/keys/export"): Action.read,
     ("POST", "/ledger/checkpoint"): Action.read,
+    ("POST", "/ledger/verify"): Action.read,
 }
 
 FORMS: dict[str, dict[str, str]] = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -18,6 +19,9 @@ from collector.evidence.model import Model
 from collector.store import checkpoints
 from collector.store.custody_log import append as append_custody
 from collector.store.store import Actor, Store
+
+if TYPE_CHECKING:
+    from collector.disclosure.exhibit.sign import Pkcs12
 
 
 class CopyResult(Model):
@@ -58,7 +62,7 @@ def make_exhibit(
     bates_prefix: str = "",
     bates_start: int = 1,
     jurisdiction: str = "us-federal",
-    sign_with: Path | None = None,
+    sign_with: Path | Pkcs12 | None = None,
     sign_passphrase: bytes | None = None,
     redact_terms: Sequence[str] | None = None,
 ) -> ExhibitResult:
@@ -71,6 +75,12 @@ def make_exhibit(
             raise UsageError(f"will not overwrite {target}: it already exists")
     if not out.parent.is_dir():
         raise UsageError(f"no such directory: {out.parent}")
+    if sign_with is not None:
+        if html_only:
+            raise UsageError("--sign signs the PDF: it cannot be used with --html-only")
+        from collector.disclosure.exhibit.sign import check_signer
+
+        check_signer(sign_with, sign_passphrase)
     packet = assemble(
         store, actor, bundle_ids, number=number, declarant=declarant, jurisdiction=jurisdiction,
         bates_prefix=bates_prefix, bates_start=bates_start, recipient=recipient, reason=reason,
@@ -106,7 +116,7 @@ def _pdf(
     packet: Packet,
     out: Path,
     chromium: str,
-    sign_with: Path | None,
+    sign_with: Path | Pkcs12 | None,
     passphrase: bytes | None,
     result: ExhibitResult,
 ) -> ExhibitResult:

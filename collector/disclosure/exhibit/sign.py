@@ -4,6 +4,9 @@ Public API::
 
     sign_pdf(src, dst, p12, passphrase, *, reason, location) -> SignResult
 
+`p12` is a file's path, or a `Pkcs12` held in memory (a file posted to the web application,
+never written to disk).
+
 The signature is PAdES baseline B-B (SubFilter ``ETSI.CAdES.detached``, SHA-256, the
 signing certificate and its chain embedded), added as an incremental update so the bytes
 of `src` are kept unchanged at the start of `dst`. Before anything is written the
@@ -57,10 +60,24 @@ class SignResult(Model):
     location: str | None = None
 
 
+class Pkcs12(Model):
+    """A PKCS#12 file's bytes and the name to call it by in messages."""
+
+    name: str
+    data: bytes = Field(repr=False)
+
+
+def check_signer(p12: Path | Pkcs12, passphrase: bytes | None) -> None:
+    """Raise SigningInputError unless `p12` opens with `passphrase` and its certificate may
+    sign now: checked before anything is rendered, so a wrong passphrase costs nothing."""
+    certificate, _chain, _data = _load_p12(p12, passphrase)
+    _check_certificate(certificate, datetime.now(UTC))
+
+
 def sign_pdf(
     src: Path,
     dst: Path,
-    p12: Path,
+    p12: Path | Pkcs12,
     passphrase: bytes | None,
     *,
     reason: str,
@@ -73,7 +90,7 @@ def sign_pdf(
     sign documents, or `dst` already exists; CollectorError when the signature written
     does not check out when read back.
     """
-    src, dst, p12 = Path(src), Path(dst), Path(p12)
+    src, dst = Path(src), Path(dst)
     if dst.exists() or dst.is_symlink():
         raise SigningInputError(f"will not overwrite {dst}: it already exists")
     if not reason.strip():
@@ -120,9 +137,12 @@ def _read(path: Path, what: str) -> bytes:
 
 
 def _load_p12(
-    path: Path, passphrase: bytes | None
+    p12: Path | Pkcs12, passphrase: bytes | None
 ) -> tuple[x509.Certificate, list[x509.Certificate], bytes]:
-    data = _read(path, "certificate file")
+    if isinstance(p12, Pkcs12):
+        path, data = p12.name, p12.data
+    else:
+        path, data = str(p12), _read(Path(p12), "certificate file")
     try:
         key, certificate, chain = pkcs12.load_key_and_certificates(data, passphrase)
     except (ValueError, TypeError):

@@ -18,6 +18,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from collector.disclosure.exhibit.make import make_exhibit
+from collector.disclosure.exhibit.sign import Pkcs12
 from collector.disclosure.export.build import export
 from collector.disclosure.wacz.build import make_wacz
 from collector.errors import IntegrityError, Refused, UsageError
@@ -26,11 +27,14 @@ from collector.store.roles import Action
 from collector.store.store import Actor, Identity, Store
 from collector.web import downloads
 from collector.web.context import opened, proven, signed_in
-from collector.web.forms import checked, text
+from collector.web.forms import checked, text, uploaded
 from collector.web.render import page
 from collector.web.settings import DOWNLOAD_CSP
 
 JURISDICTIONS = ("us-federal", "us-federal-abroad")
+MAX_PKCS12 = 256 * 1024
+"""The largest signing certificate file taken with the exhibit form (a PKCS#12 with a key and
+a chain of a few certificates is a few KiB)."""
 MEDIA_TYPES = {".zip": "application/zip", ".wacz": "application/wacz+zip", ".pdf": "application/pdf"}
 Make = Callable[[Store, Actor, downloads.Slot], tuple[Path, list[str], list[str], list[Path]]]
 """Writes into the slot; returns the main file, its subjects, summary lines and extra files."""
@@ -184,16 +188,21 @@ def exhibit_submit(request: Request, form: FormData) -> Response:
         prefix, first = texts.bates(values["bates_prefix"].strip(), int(start))
         if values["jurisdiction"] not in JURISDICTIONS:
             raise UsageError(f"unknown jurisdiction {values['jurisdiction']!r}")
+        upload = uploaded(form, "sign", MAX_PKCS12)  # held in memory for this request only
+        signer = None if upload is None else Pkcs12(name=upload.name, data=upload.data)
         terms = [t.strip() for t in values["terms"].splitlines() if t.strip()]
         out = slot.directory / f"exhibit-{number}.pdf"
         result = make_exhibit(store, actor, ids, number=number, declarant=values["declarant"].strip(),
                               out=out, recipient=values["recipient"], reason=values["reason"],
                               bates_prefix=prefix, bates_start=first, jurisdiction=values["jurisdiction"],
-                              redact_terms=terms if values["redact"] else None)  # fmt: skip
+                              redact_terms=terms if values["redact"] else None, sign_with=signer,
+                              sign_passphrase=text(form, "sign_passphrase").encode() or None)  # fmt: skip
         made = result.exhibit
         summary = [f"exhibit {result.number}: {len(result.bundles)} bundle(s), declarant {result.declarant}"]
         if made.pages is not None:
             summary.append(f"{made.pages} pages, Bates {made.bates_first} – {made.bates_last}")
+        if result.signed_by:
+            summary.append(f"PDF signed (PAdES) by {result.signed_by}, certificate sha256 {result.signer_sha256}")
         extra = []
         if result.redacted is not None:
             extra.append(Path(result.redacted.path))
@@ -253,7 +262,7 @@ ROUTES: list[BaseRoute] = [
     Route("/bundles/{bundle_id}/wacz", wacz_new, methods=["GET"]),
     Route("/bundles/{bundle_id}/wacz", checked(wacz_submit), methods=["POST"]),
     Route("/exhibits/new", exhibit_new, methods=["GET"]),
-    Route("/exhibits", checked(exhibit_submit), methods=["POST"]),
+    Route("/exhibits", checked(exhibit_submit, max_files=1, max_bytes=MAX_PKCS12), methods=["POST"]),
     Route("/downloads", download_list, methods=["GET"]),
     Route("/downloads/{download_id}", made_page, methods=["GET"]),
     Route("/downloads/{download_id}/files/{name}", made_file, methods=["GET"]),

@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 from collector.disclosure.keylist import key_list
 from collector.errors import DamagedStore, Refused, UsageError
 from collector.evidence.bundle.verify import Check
+from collector.evidence.checkpoint import Checkpoint
 from collector.store import checkpoints, ledger_verify
 from collector.store.actions import LedgerAction
 from collector.store.ledger_verify import LedgerReport
@@ -30,7 +31,7 @@ from collector.store.roles import Action
 from collector.store.store import Identity, Store
 from collector.web import downloads
 from collector.web.context import opened, proven, signed_in
-from collector.web.forms import checked, text
+from collector.web.forms import checked, text, uploaded
 from collector.web.render import page
 from collector.web.settings import DOWNLOAD_CSP
 
@@ -84,18 +85,37 @@ def ledger(request: Request) -> Response:
         return _ledger_page(request, store, _reader(request, store))
 
 
+def _verified(request: Request, store: Store, who: Identity, held: Checkpoint | None = None,
+              source: str = "") -> Response:  # fmt: skip
+    """`collector ledger verify [--against FILE]`: the same checks and lines, recorded as
+    `ledger.verify` (the store's own row naming the session's user)."""
+    try:
+        report = ledger_verify.verify_ledger(store, held, source)
+    except DamagedStore as exc:  # a ledger that cannot be read has failed verification
+        report = LedgerReport(ok=False, event_count=0, checks=[Check(name="ledger", ok=False, detail=str(exc))])
+    else:
+        ledger_verify.record(store, report, None, {"against": source or None, "imported": None,
+                                                   "session_user": who.user.name})  # fmt: skip
+    return page(request, "ledger_verify.html", who, report=report, against=source)
+
+
 def verify(request: Request) -> Response:
-    """`collector ledger verify`: the same checks and lines, recorded as `ledger.verify`."""
+    with opened(request) as store:
+        return _verified(request, store, _reader(request, store))
+
+
+def verify_against(request: Request, form: FormData) -> Response:
+    """The same, against a checkpoint held elsewhere, posted as a file (read, never kept)."""
     with opened(request) as store:
         who = _reader(request, store)
         try:
-            report = ledger_verify.verify_ledger(store)
-        except DamagedStore as exc:  # a ledger that cannot be read has failed verification
-            report = LedgerReport(ok=False, event_count=0, checks=[Check(name="ledger", ok=False, detail=str(exc))])
-        else:
-            ledger_verify.record(store, report, None, {"against": None, "imported": None,
-                                                       "session_user": who.user.name})  # fmt: skip
-        return page(request, "ledger_verify.html", who, report=report)
+            held = uploaded(form, "checkpoint", checkpoints.MAX_FILE)
+            if held is None:
+                raise UsageError("choose the checkpoint file to verify the ledger against")
+            checkpoint = checkpoints.parse(held.data, held.name)
+        except UsageError as exc:
+            return page(request, "problem.html", who, status=400, title="Not verified", message=str(exc))
+        return _verified(request, store, who, checkpoint, held.name)
 
 
 def checkpoint(request: Request, form: FormData) -> Response:
@@ -199,6 +219,7 @@ def store_status(request: Request) -> Response:
 ROUTES: list[BaseRoute] = [
     Route("/ledger", ledger, methods=["GET"]),
     Route("/ledger/verify", verify, methods=["GET"]),
+    Route("/ledger/verify", checked(verify_against, max_files=1, max_bytes=checkpoints.MAX_FILE), methods=["POST"]),
     Route("/ledger/checkpoint", checkpoint_file, methods=["GET"]),
     Route("/ledger/checkpoint", checked(checkpoint), methods=["POST"]),
     Route("/keys", keys, methods=["GET"]),
