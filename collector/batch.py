@@ -95,6 +95,16 @@ def parse_list(text: str, where: str) -> list[Item]:
         for number, line in enumerate(lines, 1):
             if line.strip() and not line.strip().startswith("#"):
                 items.append(_item(where, number, line, None))
+    return _counted(items, where)
+
+
+def items_of(rows: list[tuple[str, str | None]], where: str) -> list[Item]:
+    """(url, note) pairs given otherwise than as a list's text (the JSON API), checked as a
+    list's lines are; errors name `where` and the item's number."""
+    return _counted([_item(where, n, url, note) for n, (url, note) in enumerate(rows, 1)], where)
+
+
+def _counted(items: list[Item], where: str) -> list[Item]:
     if not items:
         raise UsageError(f"{where}: no URLs in it")
     if len(items) > MAX_URLS:

@@ -24,7 +24,7 @@ from collector.store.ledger import iso, now
 from collector.store.roles import Action
 from collector.store.store import Actor, Store
 
-SCOPES: dict[str, Action] = {"read": Action.read, "verify": Action.verify}
+SCOPES: dict[str, Action] = {"read": Action.read, "verify": Action.verify, "capture": Action.capture}
 """What a token may be used for, each the permission-matrix row it needs."""
 DEFAULT_DAYS = 30
 MAX_DAYS = 90

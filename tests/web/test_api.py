@@ -16,16 +16,20 @@ from tests.helpers import PASSPHRASES
 from tests.web.conftest import Server, Visitor
 
 ENDPOINTS = ["/bundles", "/bundles/{bundle_id}", "/bundles/{bundle_id}/verify", "/authorizations",
-             "/authorizations/{auth_id}", "/custody/{bundle_id}"]  # fmt: skip
+             "/authorizations/{auth_id}", "/custody/{bundle_id}", "/captures", "/captures/{batch_id}"]  # fmt: skip
 
 
-def call(server: Server, path: str, token: str | None = None,
-         headers: dict[str, str] | None = None) -> tuple[int, Any, dict[str, str]]:  # fmt: skip
-    """A script's call: no browser, no cookie; the status, the JSON body and the headers."""
+def call(server: Server, path: str, token: str | None = None, headers: dict[str, str] | None = None,
+         body: Any = None) -> tuple[int, Any, dict[str, str]]:  # fmt: skip
+    """A script's call: no browser, no cookie; the status, the JSON body and the headers. With
+    `body`, a POST of it as JSON."""
     sent = dict(headers or {})
     if token is not None:
         sent["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(server.url + path, headers=sent)
+    data = None
+    if body is not None:
+        data, sent["Content-Type"] = json.dumps(body).encode(), "application/json"
+    request = urllib.request.Request(server.url + path, headers=sent, data=data)
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read()), dict(response.headers)
@@ -193,7 +197,10 @@ def test_the_openapi_description_lists_every_endpoint(server: Server) -> None:
     assert described["components"]["securitySchemes"]["token"] == {
         "type": "http", "scheme": "bearer", "description": described["components"]["securitySchemes"]["token"]["description"]}
     for path in ENDPOINTS:
-        operation = described["paths"][path]["get"]
-        assert operation["security"] == [{"token": []}]
-        assert {"200", "401", "403"} <= set(operation["responses"])
+        for method, operation in described["paths"][path].items():
+            assert operation["security"] == [{"token": []}]
+            assert {"200" if method == "get" else "202", "401", "403"} <= set(operation["responses"])
+    assert set(described["paths"]["/captures"]) == {"post"}
+    asked = described["components"]["schemas"]["CaptureRequest"]["properties"]["passphrase"]
+    assert asked["format"] == "password" and asked["writeOnly"] is True
     assert call(server, "/api/docs")[0] == 404  # no documentation UI (it would need inline script)

@@ -23,6 +23,7 @@ from collector.store.store import LOCAL_CAPTURE
 from fixtures.server import FixtureServer
 from tests.helpers import PASSPHRASES, Cli, make_store
 from tests.web.conftest import Server, Visitor, _visitor, serving
+from tests.web.test_api import call, make_token
 
 PAGES = ("/mastodon/status.html", "/index.html", "/multilingual.html")
 OUTSIDE = "http://127.0.0.2:9/elsewhere.html"
@@ -262,3 +263,54 @@ def test_an_exigent_capture_is_signed_captured_by_the_capture_system_and_owed_a_
     owed = cli.json("review", "pending", as_user="bob")
     assert meta["authorization"]["id"] in json.dumps(owed)
     alice.check("capture-exigent")
+
+
+def test_a_script_requests_captures_through_the_api_signed_with_the_callers_passphrase(
+    person: Visitor, capture_server: Server, site: FixtureServer
+) -> None:
+    """POST /api/captures: a token with the `capture` scope and the caller's passphrase sign
+    one request per URL (a URL outside the authorization is refused with the gate's reason);
+    the capture system seals the rest, followed at GET /api/captures/ID. A wrong passphrase,
+    a token without the scope and a body that does not fit start nothing and never echo the
+    passphrase."""
+    cli, auth_id = capture_server.cli, capture_server.info["auth"]
+    _log_in(person, "alice")
+    _id, token = make_token(person, "tip line", ("read", "capture"))
+    _id, reader = make_token(person, "reader", ("read",))
+    good = site.http_url("/index.html")
+    body = {"authorization": auth_id, "urls": [{"url": good, "note": "from the tip line"}, {"url": OUTSIDE}],
+            "passphrase": PASSPHRASES["alice"]}  # fmt: skip
+
+    def batches() -> int:
+        return len([e for e in cli.events() if e["action"] == "batch.started"])
+
+    started = batches()
+    status, answer, _ = call(capture_server, "/api/captures", token, body={**body, "passphrase": "wrong"})
+    assert status == 403 and "passphrase" in answer["detail"], answer
+    status, answer, _ = call(capture_server, "/api/captures", reader, body=body)
+    assert status == 403 and "does not have the scope 'capture'" in answer["detail"]
+    status, answer, _ = call(capture_server, "/api/captures", token, body={"urls": [], "passphrase": "s3cret-XYZ"})
+    assert status == 422 and answer == {"detail": "authorization: Field required"}
+    assert batches() == started  # none of these started anything
+
+    status, answer, _ = call(capture_server, "/api/captures", token, body=body)
+    assert status == 202, answer
+    batch_id = answer["id"]
+    assert answer["started_by"] == "alice" and answer["authorization_id"] == auth_id
+    refused = answer["items"][1]
+    assert refused["state"] == "refused" and "outside every scope of " + auth_id in refused["detail"]
+    for _ in range(CAPTURE_WAIT_MS // 500):
+        status, answer, _ = call(capture_server, f"/api/captures/{batch_id}", reader)
+        if answer["finished"]:
+            break
+        person.page.wait_for_timeout(500)
+    assert status == 200 and answer["finished"], answer
+    captured = answer["items"][0]
+    assert captured["state"] == "captured" and captured["page_state"].startswith("CONTENT"), answer
+    meta = _metadata(cli, captured["bundle_id"])
+    assert meta["operator"]["user"] == LOCAL_CAPTURE and meta["note"] == "from the tip line"
+    assert (meta["request"]["requested_by"], meta["request"]["batch_id"]) == ("alice", batch_id)
+    assert cli.json("verify", captured["bundle_id"])["ok"]
+    source = next(e for e in cli.events() if e["action"] == "batch.started" and e["subject"] == batch_id)
+    assert source["actor"] == "alice" and source["details"]["file"] == "API"
+    assert call(capture_server, "/api/captures/BATCH-none", reader)[0] == 404

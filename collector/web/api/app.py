@@ -3,15 +3,16 @@ served: the usual ones need inline script, which the application's CSP forbids."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
-from collector import __version__
-from collector.errors import CollectorError
+from collector import __version__, batch
+from collector.errors import CollectorError, UsageError
 from collector.evidence.bundle.verify import VerifyReport
 from collector.evidence.custody import CustodyEvent
 from collector.platforms import summary
@@ -20,16 +21,26 @@ from collector.store import custody_log
 from collector.store import verify as verification
 from collector.store.model import Authorization, BundleRow
 from collector.store.roles import Action
-from collector.store.store import Store
+from collector.store.store import Identity, Store
+from collector.web import capturing, progress
 from collector.web.api.auth import Credentials, called
-from collector.web.api.models import BundleDetail, BundleSummary, Problem
+from collector.web.api.models import (
+    BatchItem,
+    BatchProgress,
+    BundleDetail,
+    BundleSummary,
+    CaptureRequest,
+    Problem,
+)
+from collector.web.context import config_of
 from collector.web.errors import status_of
 from collector.web.settings import WebConfig
 
-DESCRIPTION = """Read-only access to the evidence store for scripts: bundles, authorizations,
-custody logs and verification, under the same permissions and ledger records as the command
-line. Authenticate with a per-user API token (`Authorization: Bearer ctk_…`) made on the page
-`/tokens`; scopes: `read`, `verify`. A refusal is recorded in the ledger."""
+DESCRIPTION = """The evidence store for scripts: bundles, authorizations, custody logs and
+verification, and capture batches (requested with the caller's passphrase, which signs them),
+under the same permissions and ledger records as the command line. Authenticate with a
+per-user API token (`Authorization: Bearer ctk_…`) made on the page `/tokens`; scopes: `read`,
+`verify`, `capture`. A refusal is recorded in the ledger."""
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "No token, or an unknown, expired or revoked one."},
@@ -41,6 +52,15 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 async def _collector_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CollectorError)
     return JSONResponse({"detail": str(exc)}, status_code=status_of(exc))
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    """A body or parameter that does not fit: one line naming the first field at fault, never
+    echoing what was sent (a request's body may carry a passphrase)."""
+    assert isinstance(exc, RequestValidationError)
+    first: dict[str, Any] = next(iter(exc.errors()), {})
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "the request"
+    return JSONResponse({"detail": f"{where}: {first.get('msg', 'not valid')}"}, status_code=422)
 
 
 def _holder(store: Store, bundle_id: str) -> str | None:
@@ -125,11 +145,60 @@ def get_custody(bundle_id: str, request: Request, credentials: Credentials) -> l
         return store.ledger.custody(bundle_id)
 
 
+def _progress(store: Store, who: Identity, batch_id: str) -> BatchProgress:
+    view = progress.batch_view(store, who, batch_id)
+    items = [BatchItem(number=i.number, url=i.url, note=i.note, state=i.state, detail=i.detail, job_id=i.job_id,
+                       bundle_id=i.bundle_id, page_state=i.page_state) for i in view.items]  # fmt: skip
+    return BatchProgress(id=view.id, authorization_id=view.authorization_id, started_by=view.started_by,
+                         started_at=view.started_at, queued_for_workers=view.queued_for_workers,
+                         finished=view.finished, counts=view.counts, items=items)  # fmt: skip
+
+
+def _may_capture(request: Request, credentials: Credentials) -> None:
+    """The token and the role, checked (and a refusal recorded) before the body is read, so a
+    caller who may not capture is refused the same whatever they send."""
+    with called(request, credentials, "capture") as (store, who):
+        store.require(who, Action.capture)
+
+
+def request_captures(body: CaptureRequest, request: Request, credentials: Credentials,
+                     _allowed: Annotated[None, Depends(_may_capture)]) -> BatchProgress:  # fmt: skip
+    """Request the capture of a list of URLs under an authorization (scope `capture`), as the
+    page `/capture` and `collector capture --from` do: the caller's key, unlocked by the
+    passphrase for this call only, signs one request per URL, each judged by the gate now (a
+    refusal is the item's state, with the gate's reason); the captures are queued for the
+    capture workers (agency store) or made by the local capture system (workstation). Answers
+    202 with the batch as it stands; follow it at `GET /api/captures/{batch_id}`."""
+    with called(request, credentials, "capture") as (store, who):
+        store.require(who, Action.capture)  # again, on this store: refused before the passphrase is tried
+        items = batch.items_of([(u.url, u.note or body.note) for u in body.urls], "urls")
+        if body.concurrency > batch.MAX_CONCURRENCY:
+            raise UsageError(f"concurrency must be between 1 and {batch.MAX_CONCURRENCY}")
+        capturing.check_runnable(store)
+        actor = store.authenticate(who.user.name, body.passphrase.get_secret_value())
+        batch_id = capturing.start(store, config_of(request).store_path, actor, items,
+                                   body.authorization.strip(), body.concurrency, SOURCE)  # fmt: skip
+        del actor
+        return _progress(store, who, batch_id)
+
+
+def get_captures(batch_id: str, request: Request, credentials: Credentials) -> BatchProgress:
+    """A capture batch's progress (scope `read`): each URL queued, running, captured (its
+    bundle and page state), refused with the gate's reason, or failed with why."""
+    with called(request, credentials, "read") as (store, who):
+        store.require(who, Action.read, subject=batch_id)
+        try:
+            return _progress(store, who, batch_id)
+        except UsageError as exc:
+            raise HTTPException(404, str(exc)) from None
+
+
 def create_api(config: WebConfig) -> FastAPI:
     api = FastAPI(title="collector API", version=__version__, description=DESCRIPTION,
                   openapi_url="/openapi.json", docs_url=None, redoc_url=None)  # fmt: skip
     api.state.config = config
     api.add_exception_handler(CollectorError, _collector_error)
+    api.add_exception_handler(RequestValidationError, _invalid)
     get = api.get
     get("/bundles", responses=REFUSALS, tags=["bundles"])(list_bundles)
     get("/bundles/{bundle_id}", responses=REFUSALS, tags=["bundles"])(get_bundle)
@@ -137,5 +206,12 @@ def create_api(config: WebConfig) -> FastAPI:
     get("/authorizations", responses=REFUSALS, tags=["authorizations"])(list_authorizations)
     get("/authorizations/{auth_id}", responses=REFUSALS, tags=["authorizations"])(get_authorization)
     get("/custody/{bundle_id}", responses=REFUSALS, tags=["custody"])(get_custody)
+    api.post("/captures", status_code=202, responses={**REFUSALS, 400: {"model": Problem}},
+             tags=["captures"])(request_captures)  # fmt: skip
+    get("/captures/{batch_id}", responses=REFUSALS, tags=["captures"])(get_captures)
     return api
 
+
+
+SOURCE = "API"
+"""What a batch requested through the API records as its list's source."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from collector.evidence.model import Artifact, Person
 from collector.evidence.post import PageState, Post
@@ -48,3 +48,43 @@ class Problem(BaseModel):
     """Every refusal or error: why, in one line."""
 
     detail: str
+
+
+class CaptureUrl(BaseModel):
+    url: str = Field(description="The page to capture, as `collector capture --from` reads a list's line.")
+    note: str | None = Field(None, description="The investigator's note for this URL (recorded).")
+
+
+class CaptureRequest(BaseModel):
+    """A batch of capture requests, each signed by the caller's key: the passphrase unlocks it
+    for this call only (a token alone never signs)."""
+
+    authorization: str = Field(description="The approved authorization every URL is judged against.")
+    urls: list[CaptureUrl] = Field(min_length=1, max_length=1000)
+    note: str | None = Field(None, description="The note for URLs without one.")
+    concurrency: int = Field(1, ge=1, description="Captures at once (workstation store; at most the batch limit).")
+    passphrase: SecretStr = Field(description="The caller's passphrase: the requests are signed with their key.")
+
+
+class BatchItem(BaseModel):
+    number: int
+    url: str = Field(description="As requested (untrusted text).")
+    note: str | None
+    state: str = Field(description="queued, running, captured, refused or failed.")
+    detail: str = Field(description="The gate's reason for a refusal, or why a capture failed.")
+    job_id: str | None
+    bundle_id: str | None
+    page_state: str | None = Field(description="The captured page's state as `collector show` words it.")
+
+
+class BatchProgress(BaseModel):
+    """A capture batch as it stands, from its ledger rows (and the queue on an agency store)."""
+
+    id: str
+    authorization_id: str
+    started_by: str
+    started_at: datetime
+    queued_for_workers: bool
+    finished: bool
+    counts: dict[str, int]
+    items: list[BatchItem]

@@ -1,8 +1,6 @@
-"""Capture: the form that signs a batch of capture requests under an approved authorization,
-and each batch's progress. The requests are signed exactly as `collector capture --from` signs
-them (`collector.batch`); no investigator's key stays unlocked while a capture runs: on an
-agency store they are queued for the capture workers (`--queue`), on a workstation store the
-store's local capture system captures them in a thread of this server after the request ends."""
+"""Capture: the form that signs a batch of capture requests under an approved authorization
+(`collector.web.capturing`, as `collector capture --from`), the exigent capture form, and each
+batch's progress."""
 
 from __future__ import annotations
 
@@ -13,11 +11,10 @@ from starlette.routing import BaseRoute, Route
 
 from collector import batch
 from collector.errors import Refused, UsageError
-from collector.jobs import queue
 from collector.policy import exigent
 from collector.store.roles import Action
-from collector.store.store import Actor, Identity, Store
-from collector.web import progress, runner
+from collector.store.store import Identity, Store
+from collector.web import capturing, progress, runner
 from collector.web.context import config_of, opened, proven, signed_in
 from collector.web.forms import checked, text
 from collector.web.render import page
@@ -72,31 +69,9 @@ def _sign(request: Request, store: Store, form: FormData) -> str:
     auth_id = text(form, "auth").strip()
     if not auth_id:
         raise UsageError("choose the authorization every URL is judged against")
-    agency = store.config.ledger.url is not None
-    if not agency and batch.local_system(store) is None:
-        raise UsageError("this workstation store has no local capture system to run captures without your "
-                         "key: an administrator runs `collector store upgrade`")  # fmt: skip
+    capturing.check_runnable(store)
     actor = proven(store, request, text(form, "passphrase"))
-    return _run(request, store, actor, items, auth_id, concurrency)
-
-
-def _run(request: Request, store: Store, actor: Actor, items: list[batch.Item], auth_id: str,
-         concurrency: int) -> str:  # fmt: skip
-    batch_id = batch.start(store, actor, items, auth_id, SOURCE)
-    agency = store.config.ledger.url is not None
-    if agency:
-        with queue.opened(store) as app:
-            for _result in batch.queue(store, actor, batch_id, auth_id, items, app):
-                pass  # each outcome is recorded; the progress page reads them
-        return batch_id
-    todo, jobs_of = list(enumerate(items, 1)), dict[int, str]()
-    for _result in batch.request_items(store, actor, batch_id, auth_id, todo, jobs_of):
-        pass  # a refusal is recorded with the gate's reason
-    store.ledger.signers.people.pop(actor.user.name, None)
-    del actor  # the investigator's key goes with this request: the local capture system seals
-    if todo:
-        runner.start(config_of(request).store_path, batch_id, auth_id, todo, jobs_of, concurrency)
-    return batch_id
+    return capturing.start(store, config_of(request).store_path, actor, items, auth_id, concurrency, SOURCE)
 
 
 def exigent_submit(request: Request, form: FormData) -> Response:
@@ -119,12 +94,11 @@ def _sign_exigent(request: Request, store: Store, form: FormData) -> str:
     url, case, facts = (text(form, n).strip() for n in ("exigent_url", "case", "facts"))
     if not (url and case and facts):
         raise UsageError("an exigent capture needs its URL, the case number and the facts of the threat")
-    if store.config.ledger.url is None and batch.local_system(store) is None:
-        raise UsageError("this workstation store has no local capture system to run captures without your "
-                         "key: an administrator runs `collector store upgrade`")  # fmt: skip
+    capturing.check_runnable(store)
     actor = proven(store, request, text(form, "passphrase"))
     auth_id = exigent.create(store, actor, url, case, facts).id
-    return _run(request, store, actor, [batch.Item(url, "exigent capture")], auth_id, 1)
+    return capturing.start(store, config_of(request).store_path, actor, [batch.Item(url, "exigent capture")],
+                           auth_id, 1, SOURCE)  # fmt: skip
 
 
 def batch_page(request: Request) -> Response:
