@@ -49,7 +49,15 @@ def serve(
     if not tls and not _loopback(host):
         warn(f"serving on {host} without TLS: passphrases and session cookies cross the network "
              "in clear; give --tls-cert and --tls-key")  # fmt: skip
-    open_store().close()  # recovery, outbox and checkpoint, as every command; refused if no store
+    store = open_store()  # recovery, outbox and checkpoint, as every command; refused if no store
+    try:
+        if not store.read_only:
+            from collector.web import downloads
+
+            for ident in downloads.sweep(store):
+                echo(f"removed download {ident}: kept long enough (recorded)")
+    finally:
+        store.close()
     scheme = "https" if tls else "http"
     echo(f"collector: serving {state.store_path} at {scheme}://{host}:{port}/ (Ctrl-C stops)")
     uvicorn.run(

@@ -78,6 +78,7 @@ class LedgerAction(StrEnum):
     export = "export"
     audit_report = "audit.report"
     web_download = "web.download"  # an export, package or exhibit made in the web application, downloaded
+    web_download_removed = "web.download.removed"  # such a file removed: kept long enough, or by request
     # custody events, one per custody.EventType (`custody_action` maps them)
     custody_captured = "custody.captured"
     custody_timestamped = "custody.timestamped"

@@ -4,7 +4,9 @@ made it and its SHA-256. Only its maker (or a custodian) may download it; each d
 `web.download` ledger row.
 
 The id is 128 random bits; the record and the file are checked again at every download (a
-file whose SHA-256 changed since it was made is refused, not served)."""
+file whose SHA-256 changed since it was made is refused, not served). They are copies: each is
+removed `DOWNLOADS_KEPT` after it was made (swept whenever another is made) or when its maker or
+a custodian removes it, and each removal is a `web.download.removed` ledger row."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import re
 import secrets
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +27,7 @@ from collector.store.actions import LedgerAction
 from collector.store.model import Role
 from collector.store.roles import Action
 from collector.store.store import Identity, Store
+from collector.web.settings import DOWNLOADS_KEPT, UNFINISHED_KEPT
 
 FOLDER = "downloads"
 RECORD = "download.json"
@@ -62,6 +65,7 @@ def root(store: Store) -> Path:
 
 
 def new_slot(store: Store) -> Slot:
+    sweep(store)
     ident = secrets.token_hex(16)
     directory = root(store) / ident
     directory.mkdir(parents=True, mode=0o700)
@@ -134,3 +138,47 @@ def fetch(store: Store, who: Identity, made: Made, name: str) -> tuple[Path, str
                         details={"kind": made.kind, "download": made.id, "file": name, "sha256": digest,
                                  "made_by": made.owner, "session_user": who.user.name})  # fmt: skip
     return path, digest
+
+
+def _removed(store: Store, ident: str, made: Made | None, reason: str, by: str | None) -> None:
+    shutil.rmtree(root(store) / ident)
+    details: dict[str, object] = {"download": ident, "reason": reason}
+    if made is not None:
+        details.update(kind=made.kind, file=made.file, sha256=made.sha256, made_by=made.owner,
+                       made_at=made.made_at.isoformat())  # fmt: skip
+    if by is not None:
+        details["session_user"] = by
+    # The store's own statement, as for a download: the request holds no user key.
+    store.ledger.record(LedgerAction.web_download_removed, actor=None,
+                        subject=",".join(made.subjects) if made and made.subjects else f"download {ident}",
+                        details=details)  # fmt: skip
+
+
+def sweep(store: Store, now: datetime | None = None, kept: timedelta = DOWNLOADS_KEPT) -> list[str]:
+    """Remove the downloads made more than `kept` ago, and folders of makings cut short (no
+    record) older than `UNFINISHED_KEPT`; each removal recorded. The ids removed. Anything in
+    the folder that is not a download's is left alone."""
+    at, folder, gone = now or datetime.now(UTC), root(store), []
+    for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if not ID.match(entry.name) or entry.is_symlink() or not entry.is_dir():
+            continue
+        if not (entry / RECORD).is_file():
+            changed = datetime.fromtimestamp(entry.stat().st_mtime, UTC)
+            if at - changed > UNFINISHED_KEPT:
+                _removed(store, entry.name, None, "its making never finished", None)
+                gone.append(entry.name)
+            continue
+        try:
+            made = load(store, entry.name)
+        except (ValueError, UsageError):
+            continue  # a record this version cannot read is not removed unseen
+        if at - made.made_at > kept:
+            _removed(store, made.id, made, f"made more than {kept.days} days ago", None)
+            gone.append(made.id)
+    return gone
+
+
+def remove(store: Store, who: Identity, made: Made) -> None:
+    """Remove a download now, at its maker's or a custodian's request (others refused, recorded)."""
+    refuse_others(store, who, made)
+    _removed(store, made.id, made, "removed on request", who.user.name)

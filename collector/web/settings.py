@@ -17,6 +17,11 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+DOWNLOADS_KEPT = timedelta(days=7)
+"""A file made for download (export, package, exhibit, key list) is removed this long after it
+was made (it is a copy: the bundles stay sealed in the store), each removal recorded."""
+UNFINISHED_KEPT = timedelta(days=1)
+"""A download folder with no record (its making was cut short) is removed after this long."""
 HSTS = "max-age=31536000"
 API_PREFIX = "/api/"
 """The JSON API's paths: token-authenticated, no session cookie read or set."""

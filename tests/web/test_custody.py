@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -21,6 +24,8 @@ import pytest
 from playwright.sync_api import Browser
 
 from collector import capture
+from collector.store.store import Store
+from collector.web import downloads
 from tests.exhibit_pki import PASSPHRASE as PKI_PASSPHRASE
 from tests.exhibit_pki import hanko_status, make_pki
 from tests.fakes import browser as fake
@@ -306,3 +311,52 @@ def test_a_form_with_a_file_larger_than_allowed_is_refused_before_it_is_read(
         "sign": {"name": "big.p12", "mimeType": "application/x-pkcs12", "buffer": b"0" * (2 * 1024 * 1024)},
     })  # fmt: skip
     assert sent.status == 413 and "larger than 256 KiB" in sent.text()
+
+
+def test_downloads_are_removed_on_request_or_once_kept_long_enough_each_recorded(
+    person: Visitor, custody_server: Server
+) -> None:
+    erin, bundle_id, cli = person, custody_server.info["bundle"], custody_server.info["cli"]
+    erin.log_in("erin")
+
+    def package() -> str:
+        erin.go(f"/bundles/{bundle_id}/wacz")
+        erin.page.get_by_label("Your passphrase (the custody event is signed)").fill(PASSPHRASES["erin"])
+        erin.page.get_by_role("button", name="Make the package").click()
+        erin.page.wait_for_url(re.compile(r".*/downloads/[0-9a-f]{32}$"), timeout=120_000)
+        return erin.page.url.rsplit("/", 1)[1]
+
+    def removals() -> list[dict[str, Any]]:
+        return [e for e in cli.events() if e["action"] == "web.download.removed"]
+
+    first = package()
+    sha256 = erin.page.locator("#sha256").inner_text().strip()
+    erin.page.get_by_role("button", name="Remove this download now").click()
+    erin.page.wait_for_url(custody_server.url + "/downloads")
+    assert first not in erin.page.locator("main").inner_text()
+    assert erin.go(f"/downloads/{first}").status == 400
+    assert not (cli.store / "work" / "downloads" / first).exists()
+    row = removals()[-1]
+    assert row["actor"] is None and row["subject"] == bundle_id
+    assert (row["details"]["download"], row["details"]["sha256"], row["details"]["session_user"],
+            row["details"]["reason"]) == (first, sha256, "erin", "removed on request")  # fmt: skip
+
+    second = package()
+    folder = cli.store / "work" / "downloads"
+    cut_short, young, other = folder / ("ab" * 16), folder / ("cd" * 16), folder / "notes"
+    for made in (cut_short, young, other):
+        made.mkdir()
+    old = time.time() - 2 * 86400
+    os.utime(cut_short, (old, old))
+    os.utime(other, (old, old))
+    store = Store.open(cli.store)
+    try:
+        assert downloads.sweep(store) == [cut_short.name]  # the package is a day younger than kept
+        swept = downloads.sweep(store, now=datetime.now(UTC) + timedelta(days=8))
+    finally:
+        store.close()
+    assert {second, young.name} <= set(swept)  # with those the other tests here made
+    assert [p.name for p in folder.iterdir()] == ["notes"]  # not a download's: left alone
+    reasons = {e["details"]["download"]: e["details"]["reason"] for e in removals()}
+    assert reasons[cut_short.name] == "its making never finished"
+    assert reasons[second] == "made more than 7 days ago"

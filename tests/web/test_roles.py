@@ -150,6 +150,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/keys/export"): Action.read,
     ("POST", "/ledger/checkpoint"): Action.read,
     ("POST", "/ledger/verify"): Action.read,
+    ("POST", "/downloads/{download_id}/remove"): Action.export,
 }
 
 FORMS: dict[str, dict[str, str]] = {

@@ -29,7 +29,7 @@ from collector.web import downloads
 from collector.web.context import opened, proven, signed_in
 from collector.web.forms import checked, text, uploaded
 from collector.web.render import page
-from collector.web.settings import DOWNLOAD_CSP
+from collector.web.settings import DOWNLOAD_CSP, DOWNLOADS_KEPT
 
 JURISDICTIONS = ("us-federal", "us-federal-abroad")
 MAX_PKCS12 = 256 * 1024
@@ -239,7 +239,17 @@ def made_page(request: Request) -> Response:
     with opened(request) as store:
         who = signed_in(store, request)
         made = downloads.find(store, who, request.path_params["download_id"])
-        return page(request, "download.html", who, made=made)
+        return page(request, "download.html", who, made=made, kept=DOWNLOADS_KEPT)
+
+
+def remove_made(request: Request, form: FormData) -> Response:
+    """Remove a download now (its maker or a custodian), recorded."""
+    with opened(request) as store:
+        who = signed_in(store, request)
+        made = downloads.find(store, who, request.path_params["download_id"])
+        _writable(store)
+        downloads.remove(store, who, made)
+    return RedirectResponse("/downloads", status_code=303)
 
 
 def made_file(request: Request) -> Response:
@@ -266,4 +276,5 @@ ROUTES: list[BaseRoute] = [
     Route("/downloads", download_list, methods=["GET"]),
     Route("/downloads/{download_id}", made_page, methods=["GET"]),
     Route("/downloads/{download_id}/files/{name}", made_file, methods=["GET"]),
+    Route("/downloads/{download_id}/remove", checked(remove_made), methods=["POST"]),
 ]
