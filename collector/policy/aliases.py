@@ -44,6 +44,8 @@ from collector.store.schema import alias_requests as requests
 from collector.store.store import Actor, Identity, Store
 
 ALIAS_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+RESERVED_NAMES = frozenset({"new"})
+"""Names the web application's alias pages use (`/aliases/new`)."""
 MAX_NAME = 48
 PLATFORM = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 MAX_HANDLE = 200
@@ -304,6 +306,8 @@ def validate(
             f"alias names are lower-case slugs of at most {MAX_NAME} characters"
             " (letters, digits, single hyphens), e.g. river-watcher"
         )
+    elif name in RESERVED_NAMES:
+        problems.append(f"{name!r} is not an alias name: it names a page of the web application")
     if not PLATFORM.match(platform):
         problems.append("--platform is one short lower-case word, e.g. mastodon")
     if not handle or len(handle) > MAX_HANDLE or not handle.isprintable():

@@ -312,6 +312,21 @@ class Ledger:
             query = query.where(ev.c.subject == subject)
         return [_event(r) for r in self.rows(query)]
 
+    def event_count(self, subject: str | None = None) -> int:
+        ev = schema.events
+        query = select(func.count().label("n")).select_from(ev)
+        if subject is not None:
+            query = query.where(ev.c.subject == subject)
+        return int(self.rows(query)[0]["n"])
+
+    def newest_events(self, limit: int, offset: int = 0, subject: str | None = None) -> list[LedgerEvent]:
+        """`limit` events, newest first, after skipping the `offset` newest (a page of the ledger)."""
+        ev = schema.events
+        query = select(*self._event_columns()).order_by(ev.c.seq.desc()).limit(limit).offset(offset)
+        if subject is not None:
+            query = query.where(ev.c.subject == subject)
+        return [_event(r) for r in self.rows(query)]
+
     def events_by(self, actor: str) -> list[LedgerEvent]:
         """Every event whose actor is `actor`, oldest first."""
         return [e for e in self.events_where(schema.events.c.actor == actor)]

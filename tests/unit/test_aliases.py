@@ -111,6 +111,9 @@ def test_request_is_validated(store: Cli) -> None:
     again = store.run("alias", "request", NAME, "--platform", "mastodon", "--handle", "@x",
                       "--reason", REASON, as_user="alice")  # fmt: skip
     assert again.returncode == 2 and "never reused" in again.stderr
+    page_name = store.run("alias", "request", "new", "--platform", "mastodon", "--handle", "@x",
+                          "--reason", REASON, as_user="alice")  # fmt: skip
+    assert page_name.returncode == 2 and "names a page of the web application" in page_name.stderr
     assert alias_request(store, "second")["days"] == 180  # policy.alias_max_days
 
 

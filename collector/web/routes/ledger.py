@@ -70,13 +70,13 @@ def _ledger_page(request: Request, store: Store, who: Identity, *, status: int =
                  made: checkpoints.Made | None = None) -> Response:  # fmt: skip
     """The newest events first, a page at a time; only those about one id with `?subject=`."""
     subject = request.query_params.get("subject", "").strip()
-    events = store.ledger.events(subject or None)
-    pages = max(1, math.ceil(len(events) / PER_PAGE))
+    total = store.ledger.event_count(subject or None)
+    pages = max(1, math.ceil(total / PER_PAGE))
     number = min(_number(request.query_params.get("page")), pages)
-    newest_first = events[::-1][(number - 1) * PER_PAGE:number * PER_PAGE]
+    newest_first = store.ledger.newest_events(PER_PAGE, (number - 1) * PER_PAGE, subject or None)
     rows = [(e, json.dumps(e.details, ensure_ascii=False)[:160]) for e in newest_first]  # as `ledger show`
     return page(request, "ledger.html", who, status=status, error=error, made=made, rows=rows,
-                subject=subject, number=number, pages=pages, total=len(events),
+                subject=subject, number=number, pages=pages, total=total,
                 newest=checkpoints.newest(store))  # fmt: skip
 
 
