@@ -92,7 +92,8 @@ env["HOME"] = cfg["home"]
 with sync_playwright() as p:
     marks["driver"] = time.time()
     browser = p.chromium.launch(
-        executable_path=cfg["executable"], headless=True, args=cfg["args"], env=env
+        executable_path=cfg["executable"], headless=True, args=cfg["args"], env=env,
+        ignore_default_args=cfg["ignore_default_args"],
     )
     marks["launch"] = time.time()
     context = browser.new_context(
@@ -637,7 +638,7 @@ def same_pixels(a: Path, b: Path) -> bool | None:
 
 def bare_setup(store: BenchStore, url: str, scratch: Path) -> tuple[Path, dict[str, Any]]:
     """The bare script on disk and its configuration: the store's browser settings for `url`."""
-    from collector.browser.launch import launch_args
+    from collector.browser.launch import PLAYWRIGHT_FEATURES_SWITCH, launch_args
     from collector.store.config import CONFIG_NAME, load_config
 
     settings = load_config(store.root / CONFIG_NAME).browser
@@ -649,6 +650,7 @@ def bare_setup(store: BenchStore, url: str, scratch: Path) -> tuple[Path, dict[s
         "url": url,
         "executable": settings.executable_path,
         "args": launch_args(settings),
+        "ignore_default_args": [PLAYWRIGHT_FEATURES_SWITCH],  # as collector launches it
         "width": settings.viewport_width,
         "height": settings.viewport_height,
         "scale": settings.device_scale_factor,

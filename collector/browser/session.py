@@ -45,6 +45,7 @@ from collector.browser.launch import (
     browser_home,
     chromium_version_warning,
     egress_for,
+    features_warning,
     launch_args,
     launch_browser,
 )
@@ -195,6 +196,9 @@ class CaptureSession(PageSteps, ArtifactSteps):
         step.note(f"Chromium {version}, headless")
         if warning:
             step.note(f"WARNING: {warning}")
+        features = features_warning(args)
+        if features:
+            step.note(f"WARNING: {features}")
         step.note(f"ignore_https_errors={self.settings.ignore_https_errors}")
         for ca in trusted:
             step.note(f"trusted extra CA {ca.describe()}")

@@ -24,6 +24,7 @@ from playwright.sync_api import sync_playwright
 from warcio.archiveiterator import ArchiveIterator
 
 from collector.browser import ARTIFACTS, TESTED_CHROMIUM_MAJORS, capture, chromium_version_warning
+from collector.browser.launch import FEATURES_SWITCH
 from collector.browser.warc import reconcile_response_headers
 from collector.errors import CaptureFailed, NavigationRefused
 from collector.evidence.model import BrowserSettings, CaptureRecord, StepStatus
@@ -273,6 +274,11 @@ def test_record_describes_browser_and_request(thread: dict[str, Any], site: Fixt
     assert "--disable-quic" in browser.launch_args
     assert f"--host-resolver-rules={HERMETIC}" in browser.launch_args
     assert "--headless" in browser.launch_args  # read back from the real process
+    # Playwright's own --disable-features was left out: the one switch carries its list and ours.
+    assert [a for a in browser.launch_args if a.startswith("--disable-features=")] == [
+        FEATURES_SWITCH
+    ]
+    assert "WARNING" not in step(record, "launch").detail
     assert record.server is not None and record.server.ip == "127.0.0.1"
     assert record.server.port == site.http_port
     assert record.egress.local_address == "127.0.0.1" and record.egress.method == "udp-route-probe"

@@ -219,14 +219,36 @@ def test_only_connect_by_socks5_without_authentication() -> None:
 
 
 def test_the_browsers_own_services_never_leave() -> None:
-    from collector.browser.launch import launch_args
+    from collector.browser.launch import (
+        FEATURES_SWITCH,
+        PLAYWRIGHT_FEATURES_SWITCH,
+        features_warning,
+        launch_args,
+    )
     from collector.evidence.model import BrowserSettings
 
     args = launch_args(BrowserSettings())
     assert "--component-updater=url-source=http://component-updater.browser-service.invalid" in args
-    assert not any(a.startswith("--disable-features") for a in args)  # Playwright's list stays whole
+    # One --disable-features (Chromium applies only the last), carrying Playwright's list whole.
+    features = [a for a in args if a.startswith("--disable-features=")]
+    assert features == [FEATURES_SWITCH]
+    assert FEATURES_SWITCH.startswith(PLAYWRIGHT_FEATURES_SWITCH + ",")
+    assert features_warning(["--headless", *args]) is None
     verdict = EgressRules(block_private=False).judge("gaia.browser-service.invalid", 80, ["93.184.215.14"])
     assert verdict.blocked and "the browser's own service" in verdict.reason
+
+
+def test_a_second_disable_features_switch_is_reported() -> None:
+    """Chromium applies only the last --disable-features: a command line with two (Playwright's
+    own list changed, so it was not left out) is reported with what was not disabled."""
+    from collector.browser.launch import features_warning
+
+    warning = features_warning(
+        ["--disable-features=A,B,C", "--headless", "--disable-features=A,C,WebUIOmniboxPopup"]
+    )
+    assert warning is not None and "2 --disable-features switches" in warning
+    assert warning.endswith("not disabled B")
+    assert features_warning(["--disable-features=A,B"]) is None
 
 
 def test_through_an_upstream_proxy_the_judged_address_is_what_is_asked_for() -> None:
