@@ -28,6 +28,8 @@ IMMEDIATE = "collector_immediate"
 """Execution option: this connection's transaction writes (it takes the writers' lock)."""
 
 LEDGER_FILE = "ledger.sqlite"
+JOURNAL = "journal_mode=DELETE"
+"""The SQLite ledger's journal: a rollback journal (see `sqlite_engine`)."""
 """The ledger of a workstation store, in its directory."""
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 WRITERS_LOCK = 0x636F6C6C6563746F  # "collecto": the advisory lock every writer takes
@@ -125,14 +127,23 @@ def postgres_engine(url: str) -> Engine:
 def sqlite_engine(path: Path, *, create: bool = False, read_only: bool = False) -> Engine:
     """An engine on a SQLite ledger file; opening never creates the file unless `create`.
 
+    The ledger keeps a rollback journal (`journal_mode=DELETE`), not a write-ahead log: SQLite
+    3.7.0 to 3.51.2 (Debian 12 ships 3.40.1) have a data race in WAL mode between a checkpoint
+    and another connection's commit that resets the log, which can corrupt the database or lose
+    committed writes; this ledger is written by several processes at once (commands, `serve`,
+    its capture thread, workers), each connection checkpointing as it closes. A store made
+    with a write-ahead log is turned to the rollback journal by the first connection that finds
+    itself alone with it.
+
     `read_only` is for stores on read-only media: SQLite opens the file immutable (it creates no
-    lock or shared-memory file), which is exact because a store closed cleanly leaves no
-    write-ahead log; one that left a log is opened read-only to read it.
+    lock file), which is exact because a store closed cleanly leaves no journal or log; one that
+    left either is opened read-only to read it (a journal that needs rolling back cannot be, and
+    that is one line).
     """
     mode = "rwc" if create else "rw"
     if read_only:
-        wal = path.with_name(path.name + "-wal")
-        has_log = wal.exists() and wal.stat().st_size > 0
+        logs = (path.with_name(path.name + suffix) for suffix in ("-journal", "-wal"))
+        has_log = any(log.exists() and log.stat().st_size > 0 for log in logs)
         mode = "ro" if has_log else "ro&immutable=1"
     engine = create_engine(
         f"sqlite:///file:{path}?mode={mode}&uri=true",
@@ -144,7 +155,7 @@ def sqlite_engine(path: Path, *, create: bool = False, read_only: bool = False) 
     def _connect(dbapi: Any, _record: Any) -> None:
         dbapi.isolation_level = None  # the driver leaves BEGIN to us (below)
         pragmas = ("foreign_keys=ON",) if read_only else (
-            "journal_mode=WAL", "foreign_keys=ON", "synchronous=FULL")  # fmt: skip
+            JOURNAL, "foreign_keys=ON", "synchronous=FULL")  # fmt: skip
         for pragma in pragmas:
             dbapi.execute(f"PRAGMA {pragma}")
 

@@ -3,7 +3,7 @@
 Events form an append-only hash chain: each row's hash covers its content and the previous
 row's hash (RFC 8785 canonical JSON, SHA-256). The tables are defined once in `schema` and
 made by its migrations; append-only tables refuse UPDATE and DELETE in the database itself,
-and this module has no such path for them. SQLite (WAL) now; the same statements run on
+and this module has no such path for them. SQLite (rollback journal) now; the same statements run on
 PostgreSQL.
 """
 

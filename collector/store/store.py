@@ -3,7 +3,7 @@
 ```
 STORE/
   collector.toml     configuration and agency policy
-  ledger.sqlite      users, keys, authorizations, bundles, events (WAL)
+  ledger.sqlite      users, keys, authorizations, bundles, events (rollback journal)
   bundles/           sealed bundles, read-only
   keys/              NAME.key.pem (encrypted, 0600) and NAME.pub.pem
   work/              captures in progress; never looks like a bundle

@@ -19,7 +19,7 @@ def test_init_lays_out_store(cli: Cli) -> None:
     assert config["agency"] == "Test Police Department"
     assert config["policy"]["allow_private_network"] is True
     db = sqlite3.connect(cli.store / "ledger.sqlite")
-    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # not WAL: see database.sqlite_engine
 
 
 def test_init_refuses_existing_store(cli: Cli) -> None:
@@ -258,3 +258,22 @@ def test_allowed_hosts_are_recorded_normalised_in_the_policy_and_the_ledger(tmp_
     assert config["policy"]["allowed_hosts"] == ["localhost:8080", "[::1]:8443"]
     init = cli.events()[0]
     assert init["action"] == "store.init" and init["details"]["allowed_hosts"] == ["localhost:8080", "[::1]:8443"]
+
+
+def test_a_ledger_made_with_a_write_ahead_log_is_turned_to_the_rollback_journal(cli: Cli) -> None:
+    """Stores made before the ledger kept a rollback journal (SQLite's WAL-reset race) are
+    turned by the first connection alone with the file; nothing in them changes."""
+    path = cli.store / "ledger.sqlite"
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+    events = db.execute("SELECT count(*) FROM events").fetchone()[0]
+    db.close()
+    assert cli.run("auth", "list").returncode == 0
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        assert db.execute("SELECT count(*) FROM events").fetchone()[0] >= events
+    finally:
+        db.close()
+    assert not (cli.store / "ledger.sqlite-wal").exists()
+    assert cli.run("ledger", "verify").returncode == 0

@@ -75,7 +75,7 @@ def test_a_store_on_read_only_media_verifies_and_says_nothing_was_recorded(
 @pytest.mark.parametrize("damage", ["missing", "garbage", "truncated"])
 def test_a_damaged_ledger_is_one_clear_line(store: Cli, damage: str) -> None:
     ledger = store.store / "ledger.sqlite"
-    for extra in ("ledger.sqlite-wal", "ledger.sqlite-shm"):
+    for extra in ("ledger.sqlite-journal", "ledger.sqlite-wal", "ledger.sqlite-shm"):
         (store.store / extra).unlink(missing_ok=True)
     if damage == "missing":
         ledger.unlink()
