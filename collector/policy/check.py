@@ -7,7 +7,7 @@ import re
 from collector.errors import Refused, UsageError
 from collector.evidence.model import PolicyStamp
 from collector.store.actions import LedgerAction
-from collector.store.config import StoreConfig, dump_config
+from collector.store.config import StoreConfig, write_config
 from collector.store.ledger import now
 from collector.store.model import Role
 from collector.store.store import Actor, Store
@@ -63,7 +63,7 @@ def record_review(store: Store, actor: Actor, reason: str, version: str | None) 
     store.config.policy.last_reviewed = now().date()
     if version:
         store.config.policy.version = version
-    store.config_path.write_text(dump_config(store.config), encoding="utf-8")
+    write_config(store.config_path, store.config)
     after = store.policy_stamp()
     store.ledger.record(
         LedgerAction.policy_reviewed, actor=actor.user.name,

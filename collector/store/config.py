@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import tomllib
 import uuid
@@ -419,3 +420,17 @@ def dump_config(config: StoreConfig) -> str:
         "# Edit with care: the policy version and this file's SHA-256 are stamped into bundles.\n\n"
     )
     return header + tomli_w.dumps(data)
+
+
+def write_config(path: Path, config: StoreConfig) -> None:
+    """Write the configuration whole: to a new file beside it, flushed to disk, then renamed over
+    it, so a command or request reading it meanwhile sees the old file or the new, never part."""
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.new")
+    try:
+        with partial.open("x", encoding="utf-8") as handle:
+            handle.write(dump_config(config))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)

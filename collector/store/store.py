@@ -45,8 +45,8 @@ from collector.store.config import (
     LedgerConfig,
     StoreConfig,
     allowed_host,
-    dump_config,
     load_config,
+    write_config,
 )
 from collector.store.database import LEDGER_FILE
 from collector.store.ledger import Ledger, now
@@ -268,7 +268,7 @@ class Store:
             (root / sub).mkdir(mode=0o750)
         if not location.shared:
             (root / "keys").mkdir(mode=0o700)
-        (root / CONFIG_NAME).write_text(dump_config(config), encoding="utf-8")
+        write_config(root / CONFIG_NAME, config)
         if not location.shared:
             Ledger.create(location).close()
         store = cls(root)
@@ -300,7 +300,7 @@ class Store:
         store._make_archive_signer(issuer)
         if location.shared:  # pinned outside the database every workstation may write
             store.config.agency_root_sha256 = certificate_sha256(store.pki.root_certificate())
-            (root / CONFIG_NAME).write_text(dump_config(store.config), encoding="utf-8")
+            write_config(root / CONFIG_NAME, store.config)
         return store
 
     @classmethod
