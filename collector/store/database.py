@@ -13,6 +13,8 @@ environment (PGUSER, PGPASSWORD, PGPASSFILE, PGSERVICE), never from `collector.t
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,10 +156,14 @@ def sqlite_engine(path: Path, *, create: bool = False, read_only: bool = False) 
     @event.listens_for(engine, "connect")
     def _connect(dbapi: Any, _record: Any) -> None:
         dbapi.isolation_level = None  # the driver leaves BEGIN to us (below)
-        pragmas = ("foreign_keys=ON",) if read_only else (
-            JOURNAL, "foreign_keys=ON", "synchronous=FULL")  # fmt: skip
+        pragmas = ("foreign_keys=ON",) if read_only else ("foreign_keys=ON", "synchronous=FULL")
         for pragma in pragmas:
             dbapi.execute(f"PRAGMA {pragma}")
+        if not read_only:
+            # A ledger still in WAL that another connection has open cannot be turned now
+            # ("database is locked" at once): a later connection, alone with it, turns it.
+            with contextlib.suppress(sqlite3.OperationalError):
+                dbapi.execute(f"PRAGMA {JOURNAL}")
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:

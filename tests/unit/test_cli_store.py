@@ -267,8 +267,11 @@ def test_a_ledger_made_with_a_write_ahead_log_is_turned_to_the_rollback_journal(
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
     events = db.execute("SELECT count(*) FROM events").fetchone()[0]
-    db.close()
+    # another connection still has it open: the command works on it as it is, in WAL
     assert cli.run("auth", "list").returncode == 0
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
+    assert cli.run("auth", "list").returncode == 0  # alone with it: turned
     db = sqlite3.connect(path)
     try:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
