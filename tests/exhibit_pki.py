@@ -38,6 +38,13 @@ class PKI:
     encrypt_only_p12: Path
 
 
+def _usage(**allowed: bool) -> x509.KeyUsage:
+    """A KeyUsage with the named usages set as given and every other one off."""
+    names = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
+             "key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only")  # fmt: skip
+    return x509.KeyUsage(**{name: allowed.get(name, False) for name in names})
+
+
 def _leaf(
     ca_key: ec.EllipticCurvePrivateKey,
     ca_cert: x509.Certificate,
@@ -58,16 +65,8 @@ def _leaf(
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=signing,
-                content_commitment=signing,
-                key_encipherment=not signing,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
+            _usage(
+                digital_signature=signing, content_commitment=signing, key_encipherment=not signing
             ),
             critical=True,
         )
@@ -106,17 +105,7 @@ def make_pki(d: Path) -> PKI:
         .not_valid_after(now + timedelta(days=400))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            _usage(key_cert_sign=True, crl_sign=True),
             critical=True,
         )
         .add_extension(
