@@ -3,6 +3,7 @@ served: the usual ones need inline script, which the application's CSP forbids."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException
@@ -154,32 +155,32 @@ def _progress(store: Store, who: Identity, batch_id: str) -> BatchProgress:
                          finished=view.finished, counts=view.counts, items=items)  # fmt: skip
 
 
-def _may_capture(request: Request, credentials: Credentials) -> None:
-    """The token and the role, checked (and a refusal recorded) before the body is read, so a
-    caller who may not capture is refused the same whatever they send."""
+def _capturer(request: Request, credentials: Credentials) -> Iterator[tuple[Store, Identity]]:
+    """The store and the caller, the token and the role checked (a refusal recorded) before the
+    body is read, so a caller who may not capture is refused the same whatever they send."""
     with called(request, credentials, "capture") as (store, who):
         store.require(who, Action.capture)
+        yield store, who
 
 
-def request_captures(body: CaptureRequest, request: Request, credentials: Credentials,
-                     _allowed: Annotated[None, Depends(_may_capture)]) -> BatchProgress:  # fmt: skip
+def request_captures(body: CaptureRequest, request: Request,
+                     caller: Annotated[tuple[Store, Identity], Depends(_capturer)]) -> BatchProgress:  # fmt: skip
     """Request the capture of a list of URLs under an authorization (scope `capture`), as the
     page `/capture` and `collector capture --from` do: the caller's key, unlocked by the
     passphrase for this call only, signs one request per URL, each judged by the gate now (a
     refusal is the item's state, with the gate's reason); the captures are queued for the
     capture workers (agency store) or made by the local capture system (workstation). Answers
     202 with the batch as it stands; follow it at `GET /api/captures/{batch_id}`."""
-    with called(request, credentials, "capture") as (store, who):
-        store.require(who, Action.capture)  # again, on this store: refused before the passphrase is tried
-        items = batch.items_of([(u.url, u.note or body.note) for u in body.urls], "urls")
-        if body.concurrency > batch.MAX_CONCURRENCY:
-            raise UsageError(f"concurrency must be between 1 and {batch.MAX_CONCURRENCY}")
-        capturing.check_runnable(store)
-        actor = store.authenticate(who.user.name, body.passphrase.get_secret_value())
-        batch_id = capturing.start(store, config_of(request).store_path, actor, items,
-                                   body.authorization.strip(), body.concurrency, SOURCE)  # fmt: skip
-        del actor
-        return _progress(store, who, batch_id)
+    store, who = caller
+    items = batch.items_of([(u.url, u.note or body.note) for u in body.urls], "urls")
+    if body.concurrency > batch.MAX_CONCURRENCY:
+        raise UsageError(f"concurrency must be between 1 and {batch.MAX_CONCURRENCY}")
+    capturing.check_runnable(store)
+    actor = store.authenticate(who.user.name, body.passphrase.get_secret_value())
+    batch_id = capturing.start(store, config_of(request).store_path, actor, items,
+                               body.authorization.strip(), body.concurrency, SOURCE)  # fmt: skip
+    del actor
+    return _progress(store, who, batch_id)
 
 
 def get_captures(batch_id: str, request: Request, credentials: Credentials) -> BatchProgress:

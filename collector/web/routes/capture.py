@@ -4,6 +4,8 @@ batch's progress."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -21,6 +23,7 @@ from collector.web.render import page
 from collector.web.routes import watches
 
 FIELDS = ("auth", "urls", "note", "concurrency")
+EXIGENT_FIELDS = ("exigent_url", "case", "facts")
 SOURCE = "web form"
 """What a batch started here records as its list's source (a file name for the command line)."""
 
@@ -49,17 +52,24 @@ def _items(form: FormData) -> tuple[list[batch.Item], int]:
     return [batch.Item(i.url, i.note or note) for i in items], int(given)
 
 
-def submit(request: Request, form: FormData) -> Response:
-    values = {name: text(form, name) for name in FIELDS}
-    with opened(request) as store:
-        who = signed_in(store, request)
-        store.require(who, Action.capture)  # refused before any passphrase
-        try:
-            batch_id = _sign(request, store, form)
-        except (UsageError, Refused) as exc:
-            status = 403 if isinstance(exc, Refused) else 400
-            return _form(request, store, who, status, values, str(exc))
-    return RedirectResponse(f"/capture/{batch_id}", status_code=303)
+def _signing(sign: Callable[[Request, Store, FormData], str],
+             fields: tuple[str, ...]) -> Callable[[Request, FormData], Response]:  # fmt: skip
+    """A capture form's handler: the role first (refused before any passphrase), then `sign`,
+    which returns the batch's id; a refusal or bad input shows the form again with the reason."""
+
+    def handler(request: Request, form: FormData) -> Response:
+        values = {name: text(form, name) for name in fields}
+        with opened(request) as store:
+            who = signed_in(store, request)
+            store.require(who, Action.capture)
+            try:
+                batch_id = sign(request, store, form)
+            except (UsageError, Refused) as exc:
+                status = 403 if isinstance(exc, Refused) else 400
+                return _form(request, store, who, status, values, str(exc))
+        return RedirectResponse(f"/capture/{batch_id}", status_code=303)
+
+    return handler
 
 
 def _sign(request: Request, store: Store, form: FormData) -> str:
@@ -74,24 +84,11 @@ def _sign(request: Request, store: Store, form: FormData) -> str:
     return capturing.start(store, config_of(request).store_path, actor, items, auth_id, concurrency, SOURCE)
 
 
-def exigent_submit(request: Request, form: FormData) -> Response:
+def _sign_exigent(request: Request, store: Store, form: FormData) -> str:
     """An exigent capture (`collector capture URL --exigent --case C --facts …`): the
     investigator's signed exigent authorization for this one URL, made now, then its capture
     request signed and captured as any other; a supervisor's review is owed."""
-    values = {name: text(form, name) for name in ("exigent_url", "case", "facts")}
-    with opened(request) as store:
-        who = signed_in(store, request)
-        store.require(who, Action.capture)  # refused before any passphrase
-        try:
-            batch_id = _sign_exigent(request, store, form)
-        except (UsageError, Refused) as exc:
-            status = 403 if isinstance(exc, Refused) else 400
-            return _form(request, store, who, status, values, str(exc))
-    return RedirectResponse(f"/capture/{batch_id}", status_code=303)
-
-
-def _sign_exigent(request: Request, store: Store, form: FormData) -> str:
-    url, case, facts = (text(form, n).strip() for n in ("exigent_url", "case", "facts"))
+    url, case, facts = (text(form, n).strip() for n in EXIGENT_FIELDS)
     if not (url and case and facts):
         raise UsageError("an exigent capture needs its URL, the case number and the facts of the threat")
     capturing.check_runnable(store)
@@ -113,8 +110,8 @@ def batch_page(request: Request) -> Response:
 
 ROUTES: list[BaseRoute] = [
     Route("/capture", form, methods=["GET"]),
-    Route("/capture", checked(submit), methods=["POST"]),
-    Route("/capture/exigent", checked(exigent_submit), methods=["POST"]),
+    Route("/capture", checked(_signing(_sign, FIELDS)), methods=["POST"]),
+    Route("/capture/exigent", checked(_signing(_sign_exigent, EXIGENT_FIELDS)), methods=["POST"]),
     Route("/capture/{batch_id}", batch_page, methods=["GET"]),
     *watches.ROUTES,
 ]
