@@ -30,9 +30,9 @@ IMMEDIATE = "collector_immediate"
 """Execution option: this connection's transaction writes (it takes the writers' lock)."""
 
 LEDGER_FILE = "ledger.sqlite"
+"""The ledger of a workstation store, in its directory."""
 JOURNAL = "journal_mode=DELETE"
 """The SQLite ledger's journal: a rollback journal (see `sqlite_engine`)."""
-"""The ledger of a workstation store, in its directory."""
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 WRITERS_LOCK = 0x636F6C6C6563746F  # "collecto": the advisory lock every writer takes
 CONNECT_TIMEOUT_S = 10
