@@ -111,7 +111,12 @@ def load(store: Store, ident: str) -> Made:
     """The record of the download `ident` (no permission checked: the caller's)."""
     if not ID.match(ident) or not (root(store) / ident / RECORD).is_file():
         raise UsageError(f"no download {ident!r}")
-    return Made.model_validate(json.loads((root(store) / ident / RECORD).read_text()))
+    made = Made.model_validate(json.loads((root(store) / ident / RECORD).read_text()))
+    names = (made.file, *made.extra)
+    if made.id != ident or any(n in ("", ".", "..") or "/" in n or "\\" in n for n in names):
+        # every path is made from the record: one naming another folder or a path is not used
+        raise UsageError(f"download {ident!r}: its record names another download or a path")
+    return made
 
 
 def refuse_others(store: Store, who: Identity, made: Made) -> None:

@@ -349,6 +349,13 @@ def test_downloads_are_removed_on_request_or_once_kept_long_enough_each_recorded
     old = time.time() - 2 * 86400
     os.utime(cut_short, (old, old))
     os.utime(other, (old, old))
+    # a record that names a sealed bundle's folder as its own: never followed, left alone
+    bundle_dir = next(p for p in (cli.store / "bundles").rglob(bundle_id) if p.is_dir())
+    forged = folder / ("ef" * 16)
+    forged.mkdir()
+    record = json.loads((folder / second / "download.json").read_text())
+    record["id"] = os.path.relpath(bundle_dir, folder)
+    (forged / "download.json").write_text(json.dumps(record))
     store = Store.open(cli.store)
     try:
         assert downloads.sweep(store) == [cut_short.name]  # the package is a day younger than kept
@@ -356,7 +363,9 @@ def test_downloads_are_removed_on_request_or_once_kept_long_enough_each_recorded
     finally:
         store.close()
     assert {second, young.name} <= set(swept)  # with those the other tests here made
-    assert [p.name for p in folder.iterdir()] == ["notes"]  # not a download's: left alone
+    assert {p.name for p in folder.iterdir()} == {"notes", forged.name}  # not a download's: left alone
+    assert bundle_dir.is_dir() and (bundle_dir / "bagit.txt").is_file()
+    assert erin.go(f"/downloads/{forged.name}").status == 400
     reasons = {e["details"]["download"]: e["details"]["reason"] for e in removals()}
     assert reasons[cut_short.name] == "its making never finished"
     assert reasons[second] == "made more than 7 days ago"
